@@ -1,0 +1,92 @@
+# idledger: build, test and run.
+#
+#   make            build bin/idledgerd and bin/idledger
+#   make deps       install missing Debian packages (apt-get)
+#   make test       deps + build + every test (unit and integration)
+#   make asan-test  the same tests built with AddressSanitizer and UBSan
+#   make run        deps + build + a local 4-validator network in ./devnet
+#   make bench      benchmarks (QUICK=1 for a short run)
+#   make format     clang-format every source file
+#   make clean
+
+CC ?= cc
+BUILD ?= build
+BIN ?= bin
+OPT ?= -O2 -g
+SAN ?=
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+        -Wformat=2 -Wpointer-arith -Wundef -Wno-missing-field-initializers
+CPPFLAGS += -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -I. -Iledger
+CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -MMD -MP
+LDFLAGS += $(SAN)
+LIBS := -lleveldb -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread
+
+# V=1 shows every command.
+Q := $(if $(V),,@)
+VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
+CPPFLAGS += -DIDL_VERSION='"0.1.0 ($(VERSION))"'
+
+LIB_SRC := $(wildcard ledger/*.c genesis/*.c wallet/*.c consensus/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+LIB := $(BUILD)/libidledger.a
+
+NODE_SRC := $(wildcard node/*.c)
+CLI_SRC := $(wildcard cli/*.c)
+UNIT_SRC := $(wildcard tests/unit/*_test.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+TESTLIB_SRC := $(filter-out %_test.c,$(wildcard tests/unit/*.c))
+TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+
+BINS := $(if $(NODE_SRC),$(BIN)/idledgerd) $(if $(CLI_SRC),$(BIN)/idledger)
+
+.PHONY: all deps test unit integration asan-test run bench format clean
+all: $(LIB) $(BINS) $(UNIT_BIN)
+
+deps:
+	@./scripts/deps.sh
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN)/idledgerd: $(NODE_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/idledger: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(TESTLIB_OBJ) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
+
+unit: $(UNIT_BIN)
+	@./tests/run-unit.sh $(UNIT_BIN)
+
+integration: $(BINS)
+	@BIN=$(abspath $(BIN)) ./tests/run-integration.sh
+
+test: deps
+	@$(MAKE) --no-print-directory all
+	@$(MAKE) --no-print-directory unit
+	@$(MAKE) --no-print-directory integration
+
+# The same suite under AddressSanitizer and UndefinedBehaviorSanitizer, in its own tree so
+# the two builds never mix objects.
+asan-test: deps
+	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g" \
+	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	    unit integration
+
+format:
+	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)
+
+clean:
+	rm -rf build build-asan bin
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
