@@ -1,0 +1,126 @@
+/*
+ * Durable file writes and bounded reads. The temporary file is opened with O_EXCL and a
+ * name unique to the process, so two writers never share one, and removed on any failure.
+ */
+#include "file.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+idl_err
+file_sync_dir(const char *path)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof(buf), "%s", path);
+    int fd = open(dirname(buf), O_RDONLY | O_DIRECTORY);
+    if (fd < 0)
+        return IDL_ERR_IO;
+    int rc = fsync(fd);
+    close(fd);
+    return rc == 0 ? IDL_OK : IDL_ERR_IO;
+}
+
+static int
+write_full(int fd, const uint8_t *p, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+idl_err
+file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+        return IDL_ERR_IO;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+    if (fd < 0)
+        return IDL_ERR_IO;
+    /* The umask may have narrowed the mode; secrets want exactly what was asked. */
+    int bad = fchmod(fd, mode) != 0 || write_full(fd, data, len) != 0 || fsync(fd) != 0;
+    bad |= close(fd) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        unlink(tmp);
+        return IDL_ERR_IO;
+    }
+    /* The rename is the commit point; syncing the directory makes it durable. */
+    return file_sync_dir(path);
+}
+
+idl_err
+file_read_all(const char *path, size_t max, struct idl_bytes *out)
+{
+    memset(out, 0, sizeof(*out));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno == ENOENT ? IDL_ERR_NOT_FOUND : IDL_ERR_IO;
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return IDL_ERR_IO;
+    }
+    if ((size_t)st.st_size > max) {
+        close(fd);
+        return IDL_ERR_TOO_LARGE;
+    }
+    size_t cap = (size_t)st.st_size + 1, len = 0;
+    uint8_t *buf = malloc(cap);
+    if (!buf) {
+        close(fd);
+        return IDL_ERR_NOMEM;
+    }
+    for (;;) {
+        ssize_t n = read(fd, buf + len, cap - 1 - len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0) {
+            free(buf);
+            close(fd);
+            return IDL_ERR_IO;
+        }
+        if (n == 0)
+            break;
+        len += (size_t)n;
+        if (len == cap - 1)
+            break; /* the file grew since fstat: take what its size said */
+    }
+    close(fd);
+    buf[len] = '\0';
+    out->data = buf;
+    out->len = len;
+    return IDL_OK;
+}
+
+idl_err
+file_mkdirs(const char *dir, mode_t mode)
+{
+    char buf[PATH_MAX];
+    if (snprintf(buf, sizeof(buf), "%s", dir) >= (int)sizeof(buf))
+        return IDL_ERR_IO;
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, mode) != 0 && errno != EEXIST)
+            return IDL_ERR_IO;
+        *p = '/';
+    }
+    if (mkdir(buf, mode) != 0 && errno != EEXIST)
+        return IDL_ERR_IO;
+    return IDL_OK;
+}

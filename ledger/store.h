@@ -1,0 +1,101 @@
+/*
+ * The ledger's storage interface: an ordered key-value store with atomic batches.
+ *
+ * Everything the ledger keeps goes through this interface, so tests can slide a store
+ * under the ledger that loses or garbles unsynced writes, and the simulator can run many
+ * nodes in memory. Implementations: LevelDB (store_leveldb_open) and memory
+ * (store_memory_open, for tests).
+ *
+ * Keys are compared bytewise (memcmp, shorter first on a tie), as LevelDB's default
+ * comparator does. A batch is applied atomically: after a crash either all of it is there
+ * or none. With sync, store_write returns only once the batch is on stable storage: that is
+ * the commit point of a block.
+ *
+ * Thread safety: store_get, iterators and store_write may be called from several threads
+ * at once (LevelDB allows it; the memory store takes a lock). A batch belongs to one thread.
+ */
+#ifndef IDL_STORE_H
+#define IDL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+#include "err.h"
+
+struct store;
+struct store_iter;
+
+/* One put or delete in a batch. */
+struct store_op {
+    uint8_t *key;
+    size_t key_len;
+    uint8_t *val; /* NULL for a delete */
+    size_t val_len;
+};
+
+struct store_batch {
+    struct store_op *ops;
+    size_t count, cap;
+    size_t bytes; /* keys and values, for size bounds */
+};
+
+struct store_ops {
+    idl_err (*get)(struct store *s, const uint8_t *key, size_t key_len, struct idl_bytes *val);
+    idl_err (*write)(struct store *s, const struct store_batch *b, bool sync);
+    struct store_iter *(*iter_new)(struct store *s);
+    void (*iter_seek)(struct store_iter *it, const uint8_t *key, size_t key_len);
+    bool (*iter_valid)(struct store_iter *it);
+    void (*iter_next)(struct store_iter *it);
+    const uint8_t *(*iter_key)(struct store_iter *it, size_t *len);
+    const uint8_t *(*iter_value)(struct store_iter *it, size_t *len);
+    void (*iter_free)(struct store_iter *it);
+    void (*close)(struct store *s);
+};
+
+/* Every implementation's handle starts with this. */
+struct store {
+    const struct store_ops *ops;
+};
+
+/*
+ * Opens (creating if missing) a LevelDB database in dir. IDL_ERR_IO with a message in
+ * why (may be NULL) if LevelDB refuses, e.g. because another process holds the lock.
+ */
+IDL_MUST_USE idl_err store_leveldb_open(struct store **out, const char *dir, char *why,
+                                        size_t why_len);
+
+/* An empty in-memory store. */
+IDL_MUST_USE idl_err store_memory_open(struct store **out);
+
+void store_close(struct store *s);
+
+/* Reads key into val (caller frees val->data). IDL_ERR_NOT_FOUND if absent. */
+IDL_MUST_USE idl_err store_get(struct store *s, const uint8_t *key, size_t key_len,
+                               struct idl_bytes *val);
+
+/* Applies b atomically; with sync, durably. The batch is not consumed. */
+IDL_MUST_USE idl_err store_write(struct store *s, const struct store_batch *b, bool sync);
+
+/* Iterators see a consistent snapshot taken at store_iter_new. NULL on allocation failure. */
+struct store_iter *store_iter_new(struct store *s);
+void store_iter_seek(struct store *s, struct store_iter *it, const uint8_t *key, size_t len);
+bool store_iter_valid(struct store *s, struct store_iter *it);
+void store_iter_next(struct store *s, struct store_iter *it);
+/* Views valid until the iterator moves. */
+const uint8_t *store_iter_key(struct store *s, struct store_iter *it, size_t *len);
+const uint8_t *store_iter_value(struct store *s, struct store_iter *it, size_t *len);
+void store_iter_free(struct store *s, struct store_iter *it);
+
+void store_batch_init(struct store_batch *b);
+/* Copies key and value into the batch. IDL_ERR_NOMEM on failure (the batch is unchanged). */
+IDL_MUST_USE idl_err store_batch_put(struct store_batch *b, const uint8_t *key, size_t key_len,
+                                     const uint8_t *val, size_t val_len);
+IDL_MUST_USE idl_err store_batch_del(struct store_batch *b, const uint8_t *key, size_t key_len);
+void store_batch_free(struct store_batch *b);
+
+/* memcmp order with the shorter key first on a common prefix (LevelDB's default). */
+int store_key_cmp(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+#endif
