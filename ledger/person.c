@@ -1,0 +1,190 @@
+/*
+ * Keyed indexing and sealing of personal data (see person.h for the scheme). The sealing
+ * uses libsodium's XChaCha20-Poly1305-IETF: its 192-bit nonces are safe to draw at random
+ * for every field ever sealed under one key.
+ */
+#include "person.h"
+
+#include <sodium.h>
+#include <string.h>
+
+struct person_keys {
+    uint8_t index[HASH_BYTES];
+    uint8_t seal[crypto_aead_xchacha20poly1305_ietf_KEYBYTES];
+};
+
+_Static_assert(crypto_aead_xchacha20poly1305_ietf_NPUBBYTES +
+                       crypto_aead_xchacha20poly1305_ietf_ABYTES ==
+                   LEDGER_SEAL_OVERHEAD,
+               "sealed overhead matches the ledger's bound");
+
+idl_err
+person_keys_new(struct person_keys **out, const uint8_t secret[PERSON_SECRET_BYTES])
+{
+    *out = NULL;
+    if (sodium_init() < 0)
+        return IDL_ERR_CRYPTO;
+    struct person_keys *k = sodium_malloc(sizeof(*k));
+    if (!k)
+        return IDL_ERR_NOMEM;
+    static const char index_label[] = "idledger/person-index";
+    static const char seal_label[] = "idledger/person-seal";
+    hash_hmac_sha256(k->index, secret, PERSON_SECRET_BYTES, index_label, strlen(index_label));
+    hash_hmac_sha256(k->seal, secret, PERSON_SECRET_BYTES, seal_label, strlen(seal_label));
+    sodium_mprotect_readonly(k);
+    *out = k;
+    return IDL_OK;
+}
+
+void
+person_keys_free(struct person_keys *k)
+{
+    /* sodium_free wipes the memory before releasing it. */
+    if (k)
+        sodium_free(k);
+}
+
+void
+person_index(const struct person_keys *k, enum idnum_doc doc, const char *normalised,
+             uint8_t out[HASH_BYTES])
+{
+    uint8_t buf[1 + IDNUM_NORM_MAX];
+    size_t n = strnlen(normalised, IDNUM_NORM_MAX);
+    buf[0] = (uint8_t)doc;
+    memcpy(buf + 1, normalised, n);
+    hash_hmac_sha256(out, k->index, sizeof(k->index), buf, 1 + n);
+    sodium_memzero(buf, sizeof(buf));
+}
+
+static void
+seal_ad(uint8_t ad[15 + HASH_BYTES + 1], const uint8_t key[HASH_BYTES], unsigned field)
+{
+    memcpy(ad, "idledger/person", 15);
+    memcpy(ad + 15, key, HASH_BYTES);
+    ad[15 + HASH_BYTES] = (uint8_t)field;
+}
+
+idl_err
+person_seal(const struct person_keys *k, const uint8_t key[HASH_BYTES], unsigned field,
+            const char *text, struct idl_bytes *out)
+{
+    memset(out, 0, sizeof(*out));
+    size_t n = strlen(text);
+    if (n > LEDGER_PERSON_TEXT_MAX)
+        return IDL_ERR_TOO_LARGE;
+    const size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    out->data = malloc(npub + n + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    if (!out->data)
+        return IDL_ERR_NOMEM;
+    uint8_t ad[15 + HASH_BYTES + 1];
+    seal_ad(ad, key, field);
+    randombytes_buf(out->data, npub);
+    unsigned long long clen;
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + npub, &clen, (const uint8_t *)text, n,
+                                               ad, sizeof(ad), NULL, out->data, k->seal);
+    out->len = npub + (size_t)clen;
+    return IDL_OK;
+}
+
+idl_err
+person_open(const struct person_keys *k, const uint8_t key[HASH_BYTES], unsigned field,
+            const uint8_t *sealed, size_t sealed_len, char *out, size_t out_len)
+{
+    const size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
+    const size_t abytes = crypto_aead_xchacha20poly1305_ietf_ABYTES;
+    if (out_len)
+        out[0] = '\0';
+    if (sealed_len < npub + abytes)
+        return IDL_ERR_CRYPTO;
+    if (sealed_len - npub - abytes + 1 > out_len)
+        return IDL_ERR_TOO_LARGE;
+    uint8_t ad[15 + HASH_BYTES + 1];
+    seal_ad(ad, key, field);
+    unsigned long long mlen;
+    if (crypto_aead_xchacha20poly1305_ietf_decrypt((uint8_t *)out, &mlen, NULL, sealed + npub,
+                                                   sealed_len - npub, ad, sizeof(ad), sealed,
+                                                   k->seal) != 0) {
+        sodium_memzero(out, out_len);
+        return IDL_ERR_CRYPTO;
+    }
+    out[mlen] = '\0';
+    return IDL_OK;
+}
+
+/* Length in bytes of the UTF-8 character starting at s. */
+static size_t
+utf8_len(const char *s)
+{
+    unsigned char c = (unsigned char)*s;
+    size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+    for (size_t i = 1; i < n; i++)
+        if (!s[i])
+            return i;
+    return n;
+}
+
+static size_t
+utf8_count(const char *s)
+{
+    size_t n = 0;
+    for (; *s; s += utf8_len(s))
+        n++;
+    return n;
+}
+
+/* Appends the first `keep` characters of s, `stars` asterisks, then the last `tail`. */
+static void
+mask_chars(const char *s, size_t keep, size_t stars, size_t tail, char *out, size_t out_len)
+{
+    size_t total = utf8_count(s), o = 0;
+    if (keep + tail > total)
+        keep = tail = 0;
+    const char *p = s;
+    for (size_t i = 0; i < total; i++) {
+        size_t n = utf8_len(p);
+        bool show = i < keep || i >= total - tail;
+        if (show && o + n < out_len) {
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        if (i == keep && stars)
+            for (size_t k = 0; k < stars && o + 1 < out_len; k++)
+                out[o++] = '*';
+        p += n;
+    }
+    out[o < out_len ? o : out_len - 1] = '\0';
+}
+
+void
+person_mask(unsigned field, const char *text, char *out, size_t out_len)
+{
+    if (!out_len)
+        return;
+    size_t n = utf8_count(text);
+    switch (field) {
+    case PF_NAME:
+        mask_chars(text, 1, n > 1 ? n - 1 : 1, 0, out, out_len);
+        break;
+    case PF_ID_NUMBER:
+        mask_chars(text, 3, n > 5 ? n - 5 : 4, 2, out, out_len);
+        break;
+    case PF_MOBILE:
+        mask_chars(text, 3, 4, n >= 11 ? 4 : 0, out, out_len);
+        break;
+    case PF_OFFICE_PHONE:
+        mask_chars(text, 0, 4, n >= 4 ? 4 : 0, out, out_len);
+        break;
+    case PF_EMAIL: {
+        const char *at = strchr(text, '@');
+        if (!at || at == text) {
+            mask_chars(text, 0, 3, 0, out, out_len);
+            break;
+        }
+        snprintf(out, out_len, "%c***%s", text[0], at);
+        break;
+    }
+    default:
+        mask_chars(text, n > 6 ? 6 : 0, 4, 0, out, out_len);
+        break;
+    }
+}
