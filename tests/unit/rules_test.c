@@ -1,0 +1,615 @@
+/*
+ * Every rule of DOMAIN.md §3 on the ledger side, each shown allowed for the right actor and
+ * refused for each wrong one: another organisation's admin, a child's admin, the auditor,
+ * a secadmin doing a sysadmin's job (and the reverse), a disabled admin and a pending
+ * admin. Each refusal is also checked to change nothing.
+ *
+ * The tree (fixture.h): province 440000 (root-*), city 440100 (c-*), county 440106 (k-*),
+ * school 4401060001 (s-*), city 440300 (o-*). Each test adds a city 440400 whose sysadmin
+ * p-sys and secadmin p-sec are created but never authorised: the pending admins.
+ */
+#include <string.h>
+
+#include "fixture.h"
+
+static int
+setup(void **state)
+{
+    struct fx *f = calloc(1, sizeof(*f));
+    fx_open(f, NULL);
+    fx_tree(f);
+    FX_OK(f, fx_org_add(f, "root-sysadmin", "440400", ORG_KIND_CITY, FX_ROOT, 0));
+    FX_OK(f, fx_mgmt_add(f, "root-sysadmin", "p-sys", "440400", POST_SYSADMIN, 500));
+    FX_OK(f, fx_mgmt_add(f, "root-sysadmin", "p-sec", "440400", POST_SECADMIN, 501));
+    *state = f;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    fx_close(*state);
+    free(*state);
+    return 0;
+}
+
+/* Runs `op` with the given admin disabled by its parent's sysadmin, then restores it. */
+#define WITH_DISABLED(f, parent_sys, admin, op)                                                \
+    do {                                                                                       \
+        FX_OK(f, fx_account_op(f, parent_sys, TX_ACCOUNT_DISABLE, admin));                     \
+        op;                                                                                    \
+        FX_OK(f, fx_account_op(f, parent_sys, TX_ACCOUNT_RESTORE, admin));                     \
+    } while (0)
+
+static void
+assert_why(struct fx *f, const char *needle)
+{
+    if (!strstr(f->why, needle))
+        fail_msg("reason \"%s\" does not mention \"%s\"", f->why, needle);
+}
+
+/* ---- rule: only the sysadmin of O creates business accounts at O ---- */
+
+static void
+business_create_right_actor(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "k-sys", "teacher-k1", "440106", 1));
+    FX_OK(f, fx_business_add(f, "s-sys", "teacher-s1", "4401060001", 2));
+    assert_int_equal(fx_status(f, "teacher-s1"), STATUS_ACTIVE);
+}
+
+static void
+business_create_wrong_actors(void **state)
+{
+    struct fx *f = *state;
+    const char *id = "teacher-x";
+    FX_EXPECT(f, fx_business_add(f, "o-sys", id, "440106", 3), IDL_ERR_DENIED); /* other org */
+    FX_EXPECT(f, fx_business_add(f, "s-sys", id, "440106", 3), IDL_ERR_DENIED); /* child's */
+    FX_EXPECT(f, fx_business_add(f, "c-sys", id, "440106", 3), IDL_ERR_DENIED); /* parent's */
+    FX_EXPECT(f, fx_business_add(f, "k-aud", id, "440106", 3), IDL_ERR_DENIED);
+    assert_why(f, "auditor");
+    FX_EXPECT(f, fx_business_add(f, "k-sec", id, "440106", 3), IDL_ERR_DENIED);
+    assert_why(f, "only the sysadmin of 440106");
+    WITH_DISABLED(f, "c-sys", "k-sys",
+                  FX_EXPECT(f, fx_business_add(f, "k-sys", id, "440106", 3), IDL_ERR_DENIED));
+    FX_EXPECT(f, fx_business_add(f, "p-sys", id, "440400", 3), IDL_ERR_DENIED);
+    assert_why(f, "pending");
+    assert_false(fx_exists(f, id));
+}
+
+/* ---- rule: only the sysadmin of O creates management accounts at O's direct children ---- */
+
+static void
+mgmt_create_right_actor(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_org_add(f, "c-sys", "440107", ORG_KIND_COUNTY, "440100", 0));
+    FX_OK(f, fx_mgmt_add(f, "c-sys", "n-sys", "440107", POST_SYSADMIN, 600));
+    assert_int_equal(fx_status(f, "n-sys"), STATUS_PENDING);
+}
+
+static void
+mgmt_create_wrong_actors(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_org_add(f, "c-sys", "440107", ORG_KIND_COUNTY, "440100", 0));
+    const char *id = "n-sys";
+    FX_EXPECT(f, fx_mgmt_add(f, "o-sys", id, "440107", POST_SYSADMIN, 600), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_mgmt_add(f, "k-sys", id, "440107", POST_SYSADMIN, 600), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_mgmt_add(f, "root-sysadmin", id, "440107", POST_SYSADMIN, 600),
+              IDL_ERR_DENIED); /* grandparent: not a direct child */
+    FX_EXPECT(f, fx_mgmt_add(f, "c-aud", id, "440107", POST_SYSADMIN, 600), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_mgmt_add(f, "c-sec", id, "440107", POST_SYSADMIN, 600), IDL_ERR_DENIED);
+    WITH_DISABLED(f, "root-sysadmin", "c-sys",
+                  FX_EXPECT(f, fx_mgmt_add(f, "c-sys", id, "440107", POST_SYSADMIN, 600),
+                            IDL_ERR_DENIED));
+    /* A pending sysadmin is refused before anything else is looked at. */
+    FX_EXPECT(f, fx_mgmt_add(f, "p-sys", id, "440499", POST_SYSADMIN, 600), IDL_ERR_DENIED);
+    assert_why(f, "pending");
+    assert_false(fx_exists(f, id));
+}
+
+static void
+mgmt_post_taken(void **state)
+{
+    struct fx *f = *state;
+    FX_EXPECT(f, fx_mgmt_add(f, "c-sys", "k-sys2", "440106", POST_SYSADMIN, 601), IDL_ERR_EXISTS);
+    assert_why(f, "already has a sysadmin");
+    /* Disabling the holder frees the post for a successor; restoring it is then refused. */
+    FX_OK(f, fx_account_op(f, "c-sys", TX_ACCOUNT_DISABLE, "k-sys"));
+    FX_OK(f, fx_mgmt_add(f, "c-sys", "k-sys2", "440106", POST_SYSADMIN, 601));
+    FX_EXPECT(f, fx_account_op(f, "c-sys", TX_ACCOUNT_RESTORE, "k-sys"), IDL_ERR_EXISTS);
+    assert_int_equal(fx_status(f, "k-sys"), STATUS_DISABLED);
+}
+
+/* ---- rule: the secadmin of O's parent authorises management accounts of O ---- */
+
+static void
+authorize_right_and_wrong(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_org_add(f, "c-sys", "440107", ORG_KIND_COUNTY, "440100", 0));
+    FX_OK(f, fx_mgmt_add(f, "c-sys", "n-sys", "440107", POST_SYSADMIN, 600));
+    FX_EXPECT(f, fx_authorize(f, "c-sys", "n-sys"), IDL_ERR_DENIED); /* sysadmin's job? no */
+    FX_EXPECT(f, fx_authorize(f, "c-aud", "n-sys"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_authorize(f, "o-sec", "n-sys"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_authorize(f, "k-sec", "n-sys"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_authorize(f, "root-secadmin", "n-sys"), IDL_ERR_DENIED);
+    WITH_DISABLED(f, "root-sysadmin", "c-sec",
+                  FX_EXPECT(f, fx_authorize(f, "c-sec", "n-sys"), IDL_ERR_DENIED));
+    assert_int_equal(fx_status(f, "n-sys"), STATUS_PENDING);
+    /* A pending account cannot act until authorised. */
+    FX_EXPECT(f, fx_business_add(f, "n-sys", "t-n", "440107", 7), IDL_ERR_DENIED);
+    FX_OK(f, fx_authorize(f, "c-sec", "n-sys"));
+    assert_int_equal(fx_status(f, "n-sys"), STATUS_ACTIVE);
+    FX_EXPECT(f, fx_authorize(f, "c-sec", "n-sys"), IDL_ERR_STATE);
+    FX_OK(f, fx_business_add(f, "n-sys", "t-n", "440107", 7));
+}
+
+static void
+authorize_by_pending_secadmin(void **state)
+{
+    struct fx *f = *state;
+    /* p-sec is pending: refused whatever it authorises, before the target is looked at. */
+    FX_EXPECT(f, fx_authorize(f, "p-sec", "p-sys"), IDL_ERR_DENIED);
+    assert_why(f, "pending");
+    assert_int_equal(fx_status(f, "p-sys"), STATUS_PENDING);
+}
+
+/* ---- rule: only the secadmin of O grants business roles at O ---- */
+
+static void
+grant_right_and_wrong(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 10));
+    const char *sys = "teacher", *role = "manager";
+    FX_EXPECT(f, fx_grant(f, "s-sys", TX_GRANT_ADD, "t1", sys, role), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_grant(f, "s-aud", TX_GRANT_ADD, "t1", sys, role), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_grant(f, "k-sec", TX_GRANT_ADD, "t1", sys, role), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_grant(f, "o-sec", TX_GRANT_ADD, "t1", sys, role), IDL_ERR_DENIED);
+    WITH_DISABLED(f, "k-sys", "s-sec",
+                  FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", sys, role),
+                            IDL_ERR_DENIED));
+    FX_OK(f, fx_business_add(f, "root-sysadmin", "t-p", FX_ROOT, 11));
+    FX_OK(f, fx_business_add(f, "c-sys", "t-c", "440100", 12));
+    FX_EXPECT(f, fx_grant(f, "p-sec", TX_GRANT_ADD, "t-c", sys, role), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_grant(f, "c-sec", TX_GRANT_ADD, "t1", sys, role), IDL_ERR_DENIED);
+
+    FX_OK(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", sys, role));
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", sys, role), IDL_ERR_EXISTS);
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", sys, "nosuchrole"), IDL_ERR_INVALID);
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "nosuchsystem", role),
+              IDL_ERR_NOT_FOUND);
+    FX_EXPECT(f, fx_grant(f, "o-sec", TX_GRANT_REMOVE, "t1", sys, role), IDL_ERR_DENIED);
+    FX_OK(f, fx_grant(f, "s-sec", TX_GRANT_REMOVE, "t1", sys, role));
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_REMOVE, "t1", sys, role), IDL_ERR_NOT_FOUND);
+}
+
+/* ---- rule: the auditor audits; it performs no create or grant ---- */
+
+static void
+auditor_does_nothing(void **state)
+{
+    struct fx *f = *state;
+    static const char *const roles[] = {"r"};
+    FX_OK(f, fx_business_add(f, "root-sysadmin", "t-p", FX_ROOT, 20));
+    FX_OK(f, fx_org_add(f, "root-sysadmin", "440500", ORG_KIND_CITY, FX_ROOT, 0));
+    FX_OK(f, fx_mgmt_add(f, "root-sysadmin", "q-sys", "440500", POST_SYSADMIN, 21));
+    const char *aud = "root-auditor";
+    FX_EXPECT(f, fx_org_add(f, aud, "440600", ORG_KIND_CITY, FX_ROOT, 0), IDL_ERR_DENIED);
+    assert_why(f, "auditor");
+    FX_EXPECT(f, fx_business_add(f, aud, "t-a", FX_ROOT, 22), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_mgmt_add(f, aud, "q-sec", "440500", POST_SECADMIN, 23), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_authorize(f, aud, "q-sys"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_grant(f, aud, TX_GRANT_ADD, "t-p", "teacher", "query"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_system_add(f, aud, "sys2", roles, 1), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_account_op(f, aud, TX_ACCOUNT_DISABLE, "t-p"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_delegate(f, "s-aud", "4401060001", 1), IDL_ERR_DENIED);
+    assert_int_equal(fx_status(f, "t-p"), STATUS_ACTIVE);
+    assert_int_equal(fx_status(f, "q-sys"), STATUS_PENDING);
+}
+
+/* ---- rule: the auditor is a different person from the sysadmin and secadmin ---- */
+
+static void
+auditor_distinct_person(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_org_add(f, "c-sys", "440107", ORG_KIND_COUNTY, "440100", 0));
+    FX_OK(f, fx_mgmt_add(f, "c-sys", "n-sys", "440107", POST_SYSADMIN, 700));
+    FX_EXPECT(f, fx_mgmt_add(f, "c-sys", "n-aud", "440107", POST_AUDITOR, 700), IDL_ERR_POLICY);
+    assert_why(f, "different person");
+    FX_OK(f, fx_mgmt_add(f, "c-sys", "n-aud", "440107", POST_AUDITOR, 701));
+    /* And the other way round: the auditor's person cannot become secadmin. */
+    FX_EXPECT(f, fx_mgmt_add(f, "c-sys", "n-sec", "440107", POST_SECADMIN, 701), IDL_ERR_POLICY);
+    assert_false(fx_exists(f, "n-sec"));
+}
+
+static void
+auditor_distinct_even_when_policy_allows(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct fx_options opt = {.same_person = SAME_ALWAYS};
+    fx_open(&f, &opt);
+    FX_OK(&f, fx_org_add(&f, "root-sysadmin", "440100", ORG_KIND_CITY, FX_ROOT, 0));
+    FX_OK(&f, fx_mgmt_add(&f, "root-sysadmin", "c-sys", "440100", POST_SYSADMIN, 800));
+    FX_OK(&f, fx_mgmt_add(&f, "root-sysadmin", "c-sec", "440100", POST_SECADMIN, 800));
+    FX_EXPECT(&f, fx_mgmt_add(&f, "root-sysadmin", "c-aud", "440100", POST_AUDITOR, 800),
+              IDL_ERR_POLICY);
+    fx_close(&f);
+}
+
+/* ---- policy: one person as both sysadmin and secadmin ---- */
+
+static void
+same_person_case(unsigned policy, unsigned org_kind, idl_err want)
+{
+    struct fx f;
+    struct fx_options opt = {.same_person = policy};
+    fx_open(&f, &opt);
+    unsigned school = org_kind == ORG_KIND_SCHOOL ? SCHOOL_MIDDLE : 0;
+    FX_OK(&f, fx_org_add(&f, "root-sysadmin", "440001", org_kind, FX_ROOT, school));
+    FX_OK(&f, fx_mgmt_add(&f, "root-sysadmin", "x-sys", "440001", POST_SYSADMIN, 900));
+    FX_EXPECT(&f, fx_mgmt_add(&f, "root-sysadmin", "x-sec", "440001", POST_SECADMIN, 900), want);
+    assert_int_equal(fx_exists(&f, "x-sec"), want == IDL_OK);
+    fx_close(&f);
+}
+
+static void
+same_person_policy(void **state)
+{
+    (void)state;
+    same_person_case(SAME_NEVER, ORG_KIND_CITY, IDL_ERR_POLICY);
+    same_person_case(SAME_NEVER, ORG_KIND_SCHOOL, IDL_ERR_POLICY);
+    same_person_case(SAME_SCHOOLS, ORG_KIND_CITY, IDL_ERR_POLICY);
+    same_person_case(SAME_SCHOOLS, ORG_KIND_UNIVERSITY, IDL_ERR_POLICY);
+    same_person_case(SAME_SCHOOLS, ORG_KIND_SCHOOL, IDL_OK);
+    same_person_case(SAME_ALWAYS, ORG_KIND_CITY, IDL_OK);
+    same_person_case(SAME_ALWAYS, ORG_KIND_SCHOOL, IDL_OK);
+}
+
+/* ---- policy: a management account holds no business role ---- */
+
+static void
+mgmt_business_roles_case(int allow)
+{
+    struct fx f;
+    static const char *const roles[] = {"query"};
+    struct fx_options opt = {.mgmt_business_roles = allow};
+    fx_open(&f, &opt);
+    FX_OK(&f, fx_system_add(&f, "root-sysadmin", "teacher", roles, 1));
+    FX_EXPECT(&f, fx_grant(&f, "root-secadmin", TX_GRANT_ADD, "root-sysadmin", "teacher", "query"),
+              allow ? IDL_OK : IDL_ERR_POLICY);
+    fx_close(&f);
+}
+
+static void
+mgmt_business_roles_policy(void **state)
+{
+    (void)state;
+    mgmt_business_roles_case(0);
+    mgmt_business_roles_case(1);
+}
+
+/* ---- rule: accounts are never deleted, only disabled and restored ---- */
+
+static size_t
+count_space(struct fx *f, enum state_space sp)
+{
+    struct store *s = ledger_store(f->ledger);
+    struct store_iter *it = store_iter_new(s);
+    uint8_t prefix = (uint8_t)sp;
+    size_t n = 0, len;
+    for (store_iter_seek(s, it, &prefix, 1); store_iter_valid(s, it); store_iter_next(s, it)) {
+        const uint8_t *k = store_iter_key(s, it, &len);
+        if (k[0] != prefix)
+            break;
+        n++;
+    }
+    store_iter_free(s, it);
+    return n;
+}
+
+static void
+never_delete(void **state)
+{
+    struct fx *f = *state;
+    size_t accounts = count_space(f, SP_ACCOUNT), people = count_space(f, SP_PERSON);
+    /* Every transaction type that touches an account, in a plausible life. */
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 30));
+    FX_OK(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "teacher", "query"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_LOCK, "t1"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_UNLOCK, "t1"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_RESET_PASSWORD, "t1"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_DISABLE, "t1"));
+    FX_OK(f, fx_grant(f, "s-sec", TX_GRANT_REMOVE, "t1", "teacher", "query"));
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_DISABLE, "s-aud"));
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_RESTORE, "s-aud"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_RESTORE, "t1"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_DISABLE, "t1"));
+    assert_int_equal(count_space(f, SP_ACCOUNT), accounts + 1);
+    assert_int_equal(count_space(f, SP_PERSON), people + 1);
+    /* The disabled account keeps its organisation, its person and its history. */
+    struct state_key k;
+    struct rec_account a;
+    state_key_init(&k, SP_ACCOUNT);
+    state_key_str(&k, "t1");
+    FX_OK(f, fx_get(f, &k, &rec_account_schema, &a));
+    assert_int_equal(a.status, STATUS_DISABLED);
+    assert_string_equal(a.org, "4401060001");
+    assert_false(hash_is_zero(a.person));
+    /* No transaction type is a deletion: there is none that names one. */
+    for (unsigned t = 1; t < TX_TYPE__COUNT; t++)
+        assert_null(strstr(ledger_tx_type_name(t), "delete"));
+}
+
+/* ---- rule: every change to a management account has its form (basis) ---- */
+
+static idl_err
+op_without_basis(struct fx *f, const char *actor, unsigned type, const char *id)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, type);
+    memset(tx.basis, 0, HASH_BYTES);
+    snprintf(tx.body.account_op.id, sizeof(tx.body.account_op.id), "%s", id);
+    snprintf(tx.body.account_op.reason, sizeof(tx.body.account_op.reason), "no form");
+    return fx_submit(f, &tx);
+}
+
+static void
+basis_required_for_management(void **state)
+{
+    struct fx *f = *state;
+    FX_EXPECT(f, op_without_basis(f, "k-sys", TX_ACCOUNT_DISABLE, "s-aud"), IDL_ERR_INVALID);
+    assert_why(f, "form");
+    assert_int_equal(fx_status(f, "s-aud"), STATUS_ACTIVE);
+    FX_EXPECT(f, op_without_basis(f, "k-sys", TX_ACCOUNT_RESET_PASSWORD, "s-aud"),
+              IDL_ERR_INVALID);
+    /* Business accounts may be changed without one. */
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 31));
+    FX_OK(f, op_without_basis(f, "s-sys", TX_ACCOUNT_DISABLE, "t1"));
+    /* The basis of an operation is recorded with it in the audit log. */
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_LOCK, "s-aud"));
+    struct ledger_tip tip;
+    ledger_tip(f->ledger, &tip);
+    struct state_key k;
+    state_key_init(&k, SP_AUDIT_ACTOR);
+    state_key_str(&k, "k-sys");
+    state_key_u64(&k, tip.height);
+    state_key_u32(&k, 0);
+    struct rec_audit e;
+    FX_OK(f, fx_get(f, &k, &rec_audit_schema, &e));
+    uint8_t want[HASH_BYTES];
+    memset(want, 0xb5, HASH_BYTES);
+    assert_memory_equal(e.basis, want, HASH_BYTES);
+    assert_string_equal(e.target, "s-aud");
+    assert_int_equal(e.type, TX_ACCOUNT_LOCK);
+}
+
+/* ---- account lifecycle ---- */
+
+static void
+lifecycle(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 40));
+    FX_EXPECT(f, fx_account_op(f, "o-sys", TX_ACCOUNT_DISABLE, "t1"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_account_op(f, "s-sec", TX_ACCOUNT_DISABLE, "t1"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_account_op(f, "k-sys", TX_ACCOUNT_DISABLE, "t1"), IDL_ERR_DENIED);
+    assert_int_equal(fx_status(f, "t1"), STATUS_ACTIVE);
+    FX_EXPECT(f, fx_account_op(f, "s-sys", TX_ACCOUNT_UNLOCK, "t1"), IDL_ERR_STATE);
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_LOCK, "t1"));
+    assert_int_equal(fx_status(f, "t1"), STATUS_LOCKED);
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_UNLOCK, "t1"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_DISABLE, "t1"));
+    FX_EXPECT(f, fx_account_op(f, "s-sys", TX_ACCOUNT_DISABLE, "t1"), IDL_ERR_STATE);
+    FX_EXPECT(f, fx_account_op(f, "s-sys", TX_ACCOUNT_RESET_PASSWORD, "t1"), IDL_ERR_STATE);
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "teacher", "query"), IDL_ERR_STATE);
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_RESTORE, "t1"));
+    assert_int_equal(fx_status(f, "t1"), STATUS_ACTIVE);
+    FX_EXPECT(f, fx_account_op(f, "s-sys", TX_ACCOUNT_RESTORE, "t1"), IDL_ERR_STATE);
+    /* A disabled management account cannot sign; restored, it can again. */
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_DISABLE, "s-sys"));
+    FX_EXPECT(f, fx_business_add(f, "s-sys", "t2", "4401060001", 41), IDL_ERR_DENIED);
+    assert_why(f, "disabled");
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_RESTORE, "s-sys"));
+    FX_OK(f, fx_business_add(f, "s-sys", "t2", "4401060001", 41));
+    /* Nobody disables their own account, even at the root. */
+    FX_EXPECT(f, fx_account_op(f, "root-sysadmin", TX_ACCOUNT_DISABLE, "root-sysadmin"),
+              IDL_ERR_DENIED);
+}
+
+static idl_err
+update_fields(struct fx *f, const char *actor, const char *id, unsigned field, const char *text,
+              unsigned post)
+{
+    struct state_key k;
+    struct rec_account a;
+    state_key_init(&k, SP_ACCOUNT);
+    state_key_str(&k, id);
+    assert_int_equal(fx_get(f, &k, &rec_account_schema, &a), IDL_OK);
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, TX_ACCOUNT_UPDATE);
+    struct tx_account_update *b = &tx.body.account_update;
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    b->post = (uint8_t)post;
+    if (field) {
+        struct ledger_sealed *s = calloc(1, sizeof(*s));
+        s->field = (uint8_t)field;
+        assert_int_equal(person_seal(f->pkeys, a.person, field, text, &s->data), IDL_OK);
+        b->fields.items = s;
+        b->fields.count = 1;
+    }
+    return fx_submit(f, &tx);
+}
+
+static void
+update_rules(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 50));
+    FX_OK(f, update_fields(f, "s-sys", "t1", PF_MOBILE, "13900000000", 0));
+    FX_EXPECT(f, update_fields(f, "o-sys", "t1", PF_MOBILE, "13900000001", 0), IDL_ERR_DENIED);
+    FX_EXPECT(f, update_fields(f, "s-aud", "t1", PF_MOBILE, "13900000001", 0), IDL_ERR_DENIED);
+    FX_EXPECT(f, update_fields(f, "s-sys", "t1", PF_ID_NUMBER, "110105194912310029", 0),
+              IDL_ERR_INVALID);
+    FX_EXPECT(f, update_fields(f, "s-sys", "t1", 0, "", POST_SECADMIN), IDL_ERR_INVALID);
+    /* A management account's post change goes back to its parent's secadmin. */
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_DISABLE, "s-sec"));
+    FX_OK(f, update_fields(f, "k-sys", "s-aud", 0, "", POST_SECADMIN));
+    assert_int_equal(fx_status(f, "s-aud"), STATUS_PENDING);
+    FX_OK(f, fx_authorize(f, "k-sec", "s-aud"));
+    FX_OK(f, fx_grant(f, "s-aud", TX_GRANT_ADD, "t1", "teacher", "query"));
+}
+
+/* ---- delegation ---- */
+
+static void
+delegation(void **state)
+{
+    struct fx *f = *state;
+    FX_EXPECT(f, fx_delegate(f, "s-sys", "4401060001", 1), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_delegate(f, "o-sys", "4401060001", 1), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_delegate(f, "c-sys", "440106", 1), IDL_ERR_INVALID); /* counties don't */
+    FX_OK(f, fx_delegate(f, "k-sys", "4401060001", 1));
+    FX_EXPECT(f, fx_delegate(f, "k-sys", "4401060001", 1), IDL_ERR_STATE);
+    /* The county's department now manages the school's business users... */
+    FX_EXPECT(f, fx_business_add(f, "s-sys", "t1", "4401060001", 60), IDL_ERR_DENIED);
+    FX_OK(f, fx_business_add(f, "k-sys", "t1", "4401060001", 60));
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "teacher", "query"), IDL_ERR_DENIED);
+    FX_OK(f, fx_grant(f, "k-sec", TX_GRANT_ADD, "t1", "teacher", "query"));
+    /* ...but the school's management accounts are still its parent's, as before. */
+    FX_OK(f, fx_delegate(f, "k-sys", "4401060001", 0));
+    FX_OK(f, fx_business_add(f, "s-sys", "t2", "4401060001", 61));
+}
+
+/* ---- organisations ---- */
+
+static void
+org_rules(void **state)
+{
+    struct fx *f = *state;
+    FX_EXPECT(f, fx_org_add(f, "root-sysadmin", "449900", ORG_KIND_COUNTY, FX_ROOT, 0),
+              IDL_ERR_INVALID);
+    FX_EXPECT(f, fx_org_add(f, "k-sys", "4401069999", ORG_KIND_SCHOOL, "440106", 0),
+              IDL_ERR_INVALID); /* a school needs its type */
+    FX_EXPECT(f, fx_org_add(f, "c-sys", "440106", ORG_KIND_COUNTY, "440100", 0), IDL_ERR_EXISTS);
+    FX_EXPECT(f, fx_org_add(f, "c-sys", "440108", ORG_KIND_COUNTY, "449999", 0),
+              IDL_ERR_NOT_FOUND);
+    FX_EXPECT(f, fx_org_add(f, "o-sys", "440108", ORG_KIND_COUNTY, "440100", 0), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_org_add(f, "k-sys", "440108", ORG_KIND_COUNTY, "440100", 0), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_org_add(f, "c-sec", "440108", ORG_KIND_COUNTY, "440100", 0), IDL_ERR_DENIED);
+    FX_OK(f, fx_org_add(f, "c-sys", "4401000001", ORG_KIND_SCHOOL, "440100", SCHOOL_MIDDLE));
+    FX_OK(f, fx_org_add(f, "root-sysadmin", "10561", ORG_KIND_UNIVERSITY, FX_ROOT, 0));
+    FX_OK(f, fx_org_add(f, "root-sysadmin", "4400000001", ORG_KIND_SCHOOL, FX_ROOT,
+                        SCHOOL_VOCATIONAL));
+}
+
+/* ---- business systems ---- */
+
+static void
+system_rules(void **state)
+{
+    struct fx *f = *state;
+    static const char *const roles[] = {"a", "b"};
+    static const char *const dup[] = {"a", "a"};
+    FX_EXPECT(f, fx_system_add(f, "c-sys", "sys2", roles, 2), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_system_add(f, "root-secadmin", "sys2", roles, 2), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_system_add(f, "root-sysadmin", "teacher", roles, 2), IDL_ERR_EXISTS);
+    FX_EXPECT(f, fx_system_add(f, "root-sysadmin", "sys2", dup, 2), IDL_ERR_INVALID);
+    FX_OK(f, fx_system_add(f, "root-sysadmin", "sys2", roles, 2));
+}
+
+/* ---- real-name conversion ---- */
+
+static idl_err
+bind(struct fx *f, const char *actor, const char *id, const char *system, const char *legacy)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, TX_ACCOUNT_BIND_LEGACY);
+    struct tx_bind_legacy *b = &tx.body.bind_legacy;
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    snprintf(b->system, sizeof(b->system), "%s", system);
+    snprintf(b->legacy, sizeof(b->legacy), "%s", legacy);
+    return fx_submit(f, &tx);
+}
+
+static void
+legacy_binding(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 70));
+    FX_OK(f, fx_business_add(f, "s-sys", "t2", "4401060001", 71));
+    FX_EXPECT(f, bind(f, "o-sys", "t1", "teacher", "gz0001_xxgl"), IDL_ERR_DENIED);
+    FX_EXPECT(f, bind(f, "s-sec", "t1", "teacher", "gz0001_xxgl"), IDL_ERR_DENIED);
+    FX_EXPECT(f, bind(f, "s-aud", "t1", "teacher", "gz0001_xxgl"), IDL_ERR_DENIED);
+    FX_EXPECT(f, bind(f, "s-sys", "t1", "nosuch", "gz0001_xxgl"), IDL_ERR_NOT_FOUND);
+    FX_EXPECT(f, bind(f, "k-sys", "s-aud", "teacher", "gz0001_xxgl"), IDL_ERR_INVALID);
+    FX_OK(f, bind(f, "s-sys", "t1", "teacher", "gz0001_xxgl"));
+    FX_EXPECT(f, bind(f, "s-sys", "t2", "teacher", "gz0001_xxgl"), IDL_ERR_EXISTS);
+    FX_EXPECT(f, bind(f, "s-sys", "t1", "teacher", "gz0002_xxgl"), IDL_ERR_EXISTS);
+}
+
+/* ---- periodic review ---- */
+
+static idl_err
+review(struct fx *f, const char *actor, const char *org)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, TX_REVIEW_RECORD);
+    snprintf(tx.body.review.org, sizeof(tx.body.review.org), "%s", org);
+    snprintf(tx.body.review.note, sizeof(tx.body.review.note), "2026年上半年核查");
+    return fx_submit(f, &tx);
+}
+
+static void
+review_rules(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, review(f, "s-sys", "4401060001"));
+    FX_OK(f, review(f, "s-sec", "4401060001"));
+    FX_EXPECT(f, review(f, "s-aud", "4401060001"), IDL_ERR_DENIED);
+    FX_EXPECT(f, review(f, "o-sys", "4401060001"), IDL_ERR_DENIED);
+    FX_EXPECT(f, review(f, "k-sys", "4401060001"), IDL_ERR_DENIED);
+    struct state_key k;
+    struct rec_review rv;
+    state_key_init(&k, SP_REVIEW);
+    state_key_str(&k, "4401060001");
+    FX_OK(f, fx_get(f, &k, &rec_review_schema, &rv));
+    assert_string_equal(rv.actor, "s-sec");
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+        T(business_create_right_actor),
+        T(business_create_wrong_actors),
+        T(mgmt_create_right_actor),
+        T(mgmt_create_wrong_actors),
+        T(mgmt_post_taken),
+        T(authorize_right_and_wrong),
+        T(authorize_by_pending_secadmin),
+        T(grant_right_and_wrong),
+        T(auditor_does_nothing),
+        T(auditor_distinct_person),
+        cmocka_unit_test(auditor_distinct_even_when_policy_allows),
+        cmocka_unit_test(same_person_policy),
+        cmocka_unit_test(mgmt_business_roles_policy),
+        T(never_delete),
+        T(basis_required_for_management),
+        T(lifecycle),
+        T(update_rules),
+        T(delegation),
+        T(org_rules),
+        T(system_rules),
+        T(legacy_binding),
+        T(review_rules),
+#undef T
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
