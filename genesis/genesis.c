@@ -130,8 +130,8 @@ parse_validators(struct genesis *g, json_t *vals, char *why, size_t why_len)
         if (rc)
             return rc;
         json_int_t power = json_integer_value(json_object_get(v, "power"));
-        if (power < 1 || power > 1000000)
-            return bad(why, why_len, "genesis: validator %s needs a power from 1 to 1000000",
+        if (power < 1 || power > LEDGER_VALIDATOR_POWER_MAX)
+            return bad(why, why_len, "genesis: validator %s needs a power from 1 to 1000000 (LEDGER_VALIDATOR_POWER_MAX)",
                        val->name);
         val->power = (uint64_t)power;
         for (size_t j = 0; j < i; j++)

@@ -81,8 +81,11 @@ ledger_block_assemble(struct ledger_block *b, const struct ledger_block_header *
     b->txs = n ? calloc(n, sizeof(*b->txs)) : NULL;
     if (n && !b->txs)
         return IDL_ERR_NOMEM;
+    for (uint32_t i = 0; i < n; i++)
+        if (txs[i].len == 0 || txs[i].len > LEDGER_TX_BYTES_MAX)
+            return IDL_ERR_INVALID; /* the decoder refuses them: never build such a block */
     for (uint32_t i = 0; i < n; i++) {
-        b->txs[i].data = malloc(txs[i].len ? txs[i].len : 1);
+        b->txs[i].data = malloc(txs[i].len);
         if (!b->txs[i].data) {
             ledger_block_free(b);
             return IDL_ERR_NOMEM;
@@ -235,6 +238,11 @@ ledger_commit_verify(const struct ledger_commit *c, const char *chain_id, uint64
 {
     if (c->height != height || memcmp(c->block_hash, block_hash, HASH_BYTES) != 0)
         return IDL_ERR_INVALID;
+    if (n > LEDGER_VALIDATORS_MAX)
+        return IDL_ERR_INVALID;
+    for (size_t i = 0; i < n; i++)
+        if (vals[i].power == 0 || vals[i].power > LEDGER_VALIDATOR_POWER_MAX)
+            return IDL_ERR_INVALID;
     uint8_t msg[HASH_BYTES];
     ledger_vote_sighash(msg, chain_id, VOTE_PRECOMMIT, height, c->round, block_hash);
     const struct ledger_commit_sig *s = c->sigs.items;

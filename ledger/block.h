@@ -35,6 +35,8 @@
 #define LEDGER_BLOCK_BYTES_MAX (16 * 1024 * 1024)
 #define LEDGER_VALIDATORS_MAX 64
 #define LEDGER_VALIDATOR_NAME_MAX 32
+/* Bounds every power sum far below overflow: 64 * 10^6 * 3 < 2^32. */
+#define LEDGER_VALIDATOR_POWER_MAX 1000000
 
 _Static_assert(LEDGER_TX_BYTES_MAX < LEDGER_BLOCK_BYTES_MAX, "a block holds the largest tx");
 
@@ -113,7 +115,8 @@ uint64_t ledger_validators_power(const struct ledger_validator *vals, size_t n);
 /*
  * Checks that `c` certifies the block `block_hash` at `height`: every signature is a valid
  * precommit by a distinct validator of `vals` (indices strictly ascending), and together
- * they hold more than two thirds of the total power.
+ * they hold more than two thirds of the total power. Every power of `vals` must be at most
+ * LEDGER_VALIDATOR_POWER_MAX (IDL_ERR_INVALID otherwise), so the sums cannot overflow.
  * Returns IDL_OK, IDL_ERR_INVALID (wrong height or hash, unknown or repeated validator,
  * not enough power) or IDL_ERR_SIGNATURE.
  */

@@ -135,7 +135,7 @@ genesis_check(const struct ledger_genesis *g, char *why, size_t why_len)
                     "the root auditor must be a different person from its sysadmin and secadmin");
     for (size_t i = 0; i < g->n_validators; i++)
         if (schema_check(&ledger_validator_schema, &g->validators[i], why, why_len) ||
-            g->validators[i].power == 0)
+            g->validators[i].power == 0 || g->validators[i].power > LEDGER_VALIDATOR_POWER_MAX)
             return fail(why, why_len, IDL_ERR_INVALID, "validator %zu is invalid", i);
     return IDL_OK;
 }

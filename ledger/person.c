@@ -132,7 +132,7 @@ utf8_count(const char *s)
     return n;
 }
 
-/* Appends the first `keep` characters of s, `stars` asterisks, then the last `tail`. */
+/* Writes the first `keep` characters of s, `stars` asterisks, then the last `tail`. */
 static void
 mask_chars(const char *s, size_t keep, size_t stars, size_t tail, char *out, size_t out_len)
 {
@@ -140,16 +140,19 @@ mask_chars(const char *s, size_t keep, size_t stars, size_t tail, char *out, siz
     if (keep + tail > total)
         keep = tail = 0;
     const char *p = s;
-    for (size_t i = 0; i < total; i++) {
+    for (size_t i = 0;; i++) {
+        /* The asterisks go before character `keep`, even when that is past the end. */
+        if (i == keep)
+            for (size_t k = 0; k < stars && o + 1 < out_len; k++)
+                out[o++] = '*';
+        if (i == total)
+            break;
         size_t n = utf8_len(p);
         bool show = i < keep || i >= total - tail;
         if (show && o + n < out_len) {
             memcpy(out + o, p, n);
             o += n;
         }
-        if (i == keep && stars)
-            for (size_t k = 0; k < stars && o + 1 < out_len; k++)
-                out[o++] = '*';
         p += n;
     }
     out[o < out_len ? o : out_len - 1] = '\0';

@@ -57,7 +57,7 @@ IDL_MUST_USE idl_err person_open(const struct person_keys *k, const uint8_t key[
 
 /*
  * A display form of a field that identifies without disclosing: the surname of a name,
- * "138****5678" for a mobile, "z***@example.cn" for an e-mail, "440**************1X" for an
+ * "138****5678" for a mobile, "z***@example.cn" for an e-mail, "440*************1X" for an
  * ID number, the last four digits of a phone, the first characters of an address.
  */
 void person_mask(unsigned field, const char *text, char *out, size_t out_len);

@@ -314,19 +314,26 @@ ledger_tx_decode(struct ledger_tx *tx, const uint8_t *data, size_t len, const ch
     struct codec_reader r;
     codec_reader_init(&r, data, len);
     tx->version = codec_get_u8(&r);
+    idl_err early = IDL_OK;
     if (r.failed)
-        return IDL_ERR_MALFORMED;
-    if (tx->version != LEDGER_TX_VERSION)
-        return IDL_ERR_VERSION;
-    get_string(&r, tx->chain_id, LEDGER_CHAIN_ID_MAX);
-    if (r.failed)
-        return IDL_ERR_MALFORMED;
-    if (strcmp(tx->chain_id, chain_id) != 0)
-        return IDL_ERR_CHAIN;
-    tx->type = codec_get_u16(&r);
-    const struct schema *body = ledger_tx_body_schema(tx->type);
-    if (!body)
-        return IDL_ERR_MALFORMED;
+        early = IDL_ERR_MALFORMED;
+    else if (tx->version != LEDGER_TX_VERSION)
+        early = IDL_ERR_VERSION;
+    if (!early)
+        get_string(&r, tx->chain_id, LEDGER_CHAIN_ID_MAX);
+    if (!early && r.failed)
+        early = IDL_ERR_MALFORMED;
+    else if (!early && strcmp(tx->chain_id, chain_id) != 0)
+        early = IDL_ERR_CHAIN;
+    if (!early)
+        tx->type = codec_get_u16(&r);
+    const struct schema *body = early ? NULL : ledger_tx_body_schema(tx->type);
+    if (!early && !body)
+        early = IDL_ERR_MALFORMED;
+    if (early) {
+        memset(tx, 0, sizeof(*tx));
+        return early;
+    }
     get_string(&r, tx->actor, LEDGER_ID_MAX);
     tx->nonce = codec_get_u64(&r);
     tx->time = codec_get_u64(&r);
