@@ -76,6 +76,13 @@ parse_time(const char *s, uint64_t *ms)
     time_t t = timegm(&tm);
     if (t < 0)
         return IDL_ERR_INVALID;
+    /* strptime takes 2026-02-30 and timegm moves it to March: insist on a real date by
+     * printing the time back and comparing. */
+    char back[32];
+    struct tm check;
+    strftime(back, sizeof(back), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &check));
+    if (strcmp(back, s) != 0)
+        return IDL_ERR_INVALID;
     *ms = (uint64_t)t * 1000;
     return IDL_OK;
 }
@@ -127,6 +134,8 @@ parse_validators(struct genesis *g, json_t *vals, char *why, size_t why_len)
             rc = get_str(v, "name", val->name, sizeof(val->name), why, why_len);
         if (!rc)
             rc = get_hex(v, "pubkey", val->pubkey, SIG_PUBKEY_BYTES, why, why_len);
+        if (!rc && !sig_pubkey_valid(val->pubkey))
+            rc = bad(why, why_len, "genesis: validators[%zu].pubkey is not a valid key", i);
         if (rc)
             return rc;
         json_int_t power = json_integer_value(json_object_get(v, "power"));
@@ -181,8 +190,10 @@ parse_root(struct genesis *g, json_t *root, char *why, size_t why_len)
     if (!rc)
         rc = get_str(root, "chain_id", g->ledger.chain_id, sizeof(g->ledger.chain_id), why,
                      why_len);
-    if (!rc && !schema_id_valid(g->ledger.chain_id, strlen(g->ledger.chain_id), 0))
-        rc = bad(why, why_len, "genesis: chain_id must be letters, digits, '.', '_' or '-'");
+    if (!rc && (!g->ledger.chain_id[0] ||
+                !schema_id_valid(g->ledger.chain_id, strlen(g->ledger.chain_id), 0)))
+        rc = bad(why, why_len,
+                 "genesis: chain_id must be 1 to 32 letters, digits, '.', '_' or '-'");
     if (!rc && parse_time(json_string_value(json_object_get(root, "genesis_time")),
                           &g->ledger.time_ms))
         rc = bad(why, why_len, "genesis: genesis_time must look like 2026-11-23T00:00:00Z");

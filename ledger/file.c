@@ -42,11 +42,11 @@ write_full(int fd, const uint8_t *p, size_t len)
     return 0;
 }
 
-idl_err
-file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+/* Writes data to a fresh temporary file beside path, synced; its name goes to tmp. */
+static idl_err
+write_temp(char tmp[PATH_MAX], const char *path, const void *data, size_t len, mode_t mode)
 {
-    char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp))
+    if (snprintf(tmp, PATH_MAX, "%s.tmp.%ld", path, (long)getpid()) >= PATH_MAX)
         return IDL_ERR_IO;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
     if (fd < 0)
@@ -54,11 +54,40 @@ file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
     /* The umask may have narrowed the mode; secrets want exactly what was asked. */
     int bad = fchmod(fd, mode) != 0 || write_full(fd, data, len) != 0 || fsync(fd) != 0;
     bad |= close(fd) != 0;
-    if (bad || rename(tmp, path) != 0) {
+    if (bad) {
+        unlink(tmp);
+        return IDL_ERR_IO;
+    }
+    return IDL_OK;
+}
+
+idl_err
+file_write_atomic(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    idl_err rc = write_temp(tmp, path, data, len, mode);
+    if (rc)
+        return rc;
+    if (rename(tmp, path) != 0) {
         unlink(tmp);
         return IDL_ERR_IO;
     }
     /* The rename is the commit point; syncing the directory makes it durable. */
+    return file_sync_dir(path);
+}
+
+idl_err
+file_write_new(const char *path, const void *data, size_t len, mode_t mode)
+{
+    char tmp[PATH_MAX];
+    idl_err rc = write_temp(tmp, path, data, len, mode);
+    if (rc)
+        return rc;
+    /* link(2) is the commit point: it fails, rather than replaces, if path exists. */
+    int lrc = link(tmp, path), lerr = errno;
+    unlink(tmp);
+    if (lrc != 0)
+        return lerr == EEXIST ? IDL_ERR_EXISTS : IDL_ERR_IO;
     return file_sync_dir(path);
 }
 
@@ -106,6 +135,18 @@ file_read_all(const char *path, size_t max, struct idl_bytes *out)
     return IDL_OK;
 }
 
+/* mkdir that accepts an existing directory, and only a directory. */
+static int
+mkdir_one(const char *path, mode_t mode)
+{
+    if (mkdir(path, mode) == 0)
+        return 0;
+    struct stat st;
+    if (errno == EEXIST && stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+        return 0;
+    return -1;
+}
+
 idl_err
 file_mkdirs(const char *dir, mode_t mode)
 {
@@ -116,11 +157,9 @@ file_mkdirs(const char *dir, mode_t mode)
         if (*p != '/')
             continue;
         *p = '\0';
-        if (mkdir(buf, mode) != 0 && errno != EEXIST)
+        if (mkdir_one(buf, mode) != 0)
             return IDL_ERR_IO;
         *p = '/';
     }
-    if (mkdir(buf, mode) != 0 && errno != EEXIST)
-        return IDL_ERR_IO;
-    return IDL_OK;
+    return mkdir_one(buf, mode) == 0 ? IDL_OK : IDL_ERR_IO;
 }

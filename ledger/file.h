@@ -20,6 +20,13 @@ IDL_MUST_USE idl_err file_write_atomic(const char *path, const void *data, size_
                                        mode_t mode);
 
 /*
+ * The same, but never replaces: IDL_ERR_EXISTS if path exists, even if it appears while
+ * the data is being written (the file is published with link(2), which refuses).
+ */
+IDL_MUST_USE idl_err file_write_new(const char *path, const void *data, size_t len,
+                                    mode_t mode);
+
+/*
  * Reads the whole file (at most max bytes) into out (malloc'd, NUL-terminated for
  * convenience; out->len excludes the NUL). IDL_ERR_NOT_FOUND, IDL_ERR_TOO_LARGE, IDL_ERR_IO.
  */

@@ -113,6 +113,8 @@ genesis_admin_put(struct state *st, const struct rec_account *a)
 static idl_err
 genesis_check(const struct ledger_genesis *g, char *why, size_t why_len)
 {
+    if (!g->chain_id[0] || !schema_id_valid(g->chain_id, strlen(g->chain_id), 0))
+        return fail(why, why_len, IDL_ERR_INVALID, "genesis chain id is not a valid id");
     if (g->n_validators == 0 || g->n_validators > LEDGER_VALIDATORS_MAX)
         return fail(why, why_len, IDL_ERR_INVALID, "genesis needs 1 to %d validators",
                     LEDGER_VALIDATORS_MAX);
@@ -414,6 +416,9 @@ exec_tx(struct ledger *l, struct state *st, const struct rules_ctx *ctx,
     if (rc)
         return rc;
     memcpy(res->txid, tx.id, HASH_BYTES);
+    snprintf(res->actor, sizeof(res->actor), "%s", tx.actor);
+    res->nonce = tx.nonce;
+    res->type = tx.type;
 
     /* The nonce is used from here on, accepted or not, so a refused operation can never be
      * replayed later when it might succeed. */

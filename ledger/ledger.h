@@ -53,6 +53,9 @@ struct ledger_tip {
 
 struct ledger_tx_result {
     uint8_t txid[HASH_BYTES];
+    char actor[LEDGER_ID_MAX + 1];
+    uint64_t nonce;
+    uint16_t type;
     uint8_t status; /* TXS_COMMITTED or TXS_REJECTED */
     idl_err code;
     char reason[RULES_WHY_MAX];

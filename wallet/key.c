@@ -79,7 +79,7 @@ wallet_key_save(const struct wallet_key *k, const char *path, const char *passph
 {
     struct stat st;
     if (stat(path, &st) == 0)
-        return IDL_ERR_EXISTS;
+        return IDL_ERR_EXISTS; /* early, to skip the KDF; file_write_new checks for real */
     uint8_t salt[KDF_SALT_BYTES], nonce[SEAL_NONCE_BYTES], sealed[SEAL_BYTES];
     unsigned long long ops = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     size_t mem = crypto_pwhash_MEMLIMIT_INTERACTIVE;
@@ -114,7 +114,7 @@ wallet_key_save(const struct wallet_key *k, const char *path, const char *passph
     json_decref(root);
     if (!text)
         return IDL_ERR_NOMEM;
-    rc = file_write_atomic(path, text, strlen(text), 0600);
+    rc = file_write_new(path, text, strlen(text), 0600);
     free(text);
     return rc;
 }

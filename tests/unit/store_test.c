@@ -1,0 +1,589 @@
+/*
+ * Unit tests of ledger/store.h: one conformance suite run against both implementations,
+ * LevelDB (store_leveldb_open, in a fresh mkdtemp directory under /tmp that is removed
+ * afterwards) and memory (store_memory_open). It covers point reads of missing keys, put,
+ * overwrite and delete, a batch of puts and deletes applied together, binary keys holding
+ * NUL bytes, bytewise iteration order with the shorter key first on a shared prefix
+ * (against store_key_cmp and a hand-listed order), seek to the first key >= the target,
+ * iterator snapshots, and empty values. For LevelDB only: data survives close and reopen,
+ * and a second handle on a directory that is held open is refused with IDL_ERR_IO and a
+ * reason.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+enum kind { KIND_LEVELDB, KIND_MEMORY };
+
+struct st {
+    enum kind kind;
+    char dir[PATH_MAX];
+    struct store *s;
+};
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void
+rm_rf(const char *dir)
+{
+    if (dir[0])
+        nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+static int
+setup_leveldb(void **state)
+{
+    struct st *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->kind = KIND_LEVELDB;
+    snprintf(t->dir, sizeof(t->dir), "/tmp/idl-store-test-XXXXXX");
+    assert_non_null(mkdtemp(t->dir));
+    char why[256] = "";
+    if (store_leveldb_open(&t->s, t->dir, why, sizeof(why)) != IDL_OK)
+        fail_msg("store_leveldb_open: %s", why);
+    *state = t;
+    return 0;
+}
+
+static int
+setup_memory(void **state)
+{
+    struct st *t = calloc(1, sizeof(*t));
+    assert_non_null(t);
+    t->kind = KIND_MEMORY;
+    assert_int_equal(store_memory_open(&t->s), IDL_OK);
+    assert_non_null(t->s);
+    *state = t;
+    return 0;
+}
+
+static int
+teardown(void **state)
+{
+    struct st *t = *state;
+    store_close(t->s);
+    rm_rf(t->dir);
+    free(t);
+    return 0;
+}
+
+/* ---- helpers ---- */
+
+static void
+put(struct store *s, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, k, kl, v, vl), IDL_OK);
+    assert_int_equal(store_write(s, &b, true), IDL_OK);
+    store_batch_free(&b);
+}
+
+static void
+del(struct store *s, const void *k, size_t kl)
+{
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_del(&b, k, kl), IDL_OK);
+    assert_int_equal(store_write(s, &b, true), IDL_OK);
+    store_batch_free(&b);
+}
+
+static void
+puts_str(struct store *s, const char *k, const char *v)
+{
+    put(s, k, strlen(k), v, strlen(v));
+}
+
+/* Asserts that key holds exactly v (vl bytes). */
+static void
+expect_val(struct store *s, const void *k, size_t kl, const void *v, size_t vl)
+{
+    struct idl_bytes got;
+    assert_int_equal(store_get(s, k, kl, &got), IDL_OK);
+    assert_non_null(got.data);
+    assert_int_equal(got.len, vl);
+    if (vl)
+        assert_memory_equal(got.data, v, vl);
+    free(got.data);
+}
+
+static void
+expect_str(struct store *s, const char *k, const char *v)
+{
+    expect_val(s, k, strlen(k), v, strlen(v));
+}
+
+static void
+expect_missing(struct store *s, const void *k, size_t kl)
+{
+    struct idl_bytes got = {(uint8_t *)"junk", 4};
+    assert_int_equal(store_get(s, k, kl, &got), IDL_ERR_NOT_FOUND);
+    assert_null(got.data);
+    assert_int_equal(got.len, 0);
+}
+
+struct key {
+    const char *b;
+    size_t n;
+};
+#define K(lit) {lit, sizeof(lit) - 1}
+
+/* Walks the whole store from the first key; asserts the keys are exactly want[0..n). */
+static void
+expect_keys(struct store *s, const struct key *want, size_t n)
+{
+    struct store_iter *it = store_iter_new(s);
+    assert_non_null(it);
+    store_iter_seek(s, it, (const uint8_t *)"", 0);
+    size_t i = 0;
+    for (; store_iter_valid(s, it); store_iter_next(s, it), i++) {
+        size_t kl;
+        const uint8_t *k = store_iter_key(s, it, &kl);
+        if (i >= n)
+            fail_msg("unexpected extra key #%zu (%zu bytes)", i, kl);
+        if (kl != want[i].n || (kl && memcmp(k, want[i].b, kl) != 0))
+            fail_msg("key #%zu differs from the expected order", i);
+    }
+    assert_int_equal(i, n);
+    store_iter_free(s, it);
+}
+
+/* ---- conformance tests (both stores) ---- */
+
+static void
+test_get_missing_key_is_not_found(void **state)
+{
+    struct st *t = *state;
+    expect_missing(t->s, "nothing", 7);
+    expect_missing(t->s, "", 0);
+    puts_str(t->s, "present", "1");
+    expect_missing(t->s, "presen", 6);
+    expect_missing(t->s, "present!", 8);
+}
+
+static void
+test_put_then_get_returns_value(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "alpha", "one");
+    puts_str(t->s, "beta", "two");
+    expect_str(t->s, "alpha", "one");
+    expect_str(t->s, "beta", "two");
+}
+
+static void
+test_put_overwrites_previous_value(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "k", "a much longer first value");
+    puts_str(t->s, "k", "short");
+    expect_str(t->s, "k", "short");
+    puts_str(t->s, "k", "third");
+    expect_str(t->s, "k", "third");
+    /* Still one key, not three versions of it. */
+    static const struct key want[] = {K("k")};
+    expect_keys(t->s, want, 1);
+}
+
+static void
+test_delete_removes_key_and_missing_delete_is_harmless(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "a", "1");
+    puts_str(t->s, "b", "2");
+    del(t->s, "a", 1);
+    expect_missing(t->s, "a", 1);
+    expect_str(t->s, "b", "2");
+    del(t->s, "never-there", 11);
+    expect_str(t->s, "b", "2");
+    static const struct key want[] = {K("b")};
+    expect_keys(t->s, want, 1);
+    /* A deleted key can be written again. */
+    puts_str(t->s, "a", "again");
+    expect_str(t->s, "a", "again");
+}
+
+static void
+test_batch_applies_puts_and_deletes_together(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "keep", "k");
+    puts_str(t->s, "drop", "d");
+    puts_str(t->s, "change", "old");
+
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"new1", 4, (const uint8_t *)"n1", 2),
+                     IDL_OK);
+    assert_int_equal(store_batch_del(&b, (const uint8_t *)"drop", 4), IDL_OK);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"change", 6, (const uint8_t *)"new", 3),
+                     IDL_OK);
+    /* Later operations on the same key win: put then delete leaves nothing, delete then
+     * put leaves the put. */
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"gone", 4, (const uint8_t *)"g", 1),
+                     IDL_OK);
+    assert_int_equal(store_batch_del(&b, (const uint8_t *)"gone", 4), IDL_OK);
+    assert_int_equal(store_batch_del(&b, (const uint8_t *)"new2", 4), IDL_OK);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"new2", 4, (const uint8_t *)"n2", 2),
+                     IDL_OK);
+    assert_int_equal(b.count, 7);
+    assert_int_equal(b.bytes, (4 + 2) + 4 + (6 + 3) + (4 + 1) + 4 + 4 + (4 + 2));
+
+    /* Nothing is visible before the write. */
+    expect_missing(t->s, "new1", 4);
+    expect_str(t->s, "drop", "d");
+    assert_int_equal(store_write(t->s, &b, false), IDL_OK);
+    /* The batch is not consumed by the write. */
+    assert_int_equal(b.count, 7);
+    store_batch_free(&b);
+    assert_null(b.ops);
+    assert_int_equal(b.count, 0);
+
+    expect_str(t->s, "keep", "k");
+    expect_missing(t->s, "drop", 4);
+    expect_str(t->s, "change", "new");
+    expect_str(t->s, "new1", "n1");
+    expect_missing(t->s, "gone", 4);
+    expect_str(t->s, "new2", "n2");
+    static const struct key want[] = {K("change"), K("keep"), K("new1"), K("new2")};
+    expect_keys(t->s, want, IDL_ARRAY_LEN(want));
+}
+
+static void
+test_binary_keys_with_nul_bytes_are_distinct(void **state)
+{
+    struct st *t = *state;
+    static const uint8_t k1[] = {'a', 0, 'b'}, k2[] = {'a', 0, 'c'}, k3[] = {'a'},
+                         k4[] = {'a', 0}, k5[] = {0}, k6[] = {0, 0};
+    static const uint8_t v1[] = {0, 1, 0, 2}, v5[] = {0};
+    put(t->s, k1, sizeof(k1), v1, sizeof(v1));
+    put(t->s, k2, sizeof(k2), "two", 3);
+    put(t->s, k3, sizeof(k3), "three", 5);
+    put(t->s, k4, sizeof(k4), "four", 4);
+    put(t->s, k5, sizeof(k5), v5, sizeof(v5));
+    put(t->s, k6, sizeof(k6), "six", 3);
+    expect_val(t->s, k1, sizeof(k1), v1, sizeof(v1));
+    expect_val(t->s, k2, sizeof(k2), "two", 3);
+    expect_val(t->s, k3, sizeof(k3), "three", 5);
+    expect_val(t->s, k4, sizeof(k4), "four", 4);
+    expect_val(t->s, k5, sizeof(k5), v5, sizeof(v5));
+    expect_val(t->s, k6, sizeof(k6), "six", 3);
+    /* A key is not cut at its first NUL. */
+    static const uint8_t k7[] = {'a', 0, 'd'};
+    expect_missing(t->s, k7, sizeof(k7));
+    del(t->s, k1, sizeof(k1));
+    expect_missing(t->s, k1, sizeof(k1));
+    expect_val(t->s, k2, sizeof(k2), "two", 3);
+    expect_val(t->s, k4, sizeof(k4), "four", 4);
+}
+
+/* The hand-listed order: bytewise, unsigned, shorter first on a shared prefix. */
+static const struct key sorted_keys[] = {
+    K(""),      K("\x00"), K("\x00\x00"), K("\x00\x01"), K("\x01"),    K("A"),
+    K("a"),     K("a\x00"), K("a\x00\x00"), K("a\x01"),  K("ab"),      K("abc"),
+    K("abd"),   K("b"),    K("\x7f"),     K("\x80"),     K("\x80\x00"), K("\xfe\xff"),
+    K("\xff"),  K("\xff\x00"), K("\xff\xff"),
+};
+
+static void
+test_key_cmp_matches_hand_listed_order(void **state)
+{
+    (void)state;
+    size_t n = IDL_ARRAY_LEN(sorted_keys);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++) {
+            int c = store_key_cmp((const uint8_t *)sorted_keys[i].b, sorted_keys[i].n,
+                                  (const uint8_t *)sorted_keys[j].b, sorted_keys[j].n);
+            int want = i < j ? -1 : i > j;
+            if ((c > 0) - (c < 0) != want)
+                fail_msg("store_key_cmp(#%zu, #%zu) = %d, want sign %d", i, j, c, want);
+        }
+}
+
+static void
+test_iteration_is_bytewise_shorter_key_first(void **state)
+{
+    struct st *t = *state;
+    size_t n = IDL_ARRAY_LEN(sorted_keys);
+    assert_true(n % 5 != 0); /* so that i -> (5i + 3) mod n is a permutation */
+    /* Insert in a scrambled order, some in one batch, the rest one by one. */
+    struct store_batch b;
+    store_batch_init(&b);
+    for (size_t i = 0; i < n; i += 2) {
+        size_t j = (i * 5 + 3) % n;
+        assert_int_equal(store_batch_put(&b, (const uint8_t *)sorted_keys[j].b, sorted_keys[j].n,
+                                         (const uint8_t *)&j, sizeof(j)),
+                         IDL_OK);
+    }
+    assert_int_equal(store_write(t->s, &b, true), IDL_OK);
+    store_batch_free(&b);
+    for (size_t i = 1; i < n; i += 2) {
+        size_t j = (i * 5 + 3) % n;
+        put(t->s, sorted_keys[j].b, sorted_keys[j].n, &j, sizeof(j));
+    }
+    expect_keys(t->s, sorted_keys, n);
+
+    /* Each key is followed by a larger one under store_key_cmp, and carries its value. */
+    struct store_iter *it = store_iter_new(t->s);
+    assert_non_null(it);
+    store_iter_seek(t->s, it, (const uint8_t *)"", 0);
+    uint8_t prev[16];
+    size_t prev_len = 0, count = 0;
+    for (; store_iter_valid(t->s, it); store_iter_next(t->s, it), count++) {
+        size_t kl, vl;
+        const uint8_t *k = store_iter_key(t->s, it, &kl);
+        const uint8_t *v = store_iter_value(t->s, it, &vl);
+        assert_true(kl <= sizeof(prev));
+        if (count)
+            assert_true(store_key_cmp(prev, prev_len, k, kl) < 0);
+        memcpy(prev, k, kl);
+        prev_len = kl;
+        size_t idx;
+        assert_int_equal(vl, sizeof(idx));
+        memcpy(&idx, v, sizeof(idx));
+        assert_int_equal(idx, count);
+    }
+    assert_int_equal(count, n);
+    store_iter_free(t->s, it);
+}
+
+static void
+test_seek_positions_at_first_key_not_less_than_target(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "b", "1");
+    put(t->s, "b\x00", 2, "2", 1);
+    puts_str(t->s, "bb", "3");
+    puts_str(t->s, "d", "4");
+    struct store_iter *it = store_iter_new(t->s);
+    assert_non_null(it);
+    static const struct {
+        struct key target;
+        const char *want; /* value of the key seek lands on, NULL for past the end */
+    } cases[] = {
+        {K(""), "1"},   {K("a"), "1"},  {K("b"), "1"},     {K("b\x00"), "2"},
+        {K("b\x00\x00"), "3"}, {K("ba"), "3"}, {K("bb"), "3"}, {K("bb\x00"), "4"},
+        {K("c"), "4"},  {K("d"), "4"},  {K("d\x00"), NULL}, {K("\xff"), NULL},
+    };
+    for (size_t i = 0; i < IDL_ARRAY_LEN(cases); i++) {
+        store_iter_seek(t->s, it, (const uint8_t *)cases[i].target.b, cases[i].target.n);
+        if (!cases[i].want) {
+            if (store_iter_valid(t->s, it))
+                fail_msg("case %zu: seek should run past the end", i);
+            continue;
+        }
+        if (!store_iter_valid(t->s, it))
+            fail_msg("case %zu: seek ran past the end", i);
+        size_t vl;
+        const uint8_t *v = store_iter_value(t->s, it, &vl);
+        if (vl != 1 || v[0] != (uint8_t)cases[i].want[0])
+            fail_msg("case %zu: seek landed on the wrong key", i);
+    }
+    /* Seeking backwards after running off the end works. */
+    store_iter_seek(t->s, it, (const uint8_t *)"bc", 2);
+    assert_true(store_iter_valid(t->s, it));
+    size_t kl;
+    const uint8_t *k = store_iter_key(t->s, it, &kl);
+    assert_int_equal(kl, 1);
+    assert_int_equal(k[0], 'd');
+    store_iter_next(t->s, it);
+    assert_false(store_iter_valid(t->s, it));
+    store_iter_free(t->s, it);
+}
+
+static void
+test_iterator_does_not_see_later_writes(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "a", "old-a");
+    puts_str(t->s, "b", "old-b");
+    puts_str(t->s, "c", "old-c");
+    struct store_iter *it = store_iter_new(t->s);
+    assert_non_null(it);
+
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"a", 1, (const uint8_t *)"new-a", 5),
+                     IDL_OK);
+    assert_int_equal(store_batch_del(&b, (const uint8_t *)"b", 1), IDL_OK);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"bb", 2, (const uint8_t *)"new-bb", 6),
+                     IDL_OK);
+    assert_int_equal(store_write(t->s, &b, true), IDL_OK);
+    store_batch_free(&b);
+    /* Point reads see the write at once. */
+    expect_str(t->s, "a", "new-a");
+    expect_missing(t->s, "b", 1);
+
+    /* The old iterator, seeked only now, still sees the state it was opened on. */
+    static const char *const old[][2] = {{"a", "old-a"}, {"b", "old-b"}, {"c", "old-c"}};
+    store_iter_seek(t->s, it, (const uint8_t *)"", 0);
+    size_t i = 0;
+    for (; store_iter_valid(t->s, it); store_iter_next(t->s, it), i++) {
+        assert_true(i < IDL_ARRAY_LEN(old));
+        size_t kl, vl;
+        const uint8_t *k = store_iter_key(t->s, it, &kl);
+        const uint8_t *v = store_iter_value(t->s, it, &vl);
+        assert_int_equal(kl, strlen(old[i][0]));
+        assert_memory_equal(k, old[i][0], kl);
+        assert_int_equal(vl, strlen(old[i][1]));
+        assert_memory_equal(v, old[i][1], vl);
+    }
+    assert_int_equal(i, IDL_ARRAY_LEN(old));
+    store_iter_free(t->s, it);
+
+    /* A new iterator sees the new state. */
+    static const struct key now[] = {K("a"), K("bb"), K("c")};
+    expect_keys(t->s, now, IDL_ARRAY_LEN(now));
+}
+
+static void
+test_empty_value_is_stored_and_distinct_from_missing(void **state)
+{
+    struct st *t = *state;
+    put(t->s, "empty", 5, "", 0);
+    put(t->s, "", 0, "", 0);
+    expect_val(t->s, "empty", 5, "", 0);
+    expect_val(t->s, "", 0, "", 0);
+    struct store_iter *it = store_iter_new(t->s);
+    assert_non_null(it);
+    store_iter_seek(t->s, it, (const uint8_t *)"e", 1);
+    assert_true(store_iter_valid(t->s, it));
+    size_t kl, vl = 99;
+    const uint8_t *k = store_iter_key(t->s, it, &kl);
+    assert_int_equal(kl, 5);
+    assert_memory_equal(k, "empty", 5);
+    (void)store_iter_value(t->s, it, &vl);
+    assert_int_equal(vl, 0);
+    store_iter_free(t->s, it);
+    /* Overwriting a value with an empty one, and back. */
+    puts_str(t->s, "x", "full");
+    put(t->s, "x", 1, "", 0);
+    expect_val(t->s, "x", 1, "", 0);
+    puts_str(t->s, "x", "full");
+    expect_str(t->s, "x", "full");
+    del(t->s, "empty", 5);
+    expect_missing(t->s, "empty", 5);
+}
+
+static void
+test_empty_store_iterates_nothing(void **state)
+{
+    struct st *t = *state;
+    struct store_iter *it = store_iter_new(t->s);
+    assert_non_null(it);
+    store_iter_seek(t->s, it, (const uint8_t *)"", 0);
+    assert_false(store_iter_valid(t->s, it));
+    store_iter_free(t->s, it);
+    store_iter_free(t->s, NULL); /* documented as harmless */
+}
+
+/* ---- LevelDB only ---- */
+
+static void
+reopen(struct st *t)
+{
+    store_close(t->s);
+    t->s = NULL;
+    char why[256] = "";
+    if (store_leveldb_open(&t->s, t->dir, why, sizeof(why)) != IDL_OK)
+        fail_msg("reopen: %s", why);
+}
+
+static void
+test_leveldb_data_survives_close_and_reopen(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "synced", "yes");
+    put(t->s, "bin\x00key", 7, "\x00\x01", 2);
+    put(t->s, "empty", 5, "", 0);
+    puts_str(t->s, "deleted", "soon");
+    del(t->s, "deleted", 7);
+    /* An unsynced write survives a clean close too. */
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(
+        store_batch_put(&b, (const uint8_t *)"async", 5, (const uint8_t *)"also", 4), IDL_OK);
+    assert_int_equal(store_write(t->s, &b, false), IDL_OK);
+    store_batch_free(&b);
+
+    reopen(t);
+    expect_str(t->s, "synced", "yes");
+    expect_val(t->s, "bin\x00key", 7, "\x00\x01", 2);
+    expect_val(t->s, "empty", 5, "", 0);
+    expect_missing(t->s, "deleted", 7);
+    expect_str(t->s, "async", "also");
+    static const struct key want[] = {K("async"), K("bin\x00key"), K("empty"), K("synced")};
+    expect_keys(t->s, want, IDL_ARRAY_LEN(want));
+
+    /* And writes after the reopen persist across another. */
+    puts_str(t->s, "second", "life");
+    reopen(t);
+    expect_str(t->s, "second", "life");
+    expect_str(t->s, "synced", "yes");
+}
+
+static void
+test_leveldb_second_open_of_held_directory_fails_with_reason(void **state)
+{
+    struct st *t = *state;
+    puts_str(t->s, "k", "v");
+    struct store *other = (struct store *)(uintptr_t)1;
+    char why[256] = "";
+    assert_int_equal(store_leveldb_open(&other, t->dir, why, sizeof(why)), IDL_ERR_IO);
+    assert_null(other);
+    assert_true(strlen(why) > 0);
+    /* why may also be NULL. */
+    assert_int_equal(store_leveldb_open(&other, t->dir, NULL, 0), IDL_ERR_IO);
+    assert_null(other);
+    /* The first handle is unaffected. */
+    expect_str(t->s, "k", "v");
+    /* Once it is closed, the directory opens again. */
+    reopen(t);
+    expect_str(t->s, "k", "v");
+}
+
+#define BOTH(f)                                                                                \
+    {"leveldb/" #f, f, setup_leveldb, teardown, NULL},                                         \
+        {"memory/" #f, f, setup_memory, teardown, NULL}
+#define LDB(f) {"leveldb/" #f, f, setup_leveldb, teardown, NULL}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_key_cmp_matches_hand_listed_order),
+        BOTH(test_get_missing_key_is_not_found),
+        BOTH(test_put_then_get_returns_value),
+        BOTH(test_put_overwrites_previous_value),
+        BOTH(test_delete_removes_key_and_missing_delete_is_harmless),
+        BOTH(test_batch_applies_puts_and_deletes_together),
+        BOTH(test_binary_keys_with_nul_bytes_are_distinct),
+        BOTH(test_iteration_is_bytewise_shorter_key_first),
+        BOTH(test_seek_positions_at_first_key_not_less_than_target),
+        BOTH(test_iterator_does_not_see_later_writes),
+        BOTH(test_empty_value_is_stored_and_distinct_from_missing),
+        BOTH(test_empty_store_iterates_nothing),
+        LDB(test_leveldb_data_survives_close_and_reopen),
+        LDB(test_leveldb_second_open_of_held_directory_fails_with_reason),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
