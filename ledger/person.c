@@ -191,3 +191,92 @@ person_mask(unsigned field, const char *text, char *out, size_t out_len)
         break;
     }
 }
+
+static bool
+all_digits(const char *s, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return false;
+    return n > 0;
+}
+
+static idl_err
+check_email(const char *s, const char **why)
+{
+    const char *at = strchr(s, '@');
+    size_t n = strlen(s);
+    bool ok = at && at != s && !strchr(at + 1, '@') && n <= 254 && strchr(at + 1, '.') &&
+              at[1] != '.' && s[n - 1] != '.';
+    for (size_t i = 0; ok && i < n; i++) {
+        char c = s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             strchr("@.-_+", c);
+    }
+    *why = ok ? NULL : "e-mail address is not valid";
+    return ok ? IDL_OK : IDL_ERR_INVALID;
+}
+
+static idl_err
+check_phone(const char *s, const char **why)
+{
+    size_t n = strlen(s), digits = 0;
+    bool ok = n >= 5 && n <= 20;
+    for (size_t i = 0; ok && i < n; i++) {
+        digits += s[i] >= '0' && s[i] <= '9';
+        ok = (s[i] >= '0' && s[i] <= '9') || strchr("+-() ", s[i]);
+    }
+    ok = ok && digits >= 5;
+    *why = ok ? NULL : "office phone must be 5 to 20 digits (with + - ( ) allowed)";
+    return ok ? IDL_OK : IDL_ERR_INVALID;
+}
+
+static idl_err
+check_name(const char *s, const char **why)
+{
+    size_t n = strlen(s), chars = utf8_count(s);
+    bool ok = n > 0 && chars <= 64 && schema_text_valid(s, n) && !strchr(s, '@');
+    for (size_t i = 0; ok && i < n; i++)
+        ok = s[i] < '0' || s[i] > '9';
+    *why = ok ? NULL : "name must be 1 to 64 characters without digits";
+    return ok ? IDL_OK : IDL_ERR_INVALID;
+}
+
+idl_err
+person_field_check(unsigned field, const char *text, const char **why)
+{
+    const char *dummy;
+    if (!why)
+        why = &dummy;
+    size_t n = strlen(text);
+    switch (field) {
+    case PF_NAME:
+        return check_name(text, why);
+    case PF_MOBILE:
+        if (n == 11 && text[0] == '1' && text[1] >= '3' && all_digits(text, n))
+            return IDL_OK;
+        *why = "mobile number must be 11 digits starting with 13 to 19";
+        return IDL_ERR_INVALID;
+    case PF_EMAIL:
+        return check_email(text, why);
+    case PF_OFFICE_PHONE:
+        return check_phone(text, why);
+    case PF_ADDRESS:
+        if (n > 0 && n <= LEDGER_PERSON_TEXT_MAX && schema_text_valid(text, n))
+            return IDL_OK;
+        *why = "address must be 1 to 256 bytes of text";
+        return IDL_ERR_INVALID;
+    default:
+        *why = "not a checkable personal field";
+        return IDL_ERR_INVALID;
+    }
+}
+
+unsigned
+person_field_parse(const char *name)
+{
+    for (unsigned f = 1; f < PF__COUNT; f++)
+        if (strcmp(ledger_person_field_name(f), name) == 0)
+            return f;
+    return PF_NONE;
+}

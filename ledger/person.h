@@ -56,6 +56,18 @@ IDL_MUST_USE idl_err person_open(const struct person_keys *k, const uint8_t key[
                                  char *out, size_t out_len);
 
 /*
+ * Checks a personal field before it is sealed: a name (1-64 characters, no digits, no
+ * control characters), a mobile (11 digits starting 13-19), an e-mail (local@domain.tld),
+ * an office phone (5-20 digits with + - ( ) and spaces), an address (1-256 bytes of text).
+ * The ID number is checked by idnum_normalize. Returns IDL_OK or IDL_ERR_INVALID with a
+ * static reason that never quotes the value.
+ */
+IDL_MUST_USE idl_err person_field_check(unsigned field, const char *text, const char **why);
+
+/* The field named "name", "mobile", "email", "office_phone", "address", "id_number"; 0. */
+unsigned person_field_parse(const char *name);
+
+/*
  * A display form of a field that identifies without disclosing: the surname of a name,
  * "138****5678" for a mobile, "z***@example.cn" for an e-mail, "440*************1X" for an
  * ID number, the last four digits of a phone, the first characters of an address.
