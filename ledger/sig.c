@@ -12,7 +12,7 @@
 #include <sodium.h>
 #include <string.h>
 
-static secp256k1_context *ctx;
+static secp256k1_context *shared_ctx;
 static idl_err init_result = IDL_ERR_CRYPTO;
 static pthread_once_t init_once = PTHREAD_ONCE_INIT;
 
@@ -21,16 +21,16 @@ sig_init_once(void)
 {
     if (sodium_init() < 0)
         return;
-    ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
-    if (!ctx) {
+    shared_ctx = secp256k1_context_create(SECP256K1_CONTEXT_NONE);
+    if (!shared_ctx) {
         init_result = IDL_ERR_NOMEM;
         return;
     }
     uint8_t seed[32];
     randombytes_buf(seed, sizeof(seed));
-    if (!secp256k1_context_randomize(ctx, seed)) {
-        secp256k1_context_destroy(ctx);
-        ctx = NULL;
+    if (!secp256k1_context_randomize(shared_ctx, seed)) {
+        secp256k1_context_destroy(shared_ctx);
+        shared_ctx = NULL;
         return;
     }
     sodium_memzero(seed, sizeof(seed));
@@ -44,11 +44,21 @@ sig_init(void)
     return init_result;
 }
 
+/* The shared context, created on first use; NULL only if creating it failed. */
+static const secp256k1_context *
+context(void)
+{
+    pthread_once(&init_once, sig_init_once);
+    return shared_ctx;
+}
+
 idl_err
 sig_pubkey_from_secret(uint8_t pk[SIG_PUBKEY_BYTES], const uint8_t sk[SIG_SECKEY_BYTES])
 {
     memset(pk, 0, SIG_PUBKEY_BYTES);
-    IDL_ASSERT(ctx);
+    const secp256k1_context *ctx = context();
+    if (!ctx)
+        return IDL_ERR_CRYPTO;
     secp256k1_keypair kp;
     secp256k1_xonly_pubkey xpk;
     idl_err rc = IDL_ERR_CRYPTO;
@@ -76,7 +86,9 @@ idl_err
 sig_sign(uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t sk[SIG_SECKEY_BYTES])
 {
     memset(sig, 0, SIG_BYTES);
-    IDL_ASSERT(ctx);
+    const secp256k1_context *ctx = context();
+    if (!ctx)
+        return IDL_ERR_CRYPTO;
     secp256k1_keypair kp;
     uint8_t aux[32];
     randombytes_buf(aux, sizeof(aux));
@@ -93,9 +105,9 @@ sig_sign(uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t sk[SIG_SEC
 bool
 sig_verify(const uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t pk[SIG_PUBKEY_BYTES])
 {
-    IDL_ASSERT(ctx);
+    const secp256k1_context *ctx = context();
     secp256k1_xonly_pubkey xpk;
-    if (!secp256k1_xonly_pubkey_parse(ctx, &xpk, pk))
+    if (!ctx || !secp256k1_xonly_pubkey_parse(ctx, &xpk, pk))
         return false;
     return secp256k1_schnorrsig_verify(ctx, sig, msg, 32, &xpk) == 1;
 }
@@ -103,7 +115,7 @@ sig_verify(const uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t pk
 bool
 sig_pubkey_valid(const uint8_t pk[SIG_PUBKEY_BYTES])
 {
-    IDL_ASSERT(ctx);
+    const secp256k1_context *ctx = context();
     secp256k1_xonly_pubkey xpk;
-    return secp256k1_xonly_pubkey_parse(ctx, &xpk, pk) == 1;
+    return ctx && secp256k1_xonly_pubkey_parse(ctx, &xpk, pk) == 1;
 }

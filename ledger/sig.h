@@ -4,8 +4,8 @@
  * Public keys are 32-byte x-only keys; signatures are 64 bytes; what is signed is always a
  * 32-byte tagged hash (hash.h) whose preimage includes the chain id, never raw data.
  *
- * sig_init() must run once before any other call (it is idempotent and thread-safe); after
- * it every function here is thread-safe. Secret keys are read from caller memory, which
+ * The shared context is created on first use (or by sig_init, which reports whether that
+ * worked); every function here is thread-safe. Secret keys are read from caller memory, which
  * should be sodium_malloc'd (wallet/key.h); this module copies them only into a keypair on
  * the stack that it wipes before returning.
  */
@@ -21,7 +21,7 @@
 #define SIG_SECKEY_BYTES 32
 #define SIG_BYTES 64
 
-/* Creates and randomises the shared context. IDL_ERR_NOMEM or IDL_ERR_CRYPTO on failure. */
+/* Creates and randomises the shared context if needed. IDL_ERR_NOMEM or IDL_ERR_CRYPTO. */
 IDL_MUST_USE idl_err sig_init(void);
 
 /* Draws a fresh secret key and its public key. sk and pk are zeroed on failure. */
