@@ -1,0 +1,56 @@
+/*
+ * Reading the state for queries: the verification a business system asks for, and prefix
+ * scans over the key spaces of state.h.
+ *
+ * Queries read the committed store (through a struct state with no layers open, or an
+ * iterator, which reads a snapshot), never an executing block. query_verify is the one
+ * definition of "may this account act in this role", shared by the HTTP API and the tests.
+ */
+#ifndef IDL_QUERY_H
+#define IDL_QUERY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "state.h"
+#include "store.h"
+
+#define QUERY_REASON_MAX 256
+
+struct query_verdict {
+    bool allowed;
+    char reason[QUERY_REASON_MAX]; /* why not, or "ok" */
+};
+
+/*
+ * Decides whether `account` may act as `role` in business system `system`: the account
+ * exists and is active, belongs to `org_scope` or an organisation below it (if org_scope is
+ * not NULL), the system exists and has the role, and the account holds that grant.
+ * Returns IDL_OK with the verdict (a "no" is not an error), or a store error.
+ */
+IDL_MUST_USE idl_err query_verify(struct state *st, const char *account, const char *system,
+                                  const char *role, const char *org_scope,
+                                  struct query_verdict *out);
+
+/* True if org is `scope` or below it in the tree. */
+IDL_MUST_USE idl_err query_org_within(struct state *st, const char *org, const char *scope,
+                                      bool *within);
+
+/*
+ * Calls fn for each record whose key starts with prefix, in key order, starting at the
+ * first key >= from (or at the prefix if from is NULL), until fn returns non-zero or `limit`
+ * records were seen (0 = no limit). Keys and values are views valid during the call.
+ */
+typedef int (*query_fn)(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
+                        size_t val_len);
+IDL_MUST_USE idl_err query_scan(struct store *s, const struct state_key *prefix,
+                                const struct state_key *from, size_t limit, query_fn fn,
+                                void *arg);
+
+/* The text following the prefix of a key, up to its NUL separator (for "A" org NUL id NUL). */
+size_t query_key_part(const uint8_t *key, size_t key_len, size_t offset, char *out,
+                      size_t out_len);
+
+#endif
