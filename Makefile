@@ -26,11 +26,12 @@ Q := $(if $(V),,@)
 VERSION := $(shell git describe --always --dirty 2>/dev/null || echo unknown)
 CPPFLAGS += -DIDL_VERSION='"0.1.0 ($(VERSION))"'
 
-LIB_SRC := $(wildcard ledger/*.c genesis/*.c wallet/*.c consensus/*.c)
+# node/tokens.c is in the library because idledger testnet issues tokens too.
+LIB_SRC := $(wildcard ledger/*.c genesis/*.c wallet/*.c consensus/*.c) node/tokens.c
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 LIB := $(BUILD)/libidledger.a
 
-NODE_SRC := $(wildcard node/*.c)
+NODE_SRC := $(filter-out node/tokens.c,$(wildcard node/*.c))
 CLI_SRC := $(wildcard cli/*.c)
 UNIT_SRC := $(wildcard tests/unit/*_test.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)

@@ -140,8 +140,8 @@ parse_validators(struct genesis *g, json_t *vals, char *why, size_t why_len)
             return rc;
         json_int_t power = json_integer_value(json_object_get(v, "power"));
         if (power < 1 || power > LEDGER_VALIDATOR_POWER_MAX)
-            return bad(why, why_len, "genesis: validator %s needs a power from 1 to 1000000 (LEDGER_VALIDATOR_POWER_MAX)",
-                       val->name);
+            return bad(why, why_len, "genesis: validator %s needs a power from 1 to %d",
+                       val->name, LEDGER_VALIDATOR_POWER_MAX);
         val->power = (uint64_t)power;
         for (size_t j = 0; j < i; j++)
             if (!memcmp(g->ledger.validators[j].pubkey, val->pubkey, SIG_PUBKEY_BYTES) ||

@@ -185,10 +185,10 @@ idl_err
 wallet_key_pubkey(const char *path, uint8_t pk[SIG_PUBKEY_BYTES], char *why, size_t why_len)
 {
     struct key_file kf;
+    memset(pk, 0, SIG_PUBKEY_BYTES);
     idl_err rc = key_file_read(path, &kf, why, why_len);
-    memcpy(pk, kf.pk, SIG_PUBKEY_BYTES);
-    if (rc)
-        memset(pk, 0, SIG_PUBKEY_BYTES);
+    if (!rc)
+        memcpy(pk, kf.pk, SIG_PUBKEY_BYTES);
     return rc;
 }
 

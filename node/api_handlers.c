@@ -1,0 +1,873 @@
+/*
+ * The endpoints of docs/API.md. Handlers read the committed store (through a struct state
+ * with no layer open, or query_scan for ranges), build a JSON reply, and never hold a lock
+ * across a store read. Personal data leaves this file only masked (person_mask), or not at
+ * all.
+ */
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "ledger/codec.h"
+#include "ledger/idnum.h"
+#include "ledger/query.h"
+#include "node/api_internal.h"
+#include "node/log.h"
+
+#ifndef IDL_VERSION
+#define IDL_VERSION "dev"
+#endif
+
+/* A state view over the committed store, or NULL with a 500 reply set. */
+static struct state *
+view(struct api_req *r)
+{
+    struct state *st;
+    if (state_new(&st, ledger_store(r->n->ledger)) != IDL_OK) {
+        api_error(r, 500, "nomem", "out of memory");
+        return NULL;
+    }
+    return st;
+}
+
+static int
+hex_arg(struct api_req *r, const char *s, uint8_t *out, size_t n, const char *what)
+{
+    if (codec_hex_decode(out, n, s) != IDL_OK) {
+        api_error(r, 400, "malformed", "%s must be %zu bytes of hex", what, n);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- chain ---- */
+
+void
+api_h_status(struct api_req *r)
+{
+    struct node *n = r->n;
+    struct ledger_tip tip;
+    ledger_tip(n->ledger, &tip);
+    json_t *vals = json_array();
+    for (size_t i = 0; i < n->genesis.n_validators; i++)
+        json_array_append_new(vals, json_pack("{s:s, s:o, s:I}", "name",
+                                              n->genesis.validators[i].name, "pubkey",
+                                              api_hex(n->genesis.validators[i].pubkey, 32),
+                                              "power",
+                                              (json_int_t)n->genesis.validators[i].power));
+    api_reply(r, 200,
+              json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:o, s:o, s:I, s:{s:I}, s:s}",
+                        "chain_id", n->genesis.chain_id, "height", (json_int_t)tip.height,
+                        "node_id", n->cfg.node_id, "role",
+                        n->validator_index >= 0 ? "validator" : "replica", "validators", vals,
+                        "catching_up", (int)atomic_load(&n->catching_up), "block_hash",
+                        api_hex(tip.block_hash, HASH_BYTES), "state_hash",
+                        api_hex(tip.state_hash, HASH_BYTES), "time", (json_int_t)tip.time_ms,
+                        "mempool", "txs", (json_int_t)mempool_count(n->pool), "version",
+                        IDL_VERSION));
+}
+
+/* Admits one hex-encoded transaction; on success returns its txid JSON, else sets *err. */
+static json_t *
+submit_hex(struct api_req *r, const char *hex, idl_err *err, char *why, size_t why_len)
+{
+    size_t len = hex ? strlen(hex) : 0;
+    *err = IDL_OK;
+    if (!hex || len == 0 || len % 2 || len / 2 > LEDGER_TX_BYTES_MAX) {
+        *err = len / 2 > LEDGER_TX_BYTES_MAX ? IDL_ERR_TOO_LARGE : IDL_ERR_MALFORMED;
+        snprintf(why, why_len, "tx must be the hex of one encoded transaction");
+        return NULL;
+    }
+    uint8_t *raw = malloc(len / 2);
+    if (!raw) {
+        *err = IDL_ERR_NOMEM;
+        return NULL;
+    }
+    if (codec_hex_decode(raw, len / 2, hex) != IDL_OK) {
+        free(raw);
+        *err = IDL_ERR_MALFORMED;
+        snprintf(why, why_len, "tx is not valid hex");
+        return NULL;
+    }
+    uint8_t txid[HASH_BYTES];
+    *err = node_submit(r->n, raw, len / 2, txid, why, why_len);
+    free(raw);
+    return *err ? NULL : api_hex(txid, HASH_BYTES);
+}
+
+void
+api_h_tx_post(struct api_req *r)
+{
+    static const char *const allowed[] = {"tx", NULL};
+    json_t *body = api_body_object(r, allowed);
+    if (!body)
+        return;
+    idl_err err;
+    char why[LEDGER_WHY_MAX] = "";
+    json_t *txid = submit_hex(r, json_string_value(json_object_get(body, "tx")), &err, why,
+                              sizeof(why));
+    json_decref(body);
+    if (!txid) {
+        api_fail(r, err, why);
+        return;
+    }
+    api_reply(r, 202, json_pack("{s:o}", "txid", txid));
+}
+
+void
+api_h_txs_post(struct api_req *r)
+{
+    static const char *const allowed[] = {"txs", NULL};
+    json_t *body = api_body_object(r, allowed);
+    if (!body)
+        return;
+    json_t *list = json_object_get(body, "txs");
+    if (!json_is_array(list) || json_array_size(list) > 10000) {
+        json_decref(body);
+        api_error(r, 400, "malformed", "txs must be a list of at most 10000 hex transactions");
+        return;
+    }
+    json_t *results = json_array();
+    int accepted = 0;
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        idl_err err;
+        char why[LEDGER_WHY_MAX] = "";
+        json_t *txid = submit_hex(r, json_string_value(e), &err, why, sizeof(why));
+        if (txid) {
+            accepted++;
+            json_array_append_new(results, json_pack("{s:o}", "txid", txid));
+        } else {
+            json_array_append_new(results, json_pack("{s:{s:s, s:s}}", "error", "code",
+                                                     idl_errname(err), "message", why));
+        }
+    }
+    json_decref(body);
+    api_reply(r, 200, json_pack("{s:i, s:o}", "accepted", accepted, "results", results));
+}
+
+/* The transaction at (height, index): type, actor and target, from its block. */
+static void
+tx_details(struct api_req *r, uint64_t height, uint32_t index, json_t *out)
+{
+    struct ledger_block b;
+    if (ledger_block_get(r->n->ledger, height, &b, NULL) != IDL_OK)
+        return;
+    struct ledger_tx tx;
+    if (index < b.header.tx_count &&
+        ledger_tx_decode(&tx, b.txs[index].data, b.txs[index].len, r->n->genesis.chain_id) ==
+            IDL_OK) {
+        json_object_set_new(out, "type", json_string(ledger_tx_type_name(tx.type)));
+        json_object_set_new(out, "actor", json_string(tx.actor));
+        json_object_set_new(out, "target", json_string(ledger_tx_target(&tx)));
+        ledger_tx_free(&tx);
+    }
+    ledger_block_free(&b);
+}
+
+/* The recorded reason of a refused transaction ("" if none). */
+static void
+reason_of(struct api_req *r, const uint8_t txid[HASH_BYTES], char *out, size_t n)
+{
+    struct state_key k;
+    state_key_init(&k, SP_REASON);
+    state_key_raw(&k, txid, HASH_BYTES);
+    struct idl_bytes v;
+    out[0] = '\0';
+    if (store_get(ledger_store(r->n->ledger), k.b, k.len, &v) == IDL_OK) {
+        snprintf(out, n, "%.*s", (int)v.len, (const char *)v.data);
+        free(v.data);
+    }
+}
+
+void
+api_h_tx_get(struct api_req *r)
+{
+    uint8_t txid[HASH_BYTES];
+    if (!hex_arg(r, r->segs[2], txid, HASH_BYTES, "txid"))
+        return;
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct state_key k;
+    state_key_init(&k, SP_TX);
+    state_key_raw(&k, txid, HASH_BYTES);
+    struct rec_tx t;
+    idl_err rc = state_get_rec(st, &k, &rec_tx_schema, &t);
+    state_free(st);
+    json_t *out = json_pack("{s:o}", "txid", api_hex(txid, HASH_BYTES));
+    char reason[LEDGER_WHY_MAX] = "";
+    if (rc == IDL_OK) {
+        if (t.status == TXS_REJECTED)
+            reason_of(r, txid, reason, sizeof(reason));
+        json_object_set_new(out, "state", json_string(ledger_tx_status_name(t.status)));
+        json_object_set_new(out, "height", json_integer((json_int_t)t.height));
+        json_object_set_new(out, "index", json_integer(t.index));
+        json_object_set_new(out, "reason", json_string(reason));
+        if (t.status == TXS_REJECTED)
+            json_object_set_new(out, "code", json_string(idl_errname((idl_err)t.code)));
+        tx_details(r, t.height, t.index, out);
+    } else if (rc == IDL_ERR_NOT_FOUND && mempool_has(r->n->pool, txid)) {
+        json_object_set_new(out, "state", json_string("pending"));
+        json_object_set_new(out, "height", json_null());
+        json_object_set_new(out, "reason", json_string(""));
+    } else if (rc == IDL_ERR_NOT_FOUND && mempool_dropped(r->n->pool, txid, reason)) {
+        json_object_set_new(out, "state", json_string("rejected"));
+        json_object_set_new(out, "height", json_null());
+        json_object_set_new(out, "reason", json_string(reason));
+    } else {
+        json_decref(out);
+        if (rc == IDL_ERR_NOT_FOUND)
+            api_error(r, 404, "not_found", "no transaction %.64s on this node", r->segs[2]);
+        else
+            api_fail(r, rc, NULL);
+        return;
+    }
+    api_reply(r, 200, out);
+}
+
+void
+api_h_nonce(struct api_req *r)
+{
+    const char *id = r->segs[2];
+    struct state *st = view(r);
+    if (!st)
+        return;
+    uint64_t last = 0;
+    struct rec_account a;
+    idl_err rc = state_account_get(st, id, &a);
+    if (!rc)
+        rc = state_nonce_get(st, id, &last);
+    state_free(st);
+    if (rc) {
+        api_fail(r, rc, rc == IDL_ERR_NOT_FOUND ? "no such account" : NULL);
+        return;
+    }
+    uint64_t pooled = mempool_actor_nonce(r->n->pool, id);
+    uint64_t next = (pooled > last ? pooled : last) + 1;
+    api_reply(r, 200, json_pack("{s:s, s:I}", "account", id, "next_nonce", (json_int_t)next));
+}
+
+void
+api_h_key(struct api_req *r)
+{
+    uint8_t pk[SIG_PUBKEY_BYTES];
+    if (!hex_arg(r, r->segs[2], pk, SIG_PUBKEY_BYTES, "public key"))
+        return;
+    struct state_key k;
+    state_key_init(&k, SP_PUBKEY);
+    state_key_raw(&k, pk, SIG_PUBKEY_BYTES);
+    struct idl_bytes v;
+    idl_err rc = store_get(ledger_store(r->n->ledger), k.b, k.len, &v);
+    if (rc) {
+        api_fail(r, rc, rc == IDL_ERR_NOT_FOUND ? "no account has this public key" : NULL);
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:s#, s:o}", "account", (const char *)v.data, (int)v.len,
+                                "pubkey", api_hex(pk, SIG_PUBKEY_BYTES)));
+    free(v.data);
+}
+
+/* ---- identity ---- */
+
+struct collect {
+    json_t *list;
+    size_t prefix_len;
+};
+
+static int
+collect_grant(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    struct collect *c = arg;
+    char system[LEDGER_CODE_MAX + 1], role[LEDGER_CODE_MAX + 1];
+    size_t off = query_key_part(key, kl, c->prefix_len, system, sizeof(system));
+    query_key_part(key, kl, off, role, sizeof(role));
+    struct rec_grant g;
+    json_int_t height = 0;
+    if (schema_decode_bytes(&rec_grant_schema, &g, val, vl) == IDL_OK)
+        height = (json_int_t)g.height;
+    json_array_append_new(c->list,
+                          json_pack("{s:s, s:s, s:I}", "system", system, "role", role, "height",
+                                    height));
+    return 0;
+}
+
+static int
+collect_legacy(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    struct collect *c = arg;
+    char system[LEDGER_CODE_MAX + 1];
+    query_key_part(key, kl, c->prefix_len, system, sizeof(system));
+    json_array_append_new(c->list, json_pack("{s:s, s:s#}", "system", system, "account",
+                                             (const char *)val, (int)vl));
+    return 0;
+}
+
+static json_t *
+scan_list(struct api_req *r, enum state_space sp, const char *id, query_fn fn)
+{
+    struct state_key k;
+    state_key_init(&k, sp);
+    state_key_str(&k, id);
+    struct collect c = {json_array(), k.len};
+    if (query_scan(ledger_store(r->n->ledger), &k, NULL, 0, fn, &c) != IDL_OK) {
+        json_decref(c.list);
+        return json_array();
+    }
+    return c.list;
+}
+
+/* The masked personal fields of a person. */
+static json_t *
+masked_person(struct api_req *r, struct state *st, const uint8_t key[HASH_BYTES])
+{
+    json_t *out = json_object();
+    struct state_key k;
+    state_key_init(&k, SP_PERSON);
+    state_key_raw(&k, key, HASH_BYTES);
+    struct ledger_person p;
+    if (state_get_rec(st, &k, &ledger_person_schema, &p) != IDL_OK)
+        return out;
+    json_object_set_new(out, "doc_type", json_string(idnum_doc_name(p.doc_type)));
+    const struct ledger_sealed *f = p.fields.items;
+    for (uint32_t i = 0; i < p.fields.count; i++) {
+        char text[LEDGER_PERSON_TEXT_MAX + 1], mask[LEDGER_PERSON_TEXT_MAX + 1];
+        if (person_open(r->n->pkeys, key, f[i].field, f[i].data.data, f[i].data.len, text,
+                        sizeof(text)) != IDL_OK)
+            continue;
+        person_mask(f[i].field, text, mask, sizeof(mask));
+        sodium_memzero(text, sizeof(text));
+        json_object_set_new(out, ledger_person_field_name(f[i].field), json_string(mask));
+    }
+    schema_free(&ledger_person_schema, &p);
+    return out;
+}
+
+void
+api_h_account(struct api_req *r)
+{
+    const char *id = r->segs[2];
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct rec_account a;
+    idl_err rc = state_account_get(st, id, &a);
+    if (rc) {
+        state_free(st);
+        if (rc == IDL_ERR_NOT_FOUND)
+            api_error(r, 404, "not_found", "no account %.64s", id);
+        else
+            api_fail(r, rc, NULL);
+        return;
+    }
+    json_t *person = masked_person(r, st, a.person);
+    state_free(st);
+    json_t *out = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "id", a.id, "org", a.org,
+        "class", ledger_class_name(a.class), "post", ledger_post_name(a.post), "status",
+        ledger_status_name(a.status), "grants", scan_list(r, SP_GRANT, a.id, collect_grant),
+        "certs", json_array(), "legacy", scan_list(r, SP_LEGACY_OF, a.id, collect_legacy),
+        "person", person, "created_height", (json_int_t)a.created_height, "changed_height",
+        (json_int_t)a.changed_height);
+    if (!hash_is_zero(a.pubkey))
+        json_object_set_new(out, "pubkey", api_hex(a.pubkey, SIG_PUBKEY_BYTES));
+    api_reply(r, 200, out);
+}
+
+void
+api_h_verify(struct api_req *r)
+{
+    const char *account = api_param(r, "account"), *system = api_param(r, "system");
+    const char *role = api_param(r, "role"), *org = api_param(r, "org");
+    if (!account || !system || !role) {
+        api_error(r, 400, "malformed", "verify needs account, system and role");
+        return;
+    }
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct ledger_tip tip;
+    ledger_tip(r->n->ledger, &tip);
+    struct query_verdict v;
+    idl_err rc = query_verify(st, account, system, role, org, &v);
+    state_free(st);
+    if (rc) {
+        api_fail(r, rc, NULL);
+        return;
+    }
+    api_reply(r, 200,
+              json_pack("{s:b, s:s, s:I, s:s, s:s, s:s}", "allowed", (int)v.allowed, "reason",
+                        v.reason, "height", (json_int_t)tip.height, "account", account, "system",
+                        system, "role", role));
+}
+
+struct children {
+    struct api_req *r;
+    struct state *st;
+    json_t *list;
+    size_t prefix_len;
+};
+
+static int
+collect_child(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)val, (void)vl;
+    struct children *c = arg;
+    char code[LEDGER_CODE_MAX + 1];
+    query_key_part(key, kl, c->prefix_len, code, sizeof(code));
+    struct rec_org o;
+    if (state_org_get(c->st, code, &o) == IDL_OK)
+        json_array_append_new(c->list, json_pack("{s:s, s:s, s:s}", "code", o.code, "name",
+                                                 o.name, "kind", ledger_org_kind_name(o.kind)));
+    return 0;
+}
+
+static json_t *
+org_admins(struct state *st, const char *code)
+{
+    json_t *out = json_object();
+    for (unsigned post = POST_SYSADMIN; post < POST__COUNT; post++) {
+        struct state_key k;
+        state_key_init(&k, SP_SLOT);
+        state_key_str(&k, code);
+        uint8_t p = (uint8_t)post;
+        state_key_raw(&k, &p, 1);
+        struct idl_bytes v;
+        if (state_get(st, &k, &v) == IDL_OK) {
+            json_object_set_new(out, ledger_post_name(post),
+                                json_stringn((const char *)v.data, v.len));
+            free(v.data);
+        } else {
+            json_object_set_new(out, ledger_post_name(post), json_null());
+        }
+    }
+    return out;
+}
+
+void
+api_h_org(struct api_req *r)
+{
+    const char *code = r->segs[2];
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct rec_org o;
+    idl_err rc = state_org_get(st, code, &o);
+    if (rc) {
+        state_free(st);
+        if (rc == IDL_ERR_NOT_FOUND)
+            api_error(r, 404, "not_found", "no organisation %.64s", code);
+        else
+            api_fail(r, rc, NULL);
+        return;
+    }
+    struct state_key k;
+    state_key_init(&k, SP_ORG_CHILD);
+    state_key_str(&k, code);
+    struct children c = {r, st, json_array(), k.len};
+    rc = query_scan(ledger_store(r->n->ledger), &k, NULL, 0, collect_child, &c);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:o, s:b, s:o, s:o}", "code", o.code, "name",
+                            o.name, "kind", ledger_org_kind_name(o.kind), "school_type",
+                            ledger_school_type_name(o.school_type), "parent",
+                            o.parent[0] ? json_string(o.parent) : json_null(), "delegated",
+                            (int)o.delegated, "children", c.list, "admins",
+                            org_admins(st, code));
+    state_free(st);
+    api_reply(r, 200, out);
+}
+
+/* ---- audit ---- */
+
+struct audit_scan {
+    struct api_req *r;
+    json_t *entries;
+    const char *actor; /* filter, or NULL */
+    size_t limit;
+    size_t count;
+    char next[48];
+};
+
+static int
+collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    struct audit_scan *s = arg;
+    (void)key, (void)kl;
+    struct rec_audit e;
+    if (schema_decode_bytes(&rec_audit_schema, &e, val, vl) != IDL_OK)
+        return 0;
+    if (s->actor && strcmp(e.actor, s->actor) != 0)
+        return 0;
+    if (s->count == s->limit) {
+        snprintf(s->next, sizeof(s->next), "%llu.%u", (unsigned long long)e.height, e.index);
+        return 1;
+    }
+    char reason[LEDGER_WHY_MAX] = "";
+    if (e.status == TXS_REJECTED)
+        reason_of(s->r, e.txid, reason, sizeof(reason));
+    json_array_append_new(
+        s->entries,
+        json_pack("{s:I, s:i, s:o, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "height",
+                  (json_int_t)e.height, "index", (int)e.index, "txid", api_hex(e.txid, HASH_BYTES),
+                  "type", ledger_tx_type_name(e.type), "actor", e.actor, "target", e.target,
+                  "basis", hash_is_zero(e.basis) ? json_null() : api_hex(e.basis, HASH_BYTES),
+                  "time", (json_int_t)e.time_ms, "status", ledger_tx_status_name(e.status),
+                  "reason", reason));
+    s->count++;
+    return 0;
+}
+
+static int
+parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s)
+        return 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || s[0] == '-')
+        return 0;
+    *out = v;
+    return 1;
+}
+
+void
+api_h_audit(struct api_req *r)
+{
+    const char *org = api_param(r, "org"), *actor = api_param(r, "actor");
+    const char *since = api_param(r, "since_height"), *lim = api_param(r, "limit");
+    const char *after = api_param(r, "after");
+    uint64_t height = 0, limit = 100, idx = 0;
+    if ((!org && !actor) || (since && !parse_u64(since, &height)) ||
+        (lim && (!parse_u64(lim, &limit) || limit == 0 || limit > 1000))) {
+        api_error(r, 400, "malformed",
+                  "audit needs org or actor; since_height a height; limit 1 to 1000");
+        return;
+    }
+    if (after) {
+        char h[24] = "";
+        const char *dot = strchr(after, '.');
+        if (!dot || dot - after >= (long)sizeof(h) ||
+            (memcpy(h, after, (size_t)(dot - after)), !parse_u64(h, &height)) ||
+            !parse_u64(dot + 1, &idx)) {
+            api_error(r, 400, "malformed", "after must be a cursor from a previous answer");
+            return;
+        }
+    }
+    struct state_key prefix, from;
+    state_key_init(&prefix, org ? SP_AUDIT_ORG : SP_AUDIT_ACTOR);
+    state_key_str(&prefix, org ? org : actor);
+    from = prefix;
+    state_key_u64(&from, height);
+    state_key_u32(&from, (uint32_t)idx);
+    struct audit_scan s = {r, json_array(), org ? actor : NULL, (size_t)limit, 0, ""};
+    idl_err rc = query_scan(ledger_store(r->n->ledger), &prefix, &from, 0, collect_audit, &s);
+    if (rc) {
+        json_decref(s.entries);
+        api_fail(r, rc, NULL);
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:o, s:o}", "entries", s.entries, "next",
+                                s.next[0] ? json_string(s.next) : json_null()));
+}
+
+/* ---- blocks ---- */
+
+static json_t *
+commit_json(const struct idl_bytes *cert)
+{
+    struct ledger_commit c;
+    if (!cert->len || schema_decode_bytes(&ledger_commit_schema, &c, cert->data, cert->len))
+        return json_null();
+    json_t *sigs = json_array();
+    const struct ledger_commit_sig *s = c.sigs.items;
+    for (uint32_t i = 0; i < c.sigs.count; i++)
+        json_array_append_new(sigs, json_pack("{s:i, s:o}", "validator", s[i].validator,
+                                              "signature", api_hex(s[i].sig, SIG_BYTES)));
+    json_t *out = json_pack("{s:i, s:o}", "round", (int)c.round, "signatures", sigs);
+    schema_free(&ledger_commit_schema, &c);
+    return out;
+}
+
+void
+api_h_block(struct api_req *r)
+{
+    uint64_t height;
+    if (!parse_u64(r->segs[2], &height)) {
+        api_error(r, 400, "malformed", "height must be a number");
+        return;
+    }
+    struct ledger_block b;
+    struct idl_bytes cert;
+    idl_err rc = ledger_block_get(r->n->ledger, height, &b, &cert);
+    if (rc) {
+        if (rc == IDL_ERR_NOT_FOUND)
+            api_error(r, 404, "not_found", "no block at height %llu",
+                      (unsigned long long)height);
+        else
+            api_fail(r, rc, NULL);
+        return;
+    }
+    struct state *st = view(r);
+    json_t *txs = json_array(), *results = json_array();
+    for (uint32_t i = 0; st && i < b.header.tx_count; i++) {
+        json_array_append_new(txs, api_hex(b.txids[i], HASH_BYTES));
+        struct state_key k;
+        state_key_init(&k, SP_TX);
+        state_key_raw(&k, b.txids[i], HASH_BYTES);
+        struct rec_tx t;
+        char reason[LEDGER_WHY_MAX] = "";
+        if (state_get_rec(st, &k, &rec_tx_schema, &t) == IDL_OK && t.status == TXS_REJECTED)
+            reason_of(r, b.txids[i], reason, sizeof(reason));
+        json_array_append_new(results, json_pack("{s:o, s:s, s:s}", "txid",
+                                                 api_hex(b.txids[i], HASH_BYTES), "state",
+                                                 reason[0] ? "rejected" : "committed", "reason",
+                                                 reason));
+    }
+    state_free(st);
+    json_t *out = json_pack("{s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "height",
+                            (json_int_t)b.header.height, "hash", api_hex(b.hash, HASH_BYTES),
+                            "prev_hash", api_hex(b.header.prev_hash, HASH_BYTES), "app_hash",
+                            api_hex(b.header.app_hash, HASH_BYTES), "time",
+                            (json_int_t)b.header.time_ms, "proposer",
+                            api_hex(b.header.proposer, SIG_PUBKEY_BYTES), "txs", txs, "results",
+                            results, "commit", commit_json(&cert));
+    free(cert.data);
+    ledger_block_free(&b);
+    api_reply(r, 200, out);
+}
+
+/* ---- personal data at entry ---- */
+
+static int
+seal_add(struct api_req *r, json_t *fields, const uint8_t key[HASH_BYTES], unsigned field,
+         const char *text)
+{
+    struct idl_bytes sealed;
+    if (person_seal(r->n->pkeys, key, field, text, &sealed) != IDL_OK) {
+        api_error(r, 400, "invalid", "%s is too long", ledger_person_field_name(field));
+        return 0;
+    }
+    char *hex = malloc(2 * sealed.len + 1);
+    if (hex) {
+        codec_hex_encode(hex, sealed.data, sealed.len);
+        json_array_append_new(fields, json_pack("{s:s, s:s}", "field",
+                                                ledger_person_field_name(field), "data", hex));
+    }
+    free(hex);
+    free(sealed.data);
+    return hex != NULL;
+}
+
+/* Checks and seals the contact fields present in body, in field order, into `fields`. */
+static int
+seal_contacts(struct api_req *r, json_t *body, const uint8_t key[HASH_BYTES], json_t *fields,
+              int with_name)
+{
+    for (unsigned f = PF_NAME; f < PF__COUNT; f++) {
+        if (f == PF_ID_NUMBER || (f == PF_NAME && !with_name))
+            continue;
+        json_t *v = json_object_get(body, ledger_person_field_name(f));
+        if (!v)
+            continue;
+        const char *text = json_string_value(v), *why = NULL;
+        if (!text || person_field_check(f, text, &why) != IDL_OK) {
+            api_error(r, 400, "invalid", "%s", why ? why : "personal fields must be strings");
+            return 0;
+        }
+        if (!seal_add(r, fields, key, f, text))
+            return 0;
+    }
+    return 1;
+}
+
+/* The registered name of a person matches `name`? (1 if nothing to compare.) */
+static int
+name_matches(struct api_req *r, const struct ledger_person *p, const char *name)
+{
+    const struct ledger_sealed *f = p->fields.items;
+    for (uint32_t i = 0; i < p->fields.count; i++) {
+        if (f[i].field != PF_NAME)
+            continue;
+        char text[LEDGER_PERSON_TEXT_MAX + 1];
+        if (person_open(r->n->pkeys, p->key, PF_NAME, f[i].data.data, f[i].data.len, text,
+                        sizeof(text)) != IDL_OK)
+            return 1;
+        int same = strcmp(text, name) == 0;
+        sodium_memzero(text, sizeof(text));
+        return same;
+    }
+    return 1;
+}
+
+static void
+seal_new(struct api_req *r, json_t *body)
+{
+    const char *doc_name = json_string_value(json_object_get(body, "doc_type"));
+    enum idnum_doc doc = doc_name ? idnum_doc_parse(doc_name) : IDNUM_DOC_RESIDENT;
+    const char *number = json_string_value(json_object_get(body, "id_number"));
+    const char *name = json_string_value(json_object_get(body, "name"));
+    const char *why = NULL;
+    char norm[IDNUM_NORM_MAX + 1];
+    if (doc == IDNUM_DOC_NONE) {
+        api_error(r, 400, "invalid", "doc_type must be resident, passport, hkmo, taiwan or "
+                                     "foreign-pr");
+        return;
+    }
+    if (!number || !name) {
+        api_error(r, 400, "invalid", "a new person needs id_number and name");
+        return;
+    }
+    if (idnum_normalize(norm, doc, number, &why) != IDL_OK) {
+        api_error(r, 400, "invalid", "%s", why);
+        return;
+    }
+    uint8_t key[HASH_BYTES];
+    person_index(r->n->pkeys, doc, norm, key);
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct state_key k;
+    state_key_init(&k, SP_PERSON);
+    state_key_raw(&k, key, HASH_BYTES);
+    struct ledger_person existing;
+    idl_err rc = state_get_rec(st, &k, &ledger_person_schema, &existing);
+    state_free(st);
+    int registered = rc == IDL_OK;
+    if (registered && !name_matches(r, &existing, name)) {
+        schema_free(&ledger_person_schema, &existing);
+        sodium_memzero(norm, sizeof(norm));
+        api_error(r, 409, "exists", "this ID number is registered under another name");
+        return;
+    }
+    if (registered)
+        schema_free(&ledger_person_schema, &existing);
+    json_t *fields = json_array();
+    int ok = seal_contacts(r, body, key, fields, 1);
+    if (ok) {
+        /* The name is fields[0] (field 1); the number is field 2: insert it after. */
+        json_t *tmp = json_array();
+        ok = seal_add(r, tmp, key, PF_ID_NUMBER, norm);
+        if (ok)
+            json_array_insert(fields, 1, json_array_get(tmp, 0));
+        json_decref(tmp);
+    }
+    sodium_memzero(norm, sizeof(norm));
+    if (!ok) {
+        json_decref(fields);
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:{s:s, s:o, s:o}, s:b}", "person", "doc_type",
+                                idnum_doc_name(doc), "key", api_hex(key, HASH_BYTES), "fields",
+                                fields, "registered", registered));
+}
+
+static void
+seal_update(struct api_req *r, json_t *body, const char *id)
+{
+    if (json_object_get(body, "id_number") || json_object_get(body, "doc_type")) {
+        api_error(r, 400, "invalid", "the ID number identifies the person and cannot change");
+        return;
+    }
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct rec_account a;
+    idl_err rc = state_account_get(st, id, &a);
+    state_free(st);
+    if (rc) {
+        api_fail(r, rc, rc == IDL_ERR_NOT_FOUND ? "no such account" : NULL);
+        return;
+    }
+    json_t *fields = json_array();
+    if (!seal_contacts(r, body, a.person, fields, 1)) {
+        json_decref(fields);
+        return;
+    }
+    if (json_array_size(fields) == 0) {
+        json_decref(fields);
+        api_error(r, 400, "invalid", "nothing to change");
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:{s:o, s:o}, s:b}", "person", "key",
+                                api_hex(a.person, HASH_BYTES), "fields", fields, "registered",
+                                1));
+}
+
+void
+api_h_seal(struct api_req *r)
+{
+    static const char *const allowed[] = {"account", "doc_type", "id_number", "name", "mobile",
+                                          "email",   "office_phone", "address", NULL};
+    json_t *body = api_body_object(r, allowed);
+    if (!body)
+        return;
+    const char *account = json_string_value(json_object_get(body, "account"));
+    if (account)
+        seal_update(r, body, account);
+    else
+        seal_new(r, body);
+    json_decref(body);
+}
+
+/* ---- operations ---- */
+
+void
+api_h_live(struct api_req *r)
+{
+    api_reply(r, 200, json_pack("{s:s}", "status", "live"));
+}
+
+void
+api_h_ready(struct api_req *r)
+{
+    if (atomic_load(&r->n->catching_up)) {
+        api_error(r, 503, "unavailable", "catching up with the chain");
+        return;
+    }
+    api_reply(r, 200, json_pack("{s:s}", "status", "ready"));
+}
+
+void
+api_h_metrics(struct api_req *r)
+{
+    struct node_metrics *m = &r->n->metrics;
+    struct ledger_tip tip;
+    ledger_tip(r->n->ledger, &tip);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (!f) {
+        api_error(r, 500, "nomem", "out of memory");
+        return;
+    }
+    unsigned long long blocks = atomic_load(&m->blocks);
+    fprintf(f,
+            "# HELP idledger_height Height of the last committed block.\n"
+            "# TYPE idledger_height gauge\nidledger_height %llu\n"
+            "# HELP idledger_txs_total Transactions by outcome.\n"
+            "# TYPE idledger_txs_total counter\n"
+            "idledger_txs_total{result=\"committed\"} %llu\n"
+            "idledger_txs_total{result=\"rejected\"} %llu\n"
+            "idledger_txs_total{result=\"admitted\"} %llu\n"
+            "idledger_txs_total{result=\"refused_at_admission\"} %llu\n"
+            "# HELP idledger_mempool_txs Transactions waiting in the pool.\n"
+            "# TYPE idledger_mempool_txs gauge\nidledger_mempool_txs %zu\n"
+            "# HELP idledger_block_commit_seconds Time to build and commit blocks.\n"
+            "# TYPE idledger_block_commit_seconds summary\n"
+            "idledger_block_commit_seconds_sum %.6f\nidledger_block_commit_seconds_count %llu\n"
+            "# HELP idledger_http_requests_total HTTP requests by status class.\n"
+            "# TYPE idledger_http_requests_total counter\n",
+            (unsigned long long)tip.height, (unsigned long long)atomic_load(&m->txs_committed),
+            (unsigned long long)atomic_load(&m->txs_rejected),
+            (unsigned long long)atomic_load(&m->txs_admitted),
+            (unsigned long long)atomic_load(&m->txs_refused), mempool_count(r->n->pool),
+            atomic_load(&m->commit_us_sum) / 1e6, blocks);
+    for (int c = 1; c < 6; c++)
+        fprintf(f, "idledger_http_requests_total{code=\"%dxx\"} %llu\n", c,
+                (unsigned long long)atomic_load(&m->http[c]));
+    fclose(f);
+    r->status = 200;
+    r->text = text;
+    r->content_type = "text/plain; version=0.0.4";
+}

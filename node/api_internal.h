@@ -1,0 +1,81 @@
+/*
+ * What api.c (the framework) and api_handlers.c (the endpoints) share: the request as a
+ * handler sees it, and the reply helpers. A handler reads r and sets exactly one reply with
+ * api_reply or api_error; the framework sends it.
+ */
+#ifndef IDL_NODE_API_INTERNAL_H
+#define IDL_NODE_API_INTERNAL_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "node/node.h"
+#include "node/tokens.h"
+
+#define API_BODY_MAX (1024 * 1024)
+#define API_SEGS_MAX 8
+#define API_PARAMS_MAX 12
+
+struct api_param {
+    char *name;
+    char *value;
+    int used; /* set by api_param; an unused parameter is an error */
+};
+
+struct api_req {
+    struct node *n;
+    const char *method;
+    char *segs[API_SEGS_MAX]; /* decoded path segments */
+    int nseg;
+    struct api_param params[API_PARAMS_MAX];
+    int nparams;
+    const uint8_t *body;
+    size_t body_len;
+    char client[TOKEN_NAME_MAX + 1]; /* business system behind the token ("" if open) */
+    /* The reply. */
+    int status;
+    json_t *json;     /* owned; NULL if text is set */
+    char *text;       /* owned plain-text body (metrics) */
+    const char *content_type;
+};
+
+/* Sets a JSON reply (takes ownership of body). */
+void api_reply(struct api_req *r, int status, json_t *body);
+/* Sets an error reply {"error": {"code", "message"}}. */
+__attribute__((format(printf, 4, 5))) void api_error(struct api_req *r, int status,
+                                                     const char *code, const char *fmt, ...);
+/* Sets the error reply that fits err (status from api_status_of), with message why. */
+void api_fail(struct api_req *r, idl_err err, const char *why);
+int api_status_of(idl_err err);
+
+/* The value of query parameter `name` (marks it used), or NULL. */
+const char *api_param(struct api_req *r, const char *name);
+
+/*
+ * Parses the body as a JSON object whose members are all in `allowed` (NULL-terminated).
+ * On failure sets a 400 reply and returns NULL.
+ */
+json_t *api_body_object(struct api_req *r, const char *const *allowed);
+
+/* Lower-case hex of n bytes as a JSON string. */
+json_t *api_hex(const uint8_t *p, size_t n);
+
+/* The endpoints (api_handlers.c). */
+void api_h_status(struct api_req *r);
+void api_h_tx_post(struct api_req *r);
+void api_h_txs_post(struct api_req *r);
+void api_h_tx_get(struct api_req *r);
+void api_h_account(struct api_req *r);
+void api_h_nonce(struct api_req *r);
+void api_h_key(struct api_req *r);
+void api_h_verify(struct api_req *r);
+void api_h_org(struct api_req *r);
+void api_h_audit(struct api_req *r);
+void api_h_block(struct api_req *r);
+void api_h_seal(struct api_req *r);
+void api_h_live(struct api_req *r);
+void api_h_ready(struct api_req *r);
+void api_h_metrics(struct api_req *r);
+
+#endif

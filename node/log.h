@@ -1,0 +1,27 @@
+/*
+ * Structured logs: one JSON object per line on stderr, e.g.
+ *   {"ts":"2026-11-23T10:00:00.123Z","level":"info","msg":"block committed","height":5}
+ *
+ * Fields are given with jansson's json_pack format ("{s:I, s:s}", key, value, ...), so
+ * every value is typed and escaped. Rule of the project: no personal data in a log line,
+ * ever: ids, codes, heights, counts and hashes only. Thread-safe; lines never interleave.
+ */
+#ifndef IDL_NODE_LOG_H
+#define IDL_NODE_LOG_H
+
+enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
+
+/* Messages below `level` are dropped. */
+void log_set_level(enum log_level level);
+/* "debug", "info", "warn", "error"; -1 if unknown. */
+int log_level_parse(const char *s);
+
+/* Logs msg with the fields described by fmt (a json_pack object format, or NULL). */
+void log_emit(enum log_level level, const char *msg, const char *fmt, ...);
+
+#define log_debug(msg, ...) log_emit(LOG_DEBUG, msg, __VA_ARGS__)
+#define log_info(msg, ...) log_emit(LOG_INFO, msg, __VA_ARGS__)
+#define log_warn(msg, ...) log_emit(LOG_WARN, msg, __VA_ARGS__)
+#define log_error(msg, ...) log_emit(LOG_ERROR, msg, __VA_ARGS__)
+
+#endif

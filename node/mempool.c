@@ -1,0 +1,390 @@
+/*
+ * Pool layout: a vector of entries in arrival order (removed ones are marked dead and the
+ * vector is compacted when more than half are dead), an open-addressing index from txid to
+ * vector position, and a per-actor table of pending counts and highest nonces. The
+ * dropped-reasons memory is a ring of the last MEMPOOL_DROPPED_MAX drops.
+ */
+#include "mempool.h"
+
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#define MEMPOOL_DROPPED_MAX 4096
+
+struct entry {
+    uint8_t txid[HASH_BYTES];
+    char actor[LEDGER_ID_MAX + 1];
+    uint64_t nonce;
+    uint64_t seq;
+    uint64_t added_ms;
+    struct idl_bytes raw;
+    bool dead;
+};
+
+struct actor {
+    char id[LEDGER_ID_MAX + 1]; /* "" = empty slot */
+    uint64_t max_nonce;
+    uint64_t first_seq; /* arrival of its oldest pending tx, for ordering */
+    uint32_t pending;
+};
+
+struct dropped {
+    uint8_t txid[HASH_BYTES];
+    char reason[MEMPOOL_REASON_MAX];
+};
+
+struct mempool {
+    pthread_mutex_t lock;
+    size_t max_txs;
+    struct entry *e;
+    size_t n, cap, live;
+    size_t *index; /* txid -> position + 1 (0 = empty); capacity index_cap */
+    size_t index_cap;
+    struct actor *actors;
+    size_t actors_cap, actors_used;
+    uint64_t seq;
+    struct dropped *drops;
+    size_t drop_next;
+};
+
+static uint64_t
+txid_hash(const uint8_t *id)
+{
+    uint64_t h;
+    memcpy(&h, id, sizeof(h)); /* txids are hashes: their bytes are uniform */
+    return h;
+}
+
+static uint64_t
+str_hash(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+idl_err
+mempool_new(struct mempool **out, size_t max_txs)
+{
+    struct mempool *mp = calloc(1, sizeof(*mp));
+    *out = NULL;
+    if (!mp)
+        return IDL_ERR_NOMEM;
+    mp->max_txs = max_txs;
+    mp->index_cap = 1;
+    while (mp->index_cap < max_txs * 2 + 16)
+        mp->index_cap *= 2;
+    mp->actors_cap = mp->index_cap;
+    mp->index = calloc(mp->index_cap, sizeof(*mp->index));
+    mp->actors = calloc(mp->actors_cap, sizeof(*mp->actors));
+    mp->drops = calloc(MEMPOOL_DROPPED_MAX, sizeof(*mp->drops));
+    if (!mp->index || !mp->actors || !mp->drops) {
+        mempool_free(mp);
+        return IDL_ERR_NOMEM;
+    }
+    pthread_mutex_init(&mp->lock, NULL);
+    *out = mp;
+    return IDL_OK;
+}
+
+void
+mempool_free(struct mempool *mp)
+{
+    if (!mp)
+        return;
+    for (size_t i = 0; i < mp->n; i++)
+        free(mp->e[i].raw.data);
+    free(mp->e);
+    free(mp->index);
+    free(mp->actors);
+    free(mp->drops);
+    pthread_mutex_destroy(&mp->lock);
+    free(mp);
+}
+
+/* Slot of txid in the index: its position if present, else the empty slot to use. */
+static size_t *
+index_slot(struct mempool *mp, const uint8_t *txid)
+{
+    size_t mask = mp->index_cap - 1;
+    for (size_t i = txid_hash(txid) & mask;; i = (i + 1) & mask) {
+        size_t *s = &mp->index[i];
+        if (!*s || memcmp(mp->e[*s - 1].txid, txid, HASH_BYTES) == 0)
+            return s;
+    }
+}
+
+static void
+index_rebuild(struct mempool *mp)
+{
+    memset(mp->index, 0, mp->index_cap * sizeof(*mp->index));
+    for (size_t i = 0; i < mp->n; i++)
+        *index_slot(mp, mp->e[i].txid) = i + 1;
+}
+
+/* Compacts the entry vector when more than half of it is dead. */
+static void
+maybe_compact(struct mempool *mp)
+{
+    if (mp->n < 64 || mp->live * 2 > mp->n)
+        return;
+    size_t k = 0;
+    for (size_t i = 0; i < mp->n; i++)
+        if (!mp->e[i].dead)
+            mp->e[k++] = mp->e[i];
+    mp->n = k;
+    index_rebuild(mp);
+}
+
+/* The actor's slot: found, or the empty one to claim (NULL if the table is full). */
+static struct actor *
+actor_slot(struct mempool *mp, const char *id)
+{
+    size_t mask = mp->actors_cap - 1;
+    for (size_t i = str_hash(id) & mask, n = 0; n < mp->actors_cap; i = (i + 1) & mask, n++) {
+        struct actor *a = &mp->actors[i];
+        if (!a->id[0] || strcmp(a->id, id) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static void
+remember_drop(struct mempool *mp, const uint8_t *txid, const char *reason)
+{
+    struct dropped *d = &mp->drops[mp->drop_next++ % MEMPOOL_DROPPED_MAX];
+    memcpy(d->txid, txid, HASH_BYTES);
+    snprintf(d->reason, sizeof(d->reason), "%s", reason);
+}
+
+static void
+entry_kill(struct mempool *mp, struct entry *e, const char *reason)
+{
+    struct actor *a = actor_slot(mp, e->actor);
+    if (a && a->id[0] && a->pending > 0 && --a->pending == 0)
+        a->max_nonce = 0; /* the slot stays claimed: entries are never moved in the table */
+    if (reason)
+        remember_drop(mp, e->txid, reason);
+    free(e->raw.data);
+    e->raw.data = NULL;
+    e->dead = true;
+    mp->live--;
+}
+
+idl_err
+mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *actor, uint64_t nonce,
+            const uint8_t *raw, size_t len, uint64_t now_ms)
+{
+    idl_err rc = IDL_OK;
+    pthread_mutex_lock(&mp->lock);
+    size_t *slot = index_slot(mp, txid);
+    struct actor *a = actor_slot(mp, actor);
+    if (*slot && !mp->e[*slot - 1].dead) {
+        rc = IDL_ERR_EXISTS;
+    } else if (mp->live >= mp->max_txs || !a) {
+        rc = IDL_ERR_UNAVAILABLE;
+    }
+    if (!rc && mp->n == mp->cap) {
+        size_t cap = mp->cap ? mp->cap * 2 : 1024;
+        struct entry *e = realloc(mp->e, cap * sizeof(*e));
+        if (e) {
+            mp->e = e;
+            mp->cap = cap;
+        } else {
+            rc = IDL_ERR_NOMEM;
+        }
+    }
+    uint8_t *copy = rc ? NULL : malloc(len);
+    if (!rc && !copy)
+        rc = IDL_ERR_NOMEM;
+    if (!rc) {
+        memcpy(copy, raw, len);
+        struct entry *e = &mp->e[mp->n];
+        memset(e, 0, sizeof(*e));
+        memcpy(e->txid, txid, HASH_BYTES);
+        snprintf(e->actor, sizeof(e->actor), "%s", actor);
+        e->nonce = nonce;
+        e->seq = ++mp->seq;
+        e->added_ms = now_ms;
+        e->raw = (struct idl_bytes){copy, len};
+        mp->n++;
+        mp->live++;
+        /* A dead entry with the same id may still own the slot: reuse it. */
+        *slot = mp->n;
+        if (!a->id[0]) {
+            snprintf(a->id, sizeof(a->id), "%s", actor);
+            mp->actors_used++;
+        }
+        if (a->pending++ == 0)
+            a->first_seq = e->seq;
+        if (nonce > a->max_nonce)
+            a->max_nonce = nonce;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    return rc;
+}
+
+bool
+mempool_has(struct mempool *mp, const uint8_t txid[HASH_BYTES])
+{
+    pthread_mutex_lock(&mp->lock);
+    size_t *slot = index_slot(mp, txid);
+    bool has = *slot && !mp->e[*slot - 1].dead;
+    pthread_mutex_unlock(&mp->lock);
+    return has;
+}
+
+size_t
+mempool_count(struct mempool *mp)
+{
+    pthread_mutex_lock(&mp->lock);
+    size_t n = mp->live;
+    pthread_mutex_unlock(&mp->lock);
+    return n;
+}
+
+uint64_t
+mempool_actor_nonce(struct mempool *mp, const char *actor)
+{
+    pthread_mutex_lock(&mp->lock);
+    struct actor *a = actor_slot(mp, actor);
+    uint64_t n = a && a->id[0] ? a->max_nonce : 0;
+    pthread_mutex_unlock(&mp->lock);
+    return n;
+}
+
+struct pick {
+    uint64_t actor_seq;
+    uint64_t nonce;
+    size_t pos;
+};
+
+static int
+pick_cmp(const void *x, const void *y)
+{
+    const struct pick *a = x, *b = y;
+    if (a->actor_seq != b->actor_seq)
+        return a->actor_seq < b->actor_seq ? -1 : 1;
+    return a->nonce < b->nonce ? -1 : a->nonce > b->nonce;
+}
+
+size_t
+mempool_select(struct mempool *mp, size_t max_txs, size_t max_bytes, struct idl_bytes **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&mp->lock);
+    struct pick *p = malloc((mp->live ? mp->live : 1) * sizeof(*p));
+    size_t n = 0, bytes = 0;
+    for (size_t i = 0; p && i < mp->n && n < max_txs; i++) {
+        struct entry *e = &mp->e[i];
+        if (e->dead || bytes + e->raw.len > max_bytes)
+            continue;
+        struct actor *a = actor_slot(mp, e->actor);
+        p[n++] = (struct pick){a ? a->first_seq : e->seq, e->nonce, i};
+        bytes += e->raw.len;
+    }
+    /* Group each actor's transactions in nonce order, actors by their oldest arrival. */
+    if (p)
+        qsort(p, n, sizeof(*p), pick_cmp);
+    struct idl_bytes *txs = n ? calloc(n, sizeof(*txs)) : NULL;
+    size_t k = 0;
+    for (size_t i = 0; txs && i < n; i++) {
+        struct entry *e = &mp->e[p[i].pos];
+        txs[k].data = malloc(e->raw.len);
+        if (!txs[k].data)
+            break;
+        memcpy(txs[k].data, e->raw.data, e->raw.len);
+        txs[k++].len = e->raw.len;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    free(p);
+    *out = txs;
+    return k;
+}
+
+void
+mempool_remove(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *reason)
+{
+    pthread_mutex_lock(&mp->lock);
+    size_t *slot = index_slot(mp, txid);
+    if (*slot && !mp->e[*slot - 1].dead)
+        entry_kill(mp, &mp->e[*slot - 1], reason);
+    maybe_compact(mp);
+    pthread_mutex_unlock(&mp->lock);
+}
+
+static int
+used_cmp(const void *x, const void *y)
+{
+    return strcmp(((const struct mempool_used *)x)->actor, ((const struct mempool_used *)y)->actor);
+}
+
+void
+mempool_committed(struct mempool *mp, const struct mempool_used *used, size_t n)
+{
+    /* The highest nonce each actor used in the block, sorted by actor for lookups. */
+    struct mempool_used *last = n ? malloc(n * sizeof(*last)) : NULL;
+    size_t m = 0;
+    if (last) {
+        memcpy(last, used, n * sizeof(*last));
+        qsort(last, n, sizeof(*last), used_cmp);
+        for (size_t i = 0; i < n; i++) {
+            if (m && !strcmp(last[m - 1].actor, last[i].actor)) {
+                if (last[i].nonce > last[m - 1].nonce)
+                    last[m - 1].nonce = last[i].nonce;
+            } else {
+                last[m++] = last[i];
+            }
+        }
+    }
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < n; i++) {
+        size_t *slot = index_slot(mp, used[i].txid);
+        if (*slot && !mp->e[*slot - 1].dead)
+            entry_kill(mp, &mp->e[*slot - 1], NULL);
+    }
+    for (size_t i = 0; last && i < mp->n; i++) {
+        struct entry *e = &mp->e[i];
+        if (e->dead)
+            continue;
+        struct mempool_used key;
+        snprintf(key.actor, sizeof(key.actor), "%s", e->actor);
+        const struct mempool_used *u = bsearch(&key, last, m, sizeof(*last), used_cmp);
+        if (u && e->nonce <= u->nonce)
+            entry_kill(mp, e, "another transaction of the actor used this nonce");
+    }
+    maybe_compact(mp);
+    pthread_mutex_unlock(&mp->lock);
+    free(last);
+}
+
+void
+mempool_expire(struct mempool *mp, uint64_t now_ms, uint64_t max_age_ms)
+{
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < mp->n; i++) {
+        struct entry *e = &mp->e[i];
+        if (!e->dead && now_ms - e->added_ms > max_age_ms)
+            entry_kill(mp, e,
+                       "expired in the pool: an earlier nonce of the actor never arrived");
+    }
+    maybe_compact(mp);
+    pthread_mutex_unlock(&mp->lock);
+}
+
+bool
+mempool_dropped(struct mempool *mp, const uint8_t txid[HASH_BYTES],
+                char reason[MEMPOOL_REASON_MAX])
+{
+    bool found = false;
+    pthread_mutex_lock(&mp->lock);
+    for (size_t i = 0; i < MEMPOOL_DROPPED_MAX && !found; i++)
+        if (mp->drops[i].reason[0] && !memcmp(mp->drops[i].txid, txid, HASH_BYTES)) {
+            snprintf(reason, MEMPOOL_REASON_MAX, "%s", mp->drops[i].reason);
+            found = true;
+        }
+    pthread_mutex_unlock(&mp->lock);
+    return found;
+}

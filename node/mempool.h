@@ -1,0 +1,79 @@
+/*
+ * The transaction pool: admitted transactions waiting for a block.
+ *
+ * Transactions enter after ledger_tx_admit (decoded, signed by their actor, nonce unused)
+ * and leave when a block commits them, when their nonce is used by another transaction of
+ * the same actor, or when they wait too long for a missing predecessor. A block proposal
+ * takes them in arrival order, each actor's in nonce order.
+ *
+ * The pool also remembers, in a bounded ring, why it dropped the transactions it dropped,
+ * so GET /v1/tx/{txid} can say "rejected: ..." for a transaction that never made a block.
+ *
+ * Thread-safe: every function takes the pool's lock.
+ */
+#ifndef IDL_NODE_MEMPOOL_H
+#define IDL_NODE_MEMPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/codec.h"
+#include "ledger/err.h"
+#include "ledger/hash.h"
+#include "ledger/tx.h"
+
+#define MEMPOOL_REASON_MAX 200
+
+struct mempool;
+
+IDL_MUST_USE idl_err mempool_new(struct mempool **out, size_t max_txs);
+void mempool_free(struct mempool *mp);
+
+/*
+ * Adds an admitted transaction (raw is copied). IDL_ERR_EXISTS if it is already pooled,
+ * IDL_ERR_UNAVAILABLE if the pool is full. Two pooled transactions of one actor may carry
+ * the same nonce: the first to reach a block wins and the other is pruned with it.
+ */
+IDL_MUST_USE idl_err mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES],
+                                 const char *actor, uint64_t nonce, const uint8_t *raw,
+                                 size_t len, uint64_t now_ms);
+
+bool mempool_has(struct mempool *mp, const uint8_t txid[HASH_BYTES]);
+size_t mempool_count(struct mempool *mp);
+
+/* The highest nonce of the actor's pooled transactions, 0 if none. */
+uint64_t mempool_actor_nonce(struct mempool *mp, const char *actor);
+
+/*
+ * Copies up to max_txs pooled transactions (max_bytes in all) for a block proposal into
+ * *out (caller frees each data and the array): arrival order across actors, nonce order
+ * within an actor. Returns the count.
+ */
+size_t mempool_select(struct mempool *mp, size_t max_txs, size_t max_bytes,
+                      struct idl_bytes **out);
+
+/* Removes one transaction; if reason is not NULL, remembers it as dropped for that reason. */
+void mempool_remove(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *reason);
+
+/* What a committed block used: one per transaction. */
+struct mempool_used {
+    uint8_t txid[HASH_BYTES];
+    char actor[LEDGER_ID_MAX + 1];
+    uint64_t nonce;
+};
+
+/*
+ * Removes the committed transactions, then, in one pass, every pooled transaction whose
+ * nonce the block used up (remembered as replaced by another transaction of the actor).
+ */
+void mempool_committed(struct mempool *mp, const struct mempool_used *used, size_t n);
+
+/* Drops transactions older than max_age_ms, remembering them as expired. */
+void mempool_expire(struct mempool *mp, uint64_t now_ms, uint64_t max_age_ms);
+
+/* Why the pool dropped txid, if it remembers (true). */
+bool mempool_dropped(struct mempool *mp, const uint8_t txid[HASH_BYTES],
+                     char reason[MEMPOOL_REASON_MAX]);
+
+#endif

@@ -1,0 +1,261 @@
+/*
+ * Token store. The file is small (one line per business system), so it is read whole and
+ * rewritten whole through file_write_atomic. Lookups hash the presented token and compare
+ * hashes with sodium_memcmp against every entry, so timing reveals nothing about which
+ * prefix matched.
+ */
+#include "tokens.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "ledger/codec.h"
+#include "ledger/file.h"
+#include "ledger/hash.h"
+#include "ledger/schema.h"
+
+#define TOKENS_MAX 256
+
+struct token {
+    char name[TOKEN_NAME_MAX + 1];
+    uint8_t sha[HASH_BYTES];
+};
+
+struct tokens {
+    char path[4096 + 16];
+    pthread_mutex_t lock;
+    struct token t[TOKENS_MAX];
+    size_t n;
+    struct timespec mtime;
+    time_t checked;
+};
+
+static void
+tokens_path(char *out, size_t n, const char *home)
+{
+    snprintf(out, n, "%s/tokens.json", home);
+}
+
+/* Loads the file at path into t (an absent file is an empty list). */
+static idl_err
+load(const char *path, struct token *t, size_t *n, json_t **doc)
+{
+    *n = 0;
+    *doc = NULL;
+    struct idl_bytes text;
+    idl_err rc = file_read_all(path, 1 << 20, &text);
+    if (rc == IDL_ERR_NOT_FOUND) {
+        *doc = json_pack("{s:[]}", "tokens");
+        return IDL_OK;
+    }
+    if (rc)
+        return rc;
+    json_t *root = json_loadb((const char *)text.data, text.len, 0, NULL);
+    free(text.data);
+    json_t *list = json_object_get(root, "tokens");
+    if (!json_is_array(list) || json_array_size(list) > TOKENS_MAX) {
+        json_decref(root);
+        return IDL_ERR_CORRUPT;
+    }
+    size_t i;
+    json_t *e;
+    json_array_foreach(list, i, e)
+    {
+        const char *name = json_string_value(json_object_get(e, "name"));
+        const char *sha = json_string_value(json_object_get(e, "sha256"));
+        if (!name || strlen(name) > TOKEN_NAME_MAX ||
+            codec_hex_decode(t[i].sha, HASH_BYTES, sha) != IDL_OK) {
+            json_decref(root);
+            return IDL_ERR_CORRUPT;
+        }
+        snprintf(t[i].name, sizeof(t[i].name), "%s", name);
+    }
+    *n = json_array_size(list);
+    *doc = root;
+    return IDL_OK;
+}
+
+static void
+reload_if_changed(struct tokens *t)
+{
+    time_t now = time(NULL);
+    if (now == t->checked)
+        return;
+    t->checked = now;
+    struct stat st;
+    struct timespec m = {0, 0};
+    if (stat(t->path, &st) == 0)
+        m = st.st_mtim;
+    if (m.tv_sec == t->mtime.tv_sec && m.tv_nsec == t->mtime.tv_nsec)
+        return;
+    json_t *doc;
+    size_t n;
+    struct token *fresh = calloc(TOKENS_MAX, sizeof(*fresh));
+    if (fresh && load(t->path, fresh, &n, &doc) == IDL_OK) {
+        memcpy(t->t, fresh, n * sizeof(*fresh));
+        t->n = n;
+        t->mtime = m;
+        json_decref(doc);
+    }
+    if (fresh)
+        sodium_memzero(fresh, TOKENS_MAX * sizeof(*fresh));
+    free(fresh);
+}
+
+idl_err
+tokens_open(struct tokens **out, const char *home)
+{
+    struct tokens *t = calloc(1, sizeof(*t));
+    *out = NULL;
+    if (!t)
+        return IDL_ERR_NOMEM;
+    tokens_path(t->path, sizeof(t->path), home);
+    pthread_mutex_init(&t->lock, NULL);
+    json_t *doc;
+    idl_err rc = load(t->path, t->t, &t->n, &doc);
+    json_decref(doc);
+    if (rc) {
+        tokens_close(t);
+        return rc;
+    }
+    struct stat st;
+    if (stat(t->path, &st) == 0)
+        t->mtime = st.st_mtim;
+    t->checked = time(NULL);
+    *out = t;
+    return IDL_OK;
+}
+
+void
+tokens_close(struct tokens *t)
+{
+    if (!t)
+        return;
+    pthread_mutex_destroy(&t->lock);
+    sodium_memzero(t, sizeof(*t));
+    free(t);
+}
+
+bool
+tokens_check(struct tokens *t, const char *presented, char name[TOKEN_NAME_MAX + 1])
+{
+    name[0] = '\0';
+    if (!presented || strlen(presented) != TOKEN_TEXT_LEN)
+        return false;
+    uint8_t sha[HASH_BYTES];
+    hash_sha256(sha, presented, TOKEN_TEXT_LEN);
+    bool ok = false;
+    pthread_mutex_lock(&t->lock);
+    reload_if_changed(t);
+    for (size_t i = 0; i < t->n; i++)
+        if (sodium_memcmp(sha, t->t[i].sha, HASH_BYTES) == 0) {
+            snprintf(name, TOKEN_NAME_MAX + 1, "%s", t->t[i].name);
+            ok = true;
+        }
+    pthread_mutex_unlock(&t->lock);
+    return ok;
+}
+
+static idl_err
+save(const char *path, json_t *doc)
+{
+    char *text = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    if (!text)
+        return IDL_ERR_NOMEM;
+    idl_err rc = file_write_atomic(path, text, strlen(text), 0600);
+    free(text);
+    return rc;
+}
+
+idl_err
+tokens_add(const char *home, const char *name, char *token_out)
+{
+    char path[4096 + 16];
+    tokens_path(path, sizeof(path), home);
+    if (strlen(name) == 0 || strlen(name) > TOKEN_NAME_MAX ||
+        !schema_id_valid(name, strlen(name), 0))
+        return IDL_ERR_INVALID;
+    struct token *t = calloc(TOKENS_MAX, sizeof(*t));
+    if (!t)
+        return IDL_ERR_NOMEM;
+    size_t n = 0;
+    json_t *doc;
+    idl_err rc = load(path, t, &n, &doc);
+    for (size_t i = 0; !rc && i < n; i++)
+        if (strcmp(t[i].name, name) == 0)
+            rc = IDL_ERR_EXISTS;
+    if (!rc && n == TOKENS_MAX)
+        rc = IDL_ERR_TOO_LARGE;
+    free(t);
+    if (rc) {
+        json_decref(doc);
+        return rc;
+    }
+    uint8_t raw[32], sha[HASH_BYTES];
+    randombytes_buf(raw, sizeof(raw));
+    memcpy(token_out, "idl_", 4);
+    codec_hex_encode(token_out + 4, raw, sizeof(raw));
+    sodium_memzero(raw, sizeof(raw));
+    hash_sha256(sha, token_out, TOKEN_TEXT_LEN);
+    char hex[HASH_HEX_BYTES], when[32];
+    codec_hex_encode(hex, sha, HASH_BYTES);
+    time_t now = time(NULL);
+    struct tm tm;
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&now, &tm));
+    json_array_append_new(json_object_get(doc, "tokens"),
+                          json_pack("{s:s, s:s, s:s}", "name", name, "sha256", hex, "created",
+                                    when));
+    rc = save(path, doc);
+    json_decref(doc);
+    return rc;
+}
+
+idl_err
+tokens_revoke(const char *home, const char *name)
+{
+    char path[4096 + 16];
+    tokens_path(path, sizeof(path), home);
+    struct token *t = calloc(TOKENS_MAX, sizeof(*t));
+    if (!t)
+        return IDL_ERR_NOMEM;
+    size_t n = 0;
+    json_t *doc;
+    idl_err rc = load(path, t, &n, &doc);
+    json_t *list = json_object_get(doc, "tokens");
+    if (!rc)
+        rc = IDL_ERR_NOT_FOUND;
+    for (size_t i = 0; rc == IDL_ERR_NOT_FOUND && i < n; i++)
+        if (strcmp(t[i].name, name) == 0) {
+            json_array_remove(list, i);
+            rc = save(path, doc);
+        }
+    json_decref(doc);
+    free(t);
+    return rc;
+}
+
+idl_err
+tokens_list(const char *home)
+{
+    char path[4096 + 16];
+    tokens_path(path, sizeof(path), home);
+    struct token *t = calloc(TOKENS_MAX, sizeof(*t));
+    if (!t)
+        return IDL_ERR_NOMEM;
+    size_t n = 0;
+    json_t *doc;
+    idl_err rc = load(path, t, &n, &doc);
+    json_t *list = json_object_get(doc, "tokens");
+    for (size_t i = 0; !rc && i < n; i++) {
+        json_t *e = json_array_get(list, i);
+        printf("%s\t%s\n", t[i].name, json_string_value(json_object_get(e, "created")));
+    }
+    json_decref(doc);
+    free(t);
+    return rc;
+}
