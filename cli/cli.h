@@ -1,0 +1,104 @@
+/*
+ * The idledger command: shared state of one invocation and the helpers every command uses.
+ *
+ * Exit codes (CONTRACT.md): 0 committed or answered, 1 rejected by the ledger (reason on
+ * stderr, one line), 2 usage error, 3 node unreachable or no commit within --timeout.
+ * Commands return one of these; nothing calls exit() below main.
+ */
+#ifndef IDL_CLI_H
+#define IDL_CLI_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/tx.h"
+#include "wallet/key.h"
+
+enum cli_exit { EXIT_OK_ = 0, EXIT_REJECTED = 1, EXIT_USAGE = 2, EXIT_UNREACHABLE = 3 };
+
+#define CLI_OPTS_MAX 24
+
+/* An option as parsed: --name value (value "1" for a flag). */
+struct cli_opt {
+    const char *name;
+    const char *value;
+};
+
+struct cli {
+    /* Global options. */
+    const char *node;            /* base URL, e.g. http://127.0.0.1:7700 */
+    const char *key_path;
+    const char *passphrase_file;
+    const char *api_token_file;
+    const char *as;              /* actor id; default: the account of the key's pubkey */
+    const char *basis_path;
+    bool json;
+    bool no_wait;
+    unsigned timeout_s;
+    /* Command options and positional arguments. */
+    struct cli_opt opts[CLI_OPTS_MAX];
+    int nopts;
+    const char *args[8];
+    int nargs;
+    const struct cli_command *cmd;
+    char token[128];
+};
+
+struct cli_command {
+    const char *words;   /* "org add" */
+    const char *options; /* accepted options: "code=,name=,kind=,parent=,school-type=" ('=' takes a value) */
+    int nargs;           /* positional arguments */
+    int (*fn)(struct cli *c);
+    const char *usage;   /* one line of synopsis after the words */
+    const char *help;    /* description and examples */
+};
+
+/* The command tables of cmd_tx.c, cmd_query.c and cmd_misc.c. */
+extern const struct cli_command cli_tx_commands[], cli_query_commands[], cli_misc_commands[];
+extern const size_t cli_tx_ncommands, cli_query_ncommands, cli_misc_ncommands;
+
+/* The value of a command option, or NULL. */
+const char *cli_get(const struct cli *c, const char *name);
+/* Prints "idledger: <message>" and the command's synopsis to stderr; returns EXIT_USAGE. */
+__attribute__((format(printf, 2, 3))) int cli_usage(const struct cli *c, const char *fmt, ...);
+/* Prints "idledger: <message>" to stderr and returns code. */
+__attribute__((format(printf, 3, 4))) int cli_fail(const struct cli *c, int code,
+                                                   const char *fmt, ...);
+
+/*
+ * Calls the node: method on path (e.g. "/v1/status"), with body (may be NULL; not
+ * consumed). *reply receives the parsed JSON (or NULL); returns the HTTP status, or 0 if the
+ * node could not be reached (reason in why).
+ */
+int cli_http(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply,
+             char *why, size_t why_len);
+
+/* Prints a JSON value (pretty) to stdout. */
+void cli_print_json(json_t *v);
+
+/*
+ * Runs an API query and handles the common outcomes: on 200 *reply is set and EXIT_OK_
+ * returned; otherwise the error is printed and the exit code returned (3 unreachable, 1 for
+ * 4xx/5xx with the node's message).
+ */
+int cli_query(struct cli *c, const char *path, json_t **reply);
+
+/*
+ * Signs and submits tx (its type and body filled in; chain, actor, nonce, time and basis
+ * are filled here), waits for the outcome unless --no-wait, prints it, and returns the exit
+ * code. Frees tx.
+ */
+int cli_submit(struct cli *c, struct ledger_tx *tx);
+
+/* Loads --key with its passphrase. Returns EXIT_OK_ or an exit code (message printed). */
+int cli_load_key(struct cli *c, struct wallet_key **key);
+
+/* Reads a passphrase from --passphrase-file, $IDLEDGER_PASSPHRASE or a prompt. */
+int cli_passphrase(struct cli *c, char *buf, size_t n, const char *prompt);
+
+/* Copies a string option into a fixed field, refusing one that does not fit. */
+int cli_copy(const struct cli *c, char *dst, size_t cap, const char *opt, bool required);
+
+#endif

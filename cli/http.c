@@ -1,0 +1,79 @@
+/*
+ * The CLI's HTTP client, on NNG's HTTP client: one connection per call, JSON in and out,
+ * the API token sent as a bearer token. Calls are synchronous (nng_aio_wait) with a
+ * per-call timeout so an unreachable node fails fast with exit code 3.
+ */
+#include <nng/nng.h>
+#include <nng/supplemental/http/http.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+
+#define CALL_TIMEOUT_MS 15000
+
+int
+cli_http(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply,
+         char *why, size_t why_len)
+{
+    *reply = NULL;
+    char url[1024];
+    size_t base = strlen(c->node);
+    while (base && c->node[base - 1] == '/')
+        base--;
+    snprintf(url, sizeof(url), "%.*s%s", (int)base, c->node, path);
+    nng_url *u = NULL;
+    nng_http_client *client = NULL;
+    nng_http_req *req = NULL;
+    nng_http_res *res = NULL;
+    nng_aio *aio = NULL;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    int status = 0, rv = nng_url_parse(&u, url);
+    if (!rv)
+        rv = nng_http_client_alloc(&client, u);
+    if (!rv)
+        rv = nng_http_req_alloc(&req, u);
+    if (!rv)
+        rv = nng_http_res_alloc(&res);
+    if (!rv)
+        rv = nng_aio_alloc(&aio, NULL, NULL);
+    if (!rv)
+        rv = nng_http_req_set_method(req, method);
+    if (!rv && c->token[0]) {
+        char auth[160];
+        snprintf(auth, sizeof(auth), "Bearer %s", c->token);
+        rv = nng_http_req_set_header(req, "Authorization", auth);
+    }
+    if (!rv && text) {
+        rv = nng_http_req_set_header(req, "Content-Type", "application/json");
+        if (!rv)
+            rv = nng_http_req_copy_data(req, text, strlen(text));
+    }
+    if (!rv) {
+        nng_aio_set_timeout(aio, CALL_TIMEOUT_MS);
+        nng_http_client_transact(client, req, res, aio);
+        nng_aio_wait(aio);
+        rv = nng_aio_result(aio);
+    }
+    if (rv) {
+        snprintf(why, why_len, "cannot reach the node at %s: %s", c->node, nng_strerror(rv));
+    } else {
+        status = nng_http_res_get_status(res);
+        void *data;
+        size_t len;
+        nng_http_res_get_data(res, &data, &len);
+        *reply = len ? json_loadb(data, len, 0, NULL) : NULL;
+        if (!*reply && len)
+            snprintf(why, why_len, "the node answered %d with a body that is not JSON", status);
+    }
+    free(text);
+    nng_aio_free(aio);
+    if (res)
+        nng_http_res_free(res);
+    if (req)
+        nng_http_req_free(req);
+    if (client)
+        nng_http_client_free(client);
+    nng_url_free(u);
+    return status;
+}
