@@ -1,0 +1,52 @@
+/*
+ * The consensus write-ahead log: what a restarted validator must not forget.
+ *
+ * A record is u32 length | 8-byte checksum (the first 8 bytes of SHA-256 of the payload)
+ * | payload. wal_append writes a record and fdatasyncs before returning: the caller sends
+ * the vote or proposal it recorded only after that, so after any crash the log holds every
+ * message that ever left the node. Replay reads records in order and stops at the first
+ * one that is incomplete or fails its checksum (a write torn by the crash: by the rule
+ * above, nothing in it was sent), and cuts the file there.
+ *
+ * The log only matters for the height being decided: once a block is committed to the
+ * ledger, wal_reset empties it.
+ */
+#ifndef IDL_CONS_WAL_H
+#define IDL_CONS_WAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ledger/codec.h"
+#include "ledger/err.h"
+
+#define WAL_RECORD_MAX (40u * 1024 * 1024)
+
+struct wal;
+
+IDL_MUST_USE idl_err wal_open(struct wal **out, const char *path);
+void wal_close(struct wal *w);
+
+/* Appends one record durably (written and fdatasync'd). IDL_ERR_IO, IDL_ERR_TOO_LARGE. */
+IDL_MUST_USE idl_err wal_append(struct wal *w, const uint8_t *rec, size_t len);
+
+/* Appends n records, then syncs once: all of them are durable when it returns. */
+IDL_MUST_USE idl_err wal_append_many(struct wal *w, const struct idl_bytes *recs, size_t n);
+
+/* The log's size in bytes (0 on error). */
+size_t wal_size(struct wal *w);
+
+/*
+ * Calls fn for each intact record, in order, then truncates anything after the last one.
+ * Returns the number of records through *count (may be NULL).
+ */
+typedef void (*wal_fn)(void *arg, const uint8_t *rec, size_t len);
+IDL_MUST_USE idl_err wal_replay(struct wal *w, wal_fn fn, void *arg, size_t *count);
+
+/* Empties the log durably. */
+IDL_MUST_USE idl_err wal_reset(struct wal *w);
+
+/* Frames a record into buf (12 header bytes + len) for in-memory logs and tests. */
+void wal_frame_header(uint8_t header[12], const uint8_t *rec, size_t len);
+
+#endif
