@@ -23,7 +23,8 @@ struct ledger {
     char root[LEDGER_CODE_MAX + 1];
     struct ledger_validator validators[LEDGER_VALIDATORS_MAX];
     size_t n_validators;
-    struct ledger_policy policy;
+    struct ledger_policy policy; /* a deep copy: the ledger owns its lists */
+    const struct person_keys *pkeys;
     uint8_t genesis_hash[HASH_BYTES];
 };
 
@@ -71,8 +72,11 @@ fail(char *why, size_t why_len, idl_err rc, const char *fmt, ...)
 /* ---- genesis ---- */
 
 static idl_err
-genesis_admin_put(struct state *st, const struct rec_account *a)
+genesis_admin_put(struct state *st, const struct rec_account *admin, uint64_t time_ms)
 {
+    /* Genesis accounts are created, and last changed, at the genesis time. */
+    struct rec_account copy = *admin, *a = &copy;
+    a->created_time_ms = a->changed_time_ms = time_ms;
     struct state_key k;
     state_key_init(&k, SP_ACCOUNT);
     state_key_str(&k, a->id);
@@ -107,6 +111,16 @@ genesis_admin_put(struct state *st, const struct rec_account *a)
     state_key_str(&k, a->id);
     if (!rc)
         rc = state_put(st, &k, "", 0);
+    /* Active since genesis, for "was it active at time t". */
+    struct rec_status log = {STATUS_ACTIVE, time_ms};
+    state_key_init(&k, SP_STATUS_LOG);
+    state_key_str(&k, a->id);
+    state_key_u64(&k, 0);
+    state_key_u32(&k, 0);
+    if (!rc)
+        rc = state_put_rec(st, &k, &rec_status_schema, &log);
+    if (!rc)
+        rc = state_count_move(st, a->org, a->class, STATUS_NONE, a->status);
     return rc;
 }
 
@@ -164,7 +178,7 @@ genesis_write(struct ledger *l, const struct ledger_genesis *g)
     if (!rc)
         rc = state_put_rec(st, &k, &rec_org_schema, &g->root);
     for (int i = 0; !rc && i < LEDGER_ROOT_ADMINS; i++)
-        rc = genesis_admin_put(st, &g->admins[i]);
+        rc = genesis_admin_put(st, &g->admins[i], g->time_ms);
 
     uint8_t digest[HASH_BYTES];
     if (!rc)
@@ -229,7 +243,12 @@ ledger_open(struct ledger **out, struct store *store, const struct ledger_genesi
     snprintf(l->root, sizeof(l->root), "%s", g->root.code);
     memcpy(l->validators, g->validators, g->n_validators * sizeof(g->validators[0]));
     l->n_validators = g->n_validators;
-    l->policy = g->policy;
+    l->pkeys = g->pkeys;
+    if (schema_copy(&ledger_policy_schema, &l->policy, &g->policy) != IDL_OK) {
+        pthread_mutex_destroy(&l->lock);
+        free(l);
+        return IDL_ERR_NOMEM;
+    }
     memcpy(l->genesis_hash, g->hash, HASH_BYTES);
 
     struct state_key k;
@@ -261,6 +280,7 @@ ledger_close(struct ledger *l)
 {
     if (!l)
         return;
+    schema_free(&ledger_policy_schema, &l->policy);
     pthread_mutex_destroy(&l->lock);
     free(l);
 }
@@ -304,10 +324,21 @@ ledger_store(struct ledger *l)
  * Decodes and authenticates one transaction against st. On success tx and *actor are
  * filled; otherwise the code says why and tx is freed.
  */
+static const struct ledger_exec_opts verify_all = {true, NULL, NULL};
+
+/* Does opts require checking this transaction's signature? */
+static bool
+must_verify(const struct ledger_exec_opts *opts, const uint8_t txid[HASH_BYTES])
+{
+    if (!opts)
+        return true;
+    return opts->verify_sigs && !(opts->preverified && opts->preverified(opts->arg, txid));
+}
+
 static idl_err
-tx_authenticate(struct ledger *l, struct state *st, const struct idl_bytes *raw, unsigned flags,
-                bool exact_nonce, struct ledger_tx *tx, struct rec_account *actor,
-                uint64_t *last_nonce, char *why, size_t why_len)
+tx_authenticate(struct ledger *l, struct state *st, const struct idl_bytes *raw,
+                const struct ledger_exec_opts *opts, bool exact_nonce, struct ledger_tx *tx,
+                struct rec_account *actor, uint64_t *last_nonce, char *why, size_t why_len)
 {
     idl_err rc = ledger_tx_decode(tx, raw->data, raw->len, l->chain_id);
     if (rc)
@@ -317,7 +348,7 @@ tx_authenticate(struct ledger *l, struct state *st, const struct idl_bytes *raw,
         rc = fail(why, why_len, rc, "unknown actor %s", tx->actor);
     else if (!rc && hash_is_zero(actor->pubkey))
         rc = fail(why, why_len, IDL_ERR_SIGNATURE, "%s has no signing key", tx->actor);
-    else if (!rc && (flags & LEDGER_EXEC_VERIFY_SIGS) && !ledger_tx_verify(tx, actor->pubkey))
+    else if (!rc && must_verify(opts, tx->id) && !ledger_tx_verify(tx, actor->pubkey))
         rc = fail(why, why_len, IDL_ERR_SIGNATURE, "signature is not %s's", tx->actor);
     if (!rc)
         rc = state_nonce_get(st, tx->actor, last_nonce);
@@ -344,8 +375,7 @@ ledger_tx_admit(struct ledger *l, const uint8_t *raw, size_t len, struct ledger_
     if (rc)
         return rc;
     struct idl_bytes b = {(uint8_t *)(uintptr_t)raw, len};
-    rc = tx_authenticate(l, st, &b, LEDGER_EXEC_VERIFY_SIGS, false, tx, &actor, &last, why,
-                         why_len);
+    rc = tx_authenticate(l, st, &b, &verify_all, false, tx, &actor, &last, why, why_len);
     state_free(st);
     *next_nonce = last + 1;
     return rc;
@@ -357,30 +387,24 @@ static idl_err
 audit_put(struct state *st, const struct ledger_tx *tx, const struct rec_account *actor,
           const struct rules_ctx *ctx, const struct ledger_tx_result *res)
 {
+    /* A batch that applied has one entry per record, written by the rules. */
+    if (tx->type == TX_ACCOUNT_BATCH_ADD && res->status == TXS_COMMITTED)
+        return IDL_OK;
     struct rec_audit e = {0};
     memcpy(e.txid, tx->id, HASH_BYTES);
     e.type = tx->type;
     snprintf(e.actor, sizeof(e.actor), "%s", tx->actor);
-    snprintf(e.target, sizeof(e.target), "%s", ledger_tx_target(tx));
+    if (tx->type == TX_CERT_FREEZE || tx->type == TX_CERT_UNFREEZE || tx->type == TX_CERT_REVOKE)
+        codec_hex_encode(e.target, tx->body.cert_op.fingerprint, HASH_BYTES);
+    else
+        snprintf(e.target, sizeof(e.target), "%s", ledger_tx_target(tx));
     memcpy(e.basis, tx->basis, HASH_BYTES);
     e.height = ctx->height;
     e.index = ctx->index;
     e.time_ms = ctx->time_ms;
     e.status = res->status;
     e.code = (uint8_t)res->code;
-    struct state_key k;
-    state_key_init(&k, SP_AUDIT_ORG);
-    state_key_str(&k, actor->org);
-    state_key_u64(&k, ctx->height);
-    state_key_u32(&k, ctx->index);
-    idl_err rc = state_put_rec(st, &k, &rec_audit_schema, &e);
-    state_key_init(&k, SP_AUDIT_ACTOR);
-    state_key_str(&k, actor->id);
-    state_key_u64(&k, ctx->height);
-    state_key_u32(&k, ctx->index);
-    if (!rc)
-        rc = state_put_rec(st, &k, &rec_audit_schema, &e);
-    return rc;
+    return state_audit_put(st, actor->org, &e);
 }
 
 static idl_err
@@ -405,14 +429,14 @@ result_put(struct state *st, const struct rules_ctx *ctx, const struct ledger_tx
  */
 static idl_err
 exec_tx(struct ledger *l, struct state *st, const struct rules_ctx *ctx,
-        const struct idl_bytes *raw, unsigned flags, struct ledger_tx_result *res, char *why,
-        size_t why_len)
+        const struct idl_bytes *raw, const struct ledger_exec_opts *opts,
+        struct ledger_tx_result *res, char *why, size_t why_len)
 {
     struct ledger_tx tx;
     struct rec_account actor;
     uint64_t last;
     memset(res, 0, sizeof(*res));
-    idl_err rc = tx_authenticate(l, st, raw, flags, true, &tx, &actor, &last, why, why_len);
+    idl_err rc = tx_authenticate(l, st, raw, opts, true, &tx, &actor, &last, why, why_len);
     if (rc)
         return rc;
     memcpy(res->txid, tx.id, HASH_BYTES);
@@ -515,8 +539,9 @@ exec_finish(struct ledger_exec *ex, const struct ledger_tip *tip)
 }
 
 idl_err
-ledger_block_execute(struct ledger *l, const struct ledger_block *b, unsigned flags,
-                     struct ledger_exec **out, char *why, size_t why_len)
+ledger_block_execute(struct ledger *l, const struct ledger_block *b,
+                     const struct ledger_exec_opts *opts, struct ledger_exec **out, char *why,
+                     size_t why_len)
 {
     struct ledger_tip tip;
     ledger_tip(l, &tip);
@@ -533,8 +558,9 @@ ledger_block_execute(struct ledger *l, const struct ledger_block *b, unsigned fl
         rc = fail(why, why_len, IDL_ERR_INVALID, "block hash does not match its contents");
     char txwhy[LEDGER_WHY_MAX];
     for (uint32_t i = 0; !rc && i < b->header.tx_count; i++) {
-        struct rules_ctx ctx = {b->header.height, i, b->header.time_ms, &l->policy, l->root};
-        rc = exec_tx(l, ex->st, &ctx, &b->txs[i], flags, &ex->results[i], txwhy, sizeof(txwhy));
+        struct rules_ctx ctx = {b->header.height, i, b->header.time_ms, &l->policy, l->root,
+                                l->pkeys};
+        rc = exec_tx(l, ex->st, &ctx, &b->txs[i], opts, &ex->results[i], txwhy, sizeof(txwhy));
         if (rc)
             fail(why, why_len, rc, "transaction %u: %s", i, txwhy);
         ex->n_results = i + 1;
@@ -551,7 +577,7 @@ ledger_block_execute(struct ledger *l, const struct ledger_block *b, unsigned fl
 
 idl_err
 ledger_block_build(struct ledger *l, const struct idl_bytes *txs, uint32_t n, uint64_t time_ms,
-                   const uint8_t proposer[SIG_PUBKEY_BYTES], unsigned flags,
+                   const uint8_t proposer[SIG_PUBKEY_BYTES], const struct ledger_exec_opts *opts,
                    ledger_drop_fn on_drop, void *arg, struct ledger_exec **out)
 {
     struct ledger_tip tip;
@@ -579,11 +605,11 @@ ledger_block_build(struct ledger *l, const struct idl_bytes *txs, uint32_t n, ui
     for (uint32_t i = 0; !rc && i < n; i++) {
         if (k == LEDGER_BLOCK_TXS_MAX || bytes + 4 + txs[i].len > LEDGER_BLOCK_BYTES_MAX)
             break; /* full: the rest wait for the next block */
-        struct rules_ctx ctx = {h.height, k, h.time_ms, &l->policy, l->root};
+        struct rules_ctx ctx = {h.height, k, h.time_ms, &l->policy, l->root, l->pkeys};
         rc = state_begin(ex->st);
         if (rc)
             break;
-        idl_err trc = exec_tx(l, ex->st, &ctx, &txs[i], flags, &ex->results[k], why, sizeof(why));
+        idl_err trc = exec_tx(l, ex->st, &ctx, &txs[i], opts, &ex->results[k], why, sizeof(why));
         if (trc == IDL_ERR_NOMEM || trc == IDL_ERR_IO || trc == IDL_ERR_CORRUPT) {
             state_rollback(ex->st);
             rc = trc;

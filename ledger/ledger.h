@@ -29,6 +29,8 @@
 #include "store.h"
 #include "tx.h"
 
+struct person_keys;
+
 #define LEDGER_ROOT_ADMINS 3
 #define LEDGER_WHY_MAX 320
 
@@ -42,6 +44,12 @@ struct ledger_genesis {
     struct ledger_validator validators[LEDGER_VALIDATORS_MAX];
     size_t n_validators;
     struct ledger_policy policy;
+    /*
+     * The keys derived from the chain secret (person.h), borrowed for the ledger's life: the
+     * rules open sealed certificates with them. Every node of a chain has them; a ledger
+     * without them refuses certificate anchoring. Not part of the genesis hash.
+     */
+    const struct person_keys *pkeys;
 };
 
 struct ledger_tip {
@@ -64,7 +72,19 @@ struct ledger_tx_result {
 struct ledger;
 struct ledger_exec;
 
-#define LEDGER_EXEC_VERIFY_SIGS 0x1u
+/*
+ * How to execute: with verify_sigs, every transaction's signature is checked, except those
+ * for which preverified (if set) returns true: transactions whose signature the caller
+ * already checked when they entered its pool (keys never change on this ledger, so a
+ * signature once valid stays valid). Without verify_sigs, signatures are trusted: only for
+ * blocks that carry a verified commit certificate, or that the caller built from its own
+ * verified pool. NULL options mean: verify everything.
+ */
+struct ledger_exec_opts {
+    bool verify_sigs;
+    bool (*preverified)(void *arg, const uint8_t txid[HASH_BYTES]);
+    void *arg;
+};
 
 /*
  * Opens the ledger in `store` (borrowed: close it after ledger_close). An empty store is
@@ -98,8 +118,8 @@ IDL_MUST_USE idl_err ledger_tx_admit(struct ledger *l, const uint8_t *raw, size_
  * *out NULL: the block must not be voted for.
  */
 IDL_MUST_USE idl_err ledger_block_execute(struct ledger *l, const struct ledger_block *b,
-                                          unsigned flags, struct ledger_exec **out, char *why,
-                                          size_t why_len);
+                                          const struct ledger_exec_opts *opts,
+                                          struct ledger_exec **out, char *why, size_t why_len);
 
 /*
  * Builds the next block from candidate transactions (encoded), in order, keeping those
@@ -109,7 +129,8 @@ IDL_MUST_USE idl_err ledger_block_execute(struct ledger *l, const struct ledger_
 typedef void (*ledger_drop_fn)(void *arg, uint32_t index, idl_err code, const char *why);
 IDL_MUST_USE idl_err ledger_block_build(struct ledger *l, const struct idl_bytes *txs, uint32_t n,
                                         uint64_t time_ms, const uint8_t proposer[SIG_PUBKEY_BYTES],
-                                        unsigned flags, ledger_drop_fn on_drop, void *arg,
+                                        const struct ledger_exec_opts *opts,
+                                        ledger_drop_fn on_drop, void *arg,
                                         struct ledger_exec **out);
 
 /* The block an exec holds and the result of each of its transactions, in block order. */

@@ -83,23 +83,30 @@ sig_keypair_generate(uint8_t sk[SIG_SECKEY_BYTES], uint8_t pk[SIG_PUBKEY_BYTES])
 }
 
 idl_err
-sig_sign(uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t sk[SIG_SECKEY_BYTES])
+sig_sign_aux(uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t sk[SIG_SECKEY_BYTES],
+             const uint8_t *aux32)
 {
     memset(sig, 0, SIG_BYTES);
     const secp256k1_context *ctx = context();
     if (!ctx)
         return IDL_ERR_CRYPTO;
     secp256k1_keypair kp;
-    uint8_t aux[32];
-    randombytes_buf(aux, sizeof(aux));
     idl_err rc = IDL_ERR_CRYPTO;
     if (secp256k1_keypair_create(ctx, &kp, sk) &&
-        secp256k1_schnorrsig_sign32(ctx, sig, msg, &kp, aux))
+        secp256k1_schnorrsig_sign32(ctx, sig, msg, &kp, aux32))
         rc = IDL_OK;
     sodium_memzero(&kp, sizeof(kp));
     if (rc != IDL_OK)
         memset(sig, 0, SIG_BYTES);
     return rc;
+}
+
+idl_err
+sig_sign(uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t sk[SIG_SECKEY_BYTES])
+{
+    uint8_t aux[32];
+    randombytes_buf(aux, sizeof(aux));
+    return sig_sign_aux(sig, msg, sk, aux);
 }
 
 bool

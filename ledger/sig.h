@@ -36,6 +36,14 @@ IDL_MUST_USE idl_err sig_pubkey_from_secret(uint8_t pk[SIG_PUBKEY_BYTES],
 IDL_MUST_USE idl_err sig_sign(uint8_t sig[SIG_BYTES], const uint8_t msg[32],
                               const uint8_t sk[SIG_SECKEY_BYTES]);
 
+/*
+ * Signs with the given auxiliary randomness instead of fresh randomness; aux NULL makes the
+ * signature a function of key and message only (BIP-340 allows both). For reproducible
+ * runs: the simulator and golden tests. Nodes and wallets use sig_sign.
+ */
+IDL_MUST_USE idl_err sig_sign_aux(uint8_t sig[SIG_BYTES], const uint8_t msg[32],
+                                  const uint8_t sk[SIG_SECKEY_BYTES], const uint8_t *aux32);
+
 /* True if sig is a valid signature of msg under pk (false also if pk is not a valid key). */
 bool sig_verify(const uint8_t sig[SIG_BYTES], const uint8_t msg[32],
                 const uint8_t pk[SIG_PUBKEY_BYTES]);

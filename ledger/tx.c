@@ -10,6 +10,8 @@
 
 #include "idnum.h"
 
+#include <sodium.h>
+
 static const char *const org_kind_names[] = {"",       "province", "city",  "county",
                                              "university", "school", "other"};
 static const char *const school_type_names[] = {
@@ -17,8 +19,8 @@ static const char *const school_type_names[] = {
     "special", "other"};
 static const char *const class_names[] = {"", "management", "business"};
 static const char *const post_names[] = {"", "sysadmin", "secadmin", "auditor"};
-static const char *const person_field_names[] = {"",      "name",         "id_number", "mobile",
-                                                 "email", "office_phone", "address"};
+static const char *const person_field_names[] = {
+    "", "name", "id_number", "mobile", "email", "office_phone", "address", "certificate"};
 static const char *const doc_names[] = {"", "resident", "passport", "hkmo", "taiwan",
                                         "foreign-pr"};
 
@@ -58,8 +60,8 @@ SCHEMA_DEFINE(ledger_sealed_schema, struct ledger_sealed, "sealed",
 SCHEMA_DEFINE(ledger_person_schema, struct ledger_person, "person",
               SF_ENUM(struct ledger_person, doc_type, "doc_type", 0, doc_names),
               SF_HASH(struct ledger_person, key, "key", 0),
-              SF_LIST(struct ledger_person, fields, "fields", SCHEMA_OPTIONAL, PF__COUNT - 1,
-                      &ledger_sealed_schema));
+              SF_LIST(struct ledger_person, fields, "fields", SCHEMA_OPTIONAL,
+                      LEDGER_PERSON_FIELDS_MAX, &ledger_sealed_schema));
 
 SCHEMA_DEFINE(ledger_code_schema, struct ledger_code, "code",
               SF_ID(struct ledger_code, code, "code", 0));
@@ -91,7 +93,7 @@ SCHEMA_DEFINE_STATIC(account_update_schema, struct tx_account_update, "account.u
               SF_ID(struct tx_account_update, id, "id", SCHEMA_NO_PII),
               SF_ENUM(struct tx_account_update, post, "post", SCHEMA_OPTIONAL, post_names),
               SF_LIST(struct tx_account_update, fields, "fields", SCHEMA_OPTIONAL,
-                      PF__COUNT - 1, &ledger_sealed_schema));
+                      LEDGER_PERSON_FIELDS_MAX, &ledger_sealed_schema));
 
 SCHEMA_DEFINE_STATIC(account_op_schema, struct tx_account_op, "account.op",
               SF_ID(struct tx_account_op, id, "id", SCHEMA_NO_PII),
@@ -119,6 +121,28 @@ SCHEMA_DEFINE_STATIC(review_schema, struct tx_review, "review.record",
               SF_ID(struct tx_review, org, "org", 0),
               SF_TEXT(struct tx_review, note, "note", 0));
 
+SCHEMA_DEFINE_STATIC(cert_app_schema, struct tx_cert_app, "cert.app",
+                     SF_ID(struct tx_cert_app, account, "account", SCHEMA_NO_PII),
+                     SF_TEXT(struct tx_cert_app, note, "note", SCHEMA_OPTIONAL));
+
+SCHEMA_DEFINE_STATIC(cert_medium_schema, struct tx_cert_medium, "cert.medium",
+                     SF_ID(struct tx_cert_medium, account, "account", SCHEMA_NO_PII),
+                     SF_ID(struct tx_cert_medium, medium, "medium", 0));
+
+SCHEMA_DEFINE_STATIC(cert_anchor_schema, struct tx_cert_anchor, "cert.anchor",
+                     SF_ID(struct tx_cert_anchor, account, "account", SCHEMA_NO_PII),
+                     SF_HASH(struct tx_cert_anchor, fingerprint, "fingerprint", 0),
+                     SF_ID(struct tx_cert_anchor, medium, "medium", SCHEMA_OPTIONAL),
+                     SF_BYTES(struct tx_cert_anchor, der, "der", 0, LEDGER_CERT_SEALED_MAX));
+
+SCHEMA_DEFINE_STATIC(cert_op_schema, struct tx_cert_op, "cert.op",
+                     SF_HASH(struct tx_cert_op, fingerprint, "fingerprint", 0),
+                     SF_TEXT(struct tx_cert_op, reason, "reason", 0));
+
+SCHEMA_DEFINE_STATIC(batch_schema, struct tx_batch, "account.batch-add",
+                     SF_LIST(struct tx_batch, records, "records", 0, LEDGER_BATCH_MAX,
+                             &account_add_schema));
+
 static const struct {
     const char *name;
     const struct schema *body;
@@ -139,6 +163,14 @@ static const struct {
     [TX_GRANT_ADD] = {"grant.add", &grant_schema},
     [TX_GRANT_REMOVE] = {"grant.remove", &grant_schema},
     [TX_REVIEW_RECORD] = {"review.record", &review_schema},
+    [TX_CERT_APPLY] = {"cert.apply", &cert_app_schema},
+    [TX_CERT_APPROVE] = {"cert.approve", &cert_app_schema},
+    [TX_CERT_MEDIUM] = {"cert.medium", &cert_medium_schema},
+    [TX_CERT_ANCHOR] = {"cert.anchor", &cert_anchor_schema},
+    [TX_CERT_FREEZE] = {"cert.freeze", &cert_op_schema},
+    [TX_CERT_UNFREEZE] = {"cert.unfreeze", &cert_op_schema},
+    [TX_CERT_REVOKE] = {"cert.revoke", &cert_op_schema},
+    [TX_ACCOUNT_BATCH_ADD] = {"account.batch-add", &batch_schema},
 };
 _Static_assert(IDL_ARRAY_LEN(tx_types) == TX_TYPE__COUNT, "every transaction type is listed");
 
@@ -178,6 +210,13 @@ static idl_err
 sealed_order_check(const struct schema_list *l, char *why, size_t why_len)
 {
     const struct ledger_sealed *f = l->items;
+    for (uint32_t i = 0; i < l->count; i++)
+        if (f[i].field > LEDGER_PERSON_FIELDS_MAX) {
+            if (why && why_len)
+                snprintf(why, why_len, "a person has no field %s",
+                         ledger_person_field_name(f[i].field));
+            return IDL_ERR_INVALID;
+        }
     for (uint32_t i = 1; i < l->count; i++)
         if (f[i].field <= f[i - 1].field) {
             if (why && why_len)
@@ -216,6 +255,12 @@ ledger_tx_check(const struct ledger_tx *tx, char *why, size_t why_len)
         return rc;
     if (tx->type == TX_ACCOUNT_ADD)
         return sealed_order_check(&tx->body.account_add.person.fields, why, why_len);
+    if (tx->type == TX_ACCOUNT_BATCH_ADD) {
+        const struct tx_account_add *recs = tx->body.batch.records.items;
+        for (uint32_t i = 0; i < tx->body.batch.records.count; i++)
+            if (sealed_order_check(&recs[i].person.fields, why, why_len) != IDL_OK)
+                return IDL_ERR_INVALID;
+    }
     if (tx->type == TX_ACCOUNT_UPDATE)
         return sealed_order_check(&tx->body.account_update.fields, why, why_len);
     return IDL_OK;
@@ -249,12 +294,20 @@ encode_unsigned(const struct ledger_tx *tx, struct codec_writer *w)
 idl_err
 ledger_tx_sign(struct ledger_tx *tx, const uint8_t sk[SIG_SECKEY_BYTES])
 {
+    uint8_t aux[32];
+    randombytes_buf(aux, sizeof(aux));
+    return ledger_tx_sign_aux(tx, sk, aux);
+}
+
+idl_err
+ledger_tx_sign_aux(struct ledger_tx *tx, const uint8_t sk[SIG_SECKEY_BYTES], const uint8_t *aux32)
+{
     struct codec_writer w;
     codec_writer_init(&w);
     idl_err rc = encode_unsigned(tx, &w);
     if (rc == IDL_OK) {
         hash_tagged(tx->sighash, "idledger/tx-sig", w.data, w.len);
-        rc = sig_sign(tx->sig, tx->sighash, sk);
+        rc = sig_sign_aux(tx->sig, tx->sighash, sk, aux32);
     }
     if (rc == IDL_OK) {
         codec_put_raw(&w, tx->sig, SIG_BYTES);
@@ -398,7 +451,35 @@ ledger_tx_target(const struct ledger_tx *tx)
         return b->grant.account;
     case TX_REVIEW_RECORD:
         return b->review.org;
+    case TX_CERT_APPLY:
+    case TX_CERT_APPROVE:
+        return b->cert_app.account;
+    case TX_CERT_MEDIUM:
+        return b->cert_medium.account;
+    case TX_CERT_ANCHOR:
+        return b->cert_anchor.account;
+    case TX_ACCOUNT_BATCH_ADD:
+        return b->batch.records.count ? ((const struct tx_account_add *)b->batch.records.items)[0].org
+                                      : "";
     default:
         return "";
     }
+}
+
+void
+api_request_sighash(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
+                    const char *uri, uint64_t time_ms)
+{
+    struct hash_ctx ctx;
+    uint8_t sep = 0, t[8];
+    hash_tagged_init(&ctx, "idledger/api-request");
+    hash_update(&ctx, chain_id, strlen(chain_id));
+    hash_update(&ctx, &sep, 1);
+    hash_update(&ctx, method, strlen(method));
+    hash_update(&ctx, &sep, 1);
+    hash_update(&ctx, uri, strlen(uri));
+    hash_update(&ctx, &sep, 1);
+    codec_be64_put(t, time_ms);
+    hash_update(&ctx, t, 8);
+    hash_final(&ctx, out);
 }

@@ -58,8 +58,12 @@ enum ledger_school_type {
 enum ledger_class { CLASS_NONE, CLASS_MANAGEMENT, CLASS_BUSINESS, CLASS__COUNT };
 enum ledger_post { POST_NONE, POST_SYSADMIN, POST_SECADMIN, POST_AUDITOR, POST__COUNT };
 enum ledger_person_field {
-    PF_NONE, PF_NAME, PF_ID_NUMBER, PF_MOBILE, PF_EMAIL, PF_OFFICE_PHONE, PF_ADDRESS, PF__COUNT
+    PF_NONE, PF_NAME, PF_ID_NUMBER, PF_MOBILE, PF_EMAIL, PF_OFFICE_PHONE, PF_ADDRESS,
+    PF_CERTIFICATE, /* a certificate's DER: sealed like a field, never in a person record */
+    PF__COUNT
 };
+#define LEDGER_PERSON_FIELDS_MAX (PF_ADDRESS) /* fields a person record holds */
+#define LEDGER_CERT_SEALED_MAX (8192 + LEDGER_SEAL_OVERHEAD)
 
 enum ledger_tx_type {
     TX_NONE = 0,
@@ -78,6 +82,14 @@ enum ledger_tx_type {
     TX_GRANT_ADD = 13,
     TX_GRANT_REMOVE = 14,
     TX_REVIEW_RECORD = 15,
+    TX_CERT_APPLY = 16,
+    TX_CERT_APPROVE = 17,
+    TX_CERT_MEDIUM = 18,
+    TX_CERT_ANCHOR = 19,
+    TX_CERT_FREEZE = 20,
+    TX_CERT_UNFREEZE = 21,
+    TX_CERT_REVOKE = 22,
+    TX_ACCOUNT_BATCH_ADD = 23,
     TX_TYPE__COUNT
 };
 
@@ -162,6 +174,44 @@ struct tx_review {
     char note[LEDGER_REASON_MAX + 1];
 };
 
+/* Certificate application (申请数字证书) and its approval, by account. */
+struct tx_cert_app {
+    char account[LEDGER_ID_MAX + 1];
+    char note[LEDGER_REASON_MAX + 1]; /* optional */
+};
+
+/* A USB key medium handed to the account's holder (电子证书派发记录). */
+struct tx_cert_medium {
+    char account[LEDGER_ID_MAX + 1];
+    char medium[LEDGER_ID_MAX + 1]; /* the medium's serial number */
+};
+
+/*
+ * Anchoring: the certificate's DER, sealed under the account's person key as field
+ * PF_CERTIFICATE (a certificate names its holder), and its fingerprint, which the ledger
+ * checks against the DER it opens.
+ */
+struct tx_cert_anchor {
+    char account[LEDGER_ID_MAX + 1];
+    uint8_t fingerprint[HASH_BYTES];
+    char medium[LEDGER_ID_MAX + 1]; /* optional: must match the assigned medium */
+    struct idl_bytes der;           /* sealed */
+};
+
+struct tx_cert_op {
+    uint8_t fingerprint[HASH_BYTES];
+    char reason[LEDGER_REASON_MAX + 1];
+};
+
+/*
+ * Many business accounts in one signed transaction (bulk onboarding). Each record is
+ * applied or refused on its own: one bad record never blocks the others and never half-
+ * applies. Records are account.add bodies.
+ */
+struct tx_batch {
+    struct schema_list records; /* of struct tx_account_add, at most LEDGER_BATCH_MAX */
+};
+
 union ledger_tx_body {
     struct tx_org_add org_add;
     struct tx_org_delegate org_delegate;
@@ -173,6 +223,11 @@ union ledger_tx_body {
     struct tx_system_add system_add;
     struct tx_grant grant;
     struct tx_review review;
+    struct tx_cert_app cert_app;
+    struct tx_cert_medium cert_medium;
+    struct tx_cert_anchor cert_anchor;
+    struct tx_cert_op cert_op;
+    struct tx_batch batch;
 };
 
 struct ledger_tx {
@@ -227,6 +282,9 @@ IDL_MUST_USE idl_err ledger_tx_check(const struct ledger_tx *tx, char *why, size
 
 /* Computes tx->sighash, signs it with sk, and computes tx->id. */
 IDL_MUST_USE idl_err ledger_tx_sign(struct ledger_tx *tx, const uint8_t sk[SIG_SECKEY_BYTES]);
+/* The same with sig_sign_aux's auxiliary randomness (NULL: reproducible signature). */
+IDL_MUST_USE idl_err ledger_tx_sign_aux(struct ledger_tx *tx, const uint8_t sk[SIG_SECKEY_BYTES],
+                                        const uint8_t *aux32);
 
 /* Encodes a signed transaction (caller frees out->data). */
 IDL_MUST_USE idl_err ledger_tx_encode(const struct ledger_tx *tx, struct idl_bytes *out);
@@ -243,6 +301,13 @@ IDL_MUST_USE idl_err ledger_tx_decode(struct ledger_tx *tx, const uint8_t *data,
 
 /* True if tx->sig is the actor's signature of tx->sighash under pk. */
 bool ledger_tx_verify(const struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BYTES]);
+
+/*
+ * What a management account signs to authenticate an API request (not a transaction):
+ * tagged("idledger/api-request", chain id | method | uri | u64 time_ms).
+ */
+void api_request_sighash(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
+                         const char *uri, uint64_t time_ms);
 
 /* Releases heap members and zeroes tx. */
 void ledger_tx_free(struct ledger_tx *tx);

@@ -33,7 +33,7 @@ replay_into(struct fx *f, struct ledger *dst, uint64_t height)
     char why[LEDGER_WHY_MAX];
     assert_int_equal(ledger_block_get(f->ledger, height, &b, &cert), IDL_OK);
     struct ledger_exec *ex;
-    if (ledger_block_execute(dst, &b, LEDGER_EXEC_VERIFY_SIGS, &ex, why, sizeof(why)) != IDL_OK)
+    if (ledger_block_execute(dst, &b, NULL, &ex, why, sizeof(why)) != IDL_OK)
         fail_msg("height %llu: %s", (unsigned long long)height, why);
     assert_int_equal(ledger_exec_commit(dst, ex, &cert), IDL_OK);
     ledger_block_free(&b);
@@ -149,7 +149,7 @@ execute(struct fx *f, const struct ledger_block_header *h, struct idl_bytes *raw
     assert_int_equal(ledger_block_assemble(&b, h, raw, raw ? 1 : 0), IDL_OK);
     struct ledger_exec *ex = NULL;
     idl_err rc =
-        ledger_block_execute(f->ledger, &b, LEDGER_EXEC_VERIFY_SIGS, &ex, f->why, sizeof(f->why));
+        ledger_block_execute(f->ledger, &b, NULL, &ex, f->why, sizeof(f->why));
     ledger_exec_free(ex);
     ledger_block_free(&b);
     return rc;
@@ -233,7 +233,7 @@ block_hash_must_match_contents(void **state)
     free(blk.txs[0].data);
     blk.txs[0] = b;
     struct ledger_exec *ex;
-    FX_EXPECT(&f, ledger_block_execute(f.ledger, &blk, LEDGER_EXEC_VERIFY_SIGS, &ex, f.why,
+    FX_EXPECT(&f, ledger_block_execute(f.ledger, &blk, NULL, &ex, f.why,
                                        sizeof(f.why)),
               IDL_ERR_INVALID);
     ledger_block_free(&blk);
@@ -251,10 +251,10 @@ stale_exec_not_committed(void **state)
     struct idl_bytes a = signed_tx(&f, sys->id, 1, sys->key->sk, "test", "440100");
     struct ledger_exec *ex1, *ex2;
     assert_int_equal(ledger_block_build(f.ledger, &a, 1, 1, f.validator->pk,
-                                        LEDGER_EXEC_VERIFY_SIGS, NULL, NULL, &ex1),
+                                        NULL, NULL, NULL, &ex1),
                      IDL_OK);
     assert_int_equal(ledger_block_build(f.ledger, &a, 1, 1, f.validator->pk,
-                                        LEDGER_EXEC_VERIFY_SIGS, NULL, NULL, &ex2),
+                                        NULL, NULL, NULL, &ex2),
                      IDL_OK);
     assert_int_equal(ledger_exec_commit(f.ledger, ex1, NULL), IDL_OK);
     assert_int_equal(ledger_exec_commit(f.ledger, ex2, NULL), IDL_ERR_STATE);
@@ -295,6 +295,7 @@ refusal_recorded_with_reason(void **state)
     state_key_str(&k, FX_ROOT);
     state_key_u64(&k, t.height);
     state_key_u32(&k, 0);
+    state_key_u32(&k, 0); /* record: not a batch */
     FX_OK(&f, fx_get(&f, &k, &rec_audit_schema, &e));
     assert_int_equal(e.status, TXS_REJECTED);
     assert_string_equal(e.actor, "root-auditor");
@@ -318,7 +319,7 @@ refused_tx_cannot_be_replayed(void **state)
     struct idl_bytes dup = signed_tx(&f, sys->id, sys->nonce + 1, sys->key->sk, "test", "440100");
     struct ledger_exec *ex;
     assert_int_equal(ledger_block_build(f.ledger, &dup, 1, 1, f.validator->pk,
-                                        LEDGER_EXEC_VERIFY_SIGS, NULL, NULL, &ex),
+                                        NULL, NULL, NULL, &ex),
                      IDL_OK);
     uint32_t n;
     const struct ledger_tx_result *res = ledger_exec_results(ex, &n);
@@ -395,7 +396,7 @@ commit_failure_changes_nothing(void **state)
     struct idl_bytes a = signed_tx(&f, sys->id, sys->nonce + 1, sys->key->sk, "test", "440200");
     struct ledger_exec *ex;
     assert_int_equal(ledger_block_build(l, &a, 1, before.time_ms + 1, f.validator->pk,
-                                        LEDGER_EXEC_VERIFY_SIGS, NULL, NULL, &ex),
+                                        NULL, NULL, NULL, &ex),
                      IDL_OK);
     fs.fail_writes = 1;
     assert_int_equal(ledger_exec_commit(l, ex, NULL), IDL_ERR_IO);
@@ -414,7 +415,7 @@ commit_failure_changes_nothing(void **state)
     assert_int_equal(fx_get(&f, &k, &rec_org_schema, &org), IDL_ERR_NOT_FOUND);
     /* And the very transaction still commits afterwards. */
     assert_int_equal(ledger_block_build(f.ledger, &a, 1, before.time_ms + 1, f.validator->pk,
-                                        LEDGER_EXEC_VERIFY_SIGS, NULL, NULL, &ex),
+                                        NULL, NULL, NULL, &ex),
                      IDL_OK);
     uint32_t n;
     ledger_exec_results(ex, &n);

@@ -1,0 +1,1158 @@
+/*
+ * The consensus engine (see engine.h).
+ *
+ * Blocks under decision live in a small cache keyed by block hash: the raw block, whether
+ * it is valid, and its execution against the tip (a ledger_exec), so a block is executed
+ * once when proposed and committed from that execution when decided. The cache, the
+ * buffered messages of the next height and the core's state are reset at each height.
+ *
+ * Write-ahead log records: [1, encoded PROPOSAL or VOTE message] for each of our own
+ * messages, [2, lock record] for each change of the locked or valid value, with the valid
+ * block's bytes so that it can be proposed again after a restart.
+ */
+#include "engine.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define CACHE_MAX 8
+#define FUTURE_MAX 1024
+#define PENDING_MAX CONS_SYNC_BLOCKS_MAX
+#define PEERS_MAX 128
+#define OWN_MSGS_MAX 8
+#define SYNC_TIMEOUT_MS 5000
+
+enum wal_kind { WAL_MSG = 1, WAL_LOCK = 2 };
+
+struct cached {
+    uint8_t hash[HASH_BYTES];
+    struct idl_bytes raw;    /* encoded block */
+    struct ledger_exec *ex;  /* executed against the tip, or NULL */
+    bool checked, valid;
+    bool keep; /* our valid value: never evicted, we may have to propose it again */
+};
+
+struct peer {
+    uint32_t id;
+    bool up, validator, bad;
+    uint64_t height;
+};
+
+struct held {
+    uint32_t peer;
+    struct idl_bytes msg;
+};
+
+struct engine {
+    struct ledger *l;
+    /* Log records and messages of the event being handled, until flush(). */
+    struct idl_bytes *out_recs, *out_msgs;
+    size_t n_recs, n_msgs, cap_recs, cap_msgs;
+    struct cons_engine_config cfg;
+    struct cons_host host;
+    const struct ledger_validator *vals;
+    size_t n_vals;
+    struct cons *core;
+    uint64_t height;
+    bool started, halted;
+    struct cached cache[CACHE_MAX];
+    size_t n_cache;
+    struct idl_bytes own[OWN_MSGS_MAX]; /* our latest proposal and votes at this height */
+    size_t n_own;
+    struct held future[FUTURE_MAX]; /* messages of height + 1 */
+    size_t n_future;
+    struct held pending[PENDING_MAX]; /* DECIDED of heights above height */
+    size_t n_pending;
+    struct peer peers[PEERS_MAX];
+    size_t n_peers;
+    bool syncing;
+    uint32_t sync_peer;
+    uint64_t sync_to, sync_deadline;
+    bool restored;
+    struct cons_proposal restored_props[OWN_MSGS_MAX]; /* our proposals before the restart */
+    size_t n_restored_props;
+    uint64_t refused, equivocations;
+};
+
+static void
+event(struct engine *e, enum engine_event ev, const char *fmt, ...)
+{
+    if (!e->host.event)
+        return;
+    char detail[384];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof(detail), fmt, ap);
+    va_end(ap);
+    e->host.event(e->host.arg, ev, e->height, e->core ? cons_round(e->core) : 0, detail);
+}
+
+static void
+refuse(struct engine *e, uint32_t peer, const char *what, const char *why)
+{
+    e->refused++;
+    event(e, ENGINE_EV_REFUSED, "%s from peer %u: %s", what, peer, why);
+}
+
+/* ---- peers ---- */
+
+static struct peer *
+peer_get(struct engine *e, uint32_t id, bool create)
+{
+    for (size_t i = 0; i < e->n_peers; i++)
+        if (e->peers[i].id == id)
+            return &e->peers[i];
+    if (!create || e->n_peers == PEERS_MAX)
+        return NULL;
+    struct peer *p = &e->peers[e->n_peers++];
+    memset(p, 0, sizeof(*p));
+    p->id = id;
+    return p;
+}
+
+static uint64_t
+best_peer_height(const struct engine *e)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < e->n_peers; i++)
+        if (e->peers[i].up && !e->peers[i].bad && e->peers[i].height > h)
+            h = e->peers[i].height;
+    return h;
+}
+
+/* ---- small helpers ---- */
+
+static idl_err
+send_msg(struct engine *e, const struct cons_msg *m, int peer /* -1 = broadcast */)
+{
+    struct idl_bytes enc;
+    idl_err rc = cons_msg_encode(m, &enc);
+    if (rc)
+        return rc;
+    if (peer < 0)
+        e->host.broadcast(e->host.arg, enc.data, enc.len);
+    else
+        e->host.send(e->host.arg, (uint32_t)peer, enc.data, enc.len);
+    free(enc.data);
+    return IDL_OK;
+}
+
+static void
+halt(struct engine *e, const char *why)
+{
+    /* Going on without the log would risk signing twice: stop deciding instead. */
+    e->halted = true;
+    event(e, ENGINE_EV_HALT, "%s", why);
+}
+
+static idl_err
+queue(struct idl_bytes **list, size_t *n, size_t *cap, const uint8_t *a, size_t alen,
+      const uint8_t *b, size_t blen)
+{
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 8;
+        struct idl_bytes *p = realloc(*list, c * sizeof(*p));
+        if (!p)
+            return IDL_ERR_NOMEM;
+        *list = p;
+        *cap = c;
+    }
+    uint8_t *d = malloc(alen + blen ? alen + blen : 1);
+    if (!d)
+        return IDL_ERR_NOMEM;
+    memcpy(d, a, alen);
+    if (blen)
+        memcpy(d + alen, b, blen);
+    (*list)[(*n)++] = (struct idl_bytes){d, alen + blen};
+    return IDL_OK;
+}
+
+/* Queues a log record: kind byte, then body. */
+static idl_err
+wal_write(struct engine *e, uint8_t kind, const uint8_t *body, size_t len)
+{
+    return queue(&e->out_recs, &e->n_recs, &e->cap_recs, &kind, 1, body, len);
+}
+
+/*
+ * Makes the queued records durable (one sync), then sends the queued messages. This order
+ * is the write-ahead rule: a vote or proposal leaves only once the log holds it.
+ */
+static void
+flush(struct engine *e)
+{
+    if (e->n_recs && e->host.wal_append(e->host.arg, e->out_recs, e->n_recs) != IDL_OK) {
+        halt(e, "cannot write the consensus log");
+        for (size_t i = 0; i < e->n_msgs; i++)
+            free(e->out_msgs[i].data); /* never sent: the log does not hold them */
+        e->n_msgs = 0;
+    }
+    for (size_t i = 0; i < e->n_recs; i++)
+        free(e->out_recs[i].data);
+    e->n_recs = 0;
+    for (size_t i = 0; i < e->n_msgs; i++) {
+        e->host.broadcast(e->host.arg, e->out_msgs[i].data, e->out_msgs[i].len);
+        free(e->out_msgs[i].data);
+    }
+    e->n_msgs = 0;
+}
+
+static void
+own_remember(struct engine *e, const struct idl_bytes *msg)
+{
+    if (e->n_own == OWN_MSGS_MAX) {
+        free(e->own[0].data);
+        memmove(&e->own[0], &e->own[1], (OWN_MSGS_MAX - 1) * sizeof(e->own[0]));
+        e->n_own--;
+    }
+    uint8_t *copy = malloc(msg->len);
+    if (!copy)
+        return;
+    memcpy(copy, msg->data, msg->len);
+    e->own[e->n_own++] = (struct idl_bytes){copy, msg->len};
+}
+
+/* Queues our own message: into the log, then out (at the next flush). */
+static idl_err
+publish(struct engine *e, const struct cons_msg *m)
+{
+    struct idl_bytes enc;
+    idl_err rc = cons_msg_encode(m, &enc);
+    if (!rc)
+        rc = wal_write(e, WAL_MSG, enc.data, enc.len);
+    if (!rc)
+        rc = queue(&e->out_msgs, &e->n_msgs, &e->cap_msgs, enc.data, enc.len, NULL, 0);
+    if (rc) {
+        free(enc.data);
+        halt(e, "out of memory for the consensus log");
+        return rc;
+    }
+    own_remember(e, &enc);
+    free(enc.data);
+    return IDL_OK;
+}
+
+/* ---- the block cache ---- */
+
+static struct cached *
+cache_find(struct engine *e, const uint8_t hash[HASH_BYTES])
+{
+    for (size_t i = 0; i < e->n_cache; i++)
+        if (!memcmp(e->cache[i].hash, hash, HASH_BYTES))
+            return &e->cache[i];
+    return NULL;
+}
+
+/* Adds a block (raw copied), evicting the oldest entry if full. */
+static struct cached *
+cache_add(struct engine *e, const uint8_t hash[HASH_BYTES], const uint8_t *raw, size_t len)
+{
+    struct cached *c = cache_find(e, hash);
+    if (c)
+        return c;
+    if (e->n_cache == CACHE_MAX) {
+        size_t v = 0;
+        while (v < CACHE_MAX && e->cache[v].keep)
+            v++;
+        if (v == CACHE_MAX)
+            return NULL;
+        ledger_exec_free(e->cache[v].ex);
+        free(e->cache[v].raw.data);
+        memmove(&e->cache[v], &e->cache[v + 1], (CACHE_MAX - 1 - v) * sizeof(e->cache[0]));
+        e->n_cache--;
+    }
+    c = &e->cache[e->n_cache];
+    memset(c, 0, sizeof(*c));
+    c->raw.data = malloc(len ? len : 1);
+    if (!c->raw.data)
+        return NULL;
+    memcpy(c->raw.data, raw, len);
+    c->raw.len = len;
+    memcpy(c->hash, hash, HASH_BYTES);
+    e->n_cache++;
+    return c;
+}
+
+static void
+cache_clear(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_cache; i++) {
+        ledger_exec_free(e->cache[i].ex);
+        free(e->cache[i].raw.data);
+    }
+    e->n_cache = 0;
+}
+
+static bool
+preverified(void *arg, const uint8_t txid[HASH_BYTES])
+{
+    struct engine *e = arg;
+    return e->host.preverified && e->host.preverified(e->host.arg, txid);
+}
+
+/*
+ * Checks and executes a proposed block once: decoded for this chain and height, proposed
+ * by `proposer`, timed no later than our clock allows, and valid on the ledger (every
+ * signature checked except those our pool already checked).
+ */
+static void
+cache_check(struct engine *e, struct cached *c, unsigned proposer)
+{
+    if (c->checked)
+        return;
+    c->checked = true;
+    struct ledger_block b;
+    char why[LEDGER_WHY_MAX] = "";
+    if (ledger_block_decode(&b, c->raw.data, c->raw.len, ledger_chain_id(e->l)) != IDL_OK)
+        return;
+    bool ok = b.header.height == e->height &&
+              !memcmp(b.header.proposer, e->vals[proposer].pubkey, SIG_PUBKEY_BYTES) &&
+              b.header.time_ms <= e->host.now_ms(e->host.arg) + e->cfg.max_clock_drift_ms;
+    struct ledger_exec_opts opts = {true, preverified, e};
+    if (ok && ledger_block_execute(e->l, &b, &opts, &c->ex, why, sizeof(why)) == IDL_OK)
+        c->valid = true;
+    else if (ok)
+        event(e, ENGINE_EV_REFUSED, "invalid proposed block: %s", why);
+    ledger_block_free(&b);
+}
+
+/* ---- committing ---- */
+
+static void start_height(struct engine *e);
+
+/*
+ * Commits the block `hash` with certificate `cert` (encoded). The block comes from the
+ * cache (executed there if it was not yet). Returns IDL_OK, or an error if the block is
+ * unknown or does not apply.
+ */
+static idl_err
+commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes *cert,
+       const char *how)
+{
+    struct cached *c = cache_find(e, hash);
+    if (!c)
+        return IDL_ERR_NOT_FOUND;
+    uint64_t t0 = e->host.now_ms(e->host.arg);
+    char why[LEDGER_WHY_MAX] = "";
+    if (!c->ex) {
+        struct ledger_block b;
+        idl_err rc = ledger_block_decode(&b, c->raw.data, c->raw.len, ledger_chain_id(e->l));
+        /* The certificate vouches for the block: signatures need no second check. */
+        struct ledger_exec_opts trust = {false, NULL, NULL};
+        if (!rc)
+            rc = ledger_block_execute(e->l, &b, &trust, &c->ex, why, sizeof(why));
+        ledger_block_free(&b);
+        if (rc) {
+            event(e, ENGINE_EV_HALT, "a certified block does not apply: %s", why);
+            return rc;
+        }
+    }
+    uint32_t n;
+    const struct ledger_tx_result *res = ledger_exec_results(c->ex, &n);
+    struct ledger_tx_result *copy = n ? malloc(n * sizeof(*copy)) : NULL;
+    if (copy)
+        memcpy(copy, res, n * sizeof(*copy));
+    struct ledger_exec *ex = c->ex;
+    c->ex = NULL;
+    idl_err rc = ledger_exec_commit(e->l, ex, cert);
+    if (rc) {
+        free(copy);
+        halt(e, "cannot commit a decided block to the store");
+        return rc;
+    }
+    uint64_t ms = e->host.now_ms(e->host.arg) - t0;
+    event(e, ENGINE_EV_COMMITTED, "%s, %u transactions", how, n);
+    if (e->host.committed)
+        e->host.committed(e->host.arg, copy ? copy : res, copy ? n : 0, e->height, ms);
+    free(copy);
+    if (e->host.wal_reset && e->host.wal_reset(e->host.arg) != IDL_OK)
+        halt(e, "cannot reset the consensus log");
+    return IDL_OK;
+}
+
+static void
+announce(struct engine *e, const struct idl_bytes *raw, const struct idl_bytes *cert,
+         bool to_followers)
+{
+    struct ledger_tip tip;
+    ledger_tip(e->l, &tip);
+    struct cons_msg m = {.kind = MSG_STATUS};
+    m.body.status.height = tip.height;
+    memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
+    m.body.status.voting = e->cfg.self >= 0;
+    (void)send_msg(e, &m, -1);
+    if (!to_followers || !raw)
+        return;
+    /* Replicas follow committed blocks: the decided round's proposer sends them. */
+    struct cons_msg d = {.kind = MSG_DECIDED};
+    d.body.decided.block = *raw;
+    d.body.decided.commit = *cert;
+    for (size_t i = 0; i < e->n_peers; i++)
+        if (e->peers[i].up && !e->peers[i].validator)
+            (void)send_msg(e, &d, (int)e->peers[i].id);
+}
+
+/* The core decided: commit with the certificate it collected, then move on. */
+static void
+decided(struct engine *e, uint32_t round, const uint8_t hash[HASH_BYTES])
+{
+    /* Our precommit (a single validator decides in the same event) goes out first. */
+    flush(e);
+    struct ledger_commit cert;
+    struct idl_bytes enc = {0};
+    idl_err rc = cons_certificate(e->core, round, hash, &cert);
+    if (!rc) {
+        rc = schema_encode_bytes(&ledger_commit_schema, &cert, &enc);
+        schema_free(&ledger_commit_schema, &cert);
+    }
+    struct cached *c = cache_find(e, hash);
+    struct idl_bytes raw = {0};
+    if (!rc && c) {
+        raw.data = malloc(c->raw.len);
+        if (raw.data) {
+            memcpy(raw.data, c->raw.data, c->raw.len);
+            raw.len = c->raw.len;
+        }
+    }
+    if (!rc)
+        rc = commit(e, hash, &enc, "decided");
+    if (!rc) {
+        bool proposer = e->cfg.self >= 0 &&
+                        cons_proposer(e->n_vals, e->height, round) == (unsigned)e->cfg.self;
+        announce(e, raw.data ? &raw : NULL, &enc, proposer);
+        start_height(e);
+    }
+    free(raw.data);
+    free(enc.data);
+}
+
+/* ---- carrying out the core's actions ---- */
+
+static void
+act_propose(struct engine *e, const struct cons_action *a)
+{
+    static const uint8_t zero[HASH_BYTES];
+    struct cached *c = NULL;
+    if (memcmp(a->hash, zero, HASH_BYTES) != 0) {
+        c = cache_find(e, a->hash); /* our valid value, proposed again */
+        if (!c) {
+            halt(e, "the valid value to propose again is missing");
+            return;
+        }
+    } else {
+        struct idl_bytes *txs = NULL;
+        size_t n = e->host.pool_take(e->host.arg, e->cfg.block_max_txs, &txs);
+        struct ledger_exec_opts pooled = {false, NULL, NULL};
+        struct ledger_exec *ex = NULL;
+        idl_err rc = ledger_block_build(e->l, txs, (uint32_t)n, e->host.now_ms(e->host.arg),
+                                        e->vals[e->cfg.self].pubkey, &pooled, NULL, NULL, &ex);
+        for (size_t i = 0; i < n; i++)
+            free(txs[i].data);
+        free(txs);
+        struct idl_bytes raw = {0};
+        if (!rc)
+            rc = ledger_block_encode(ledger_exec_block(ex), &raw);
+        if (!rc)
+            c = cache_add(e, ledger_exec_block(ex)->hash, raw.data, raw.len);
+        free(raw.data);
+        if (!c) {
+            ledger_exec_free(ex);
+            event(e, ENGINE_EV_REFUSED, "cannot build a proposal");
+            return;
+        }
+        c->ex = ex;
+        c->checked = c->valid = true;
+    }
+    struct cons_msg m = {.kind = MSG_PROPOSAL};
+    struct msg_proposal *p = &m.body.proposal;
+    p->height = a->height;
+    p->round = a->round;
+    p->valid_round = a->valid_round < 0 ? MSG_NO_ROUND : (uint32_t)a->valid_round;
+    p->proposer = (uint16_t)e->cfg.self;
+    p->block = c->raw;
+    uint8_t sighash[HASH_BYTES];
+    cons_proposal_sighash(sighash, ledger_chain_id(e->l), p->height, p->round, p->valid_round,
+                          c->hash);
+    if (e->host.sign(e->host.arg, sighash, p->sig) != IDL_OK || publish(e, &m) != IDL_OK)
+        return;
+    struct cons_proposal own = {a->height, a->round, a->valid_round, {0}, true};
+    memcpy(own.hash, c->hash, HASH_BYTES);
+    cons_on_proposal(e->core, &own);
+}
+
+static void
+act_vote(struct engine *e, const struct cons_action *a)
+{
+    struct cons_vote v = {.type = a->vote_type, .height = a->height, .round = a->round,
+                          .validator = (uint16_t)e->cfg.self};
+    memcpy(v.hash, a->hash, HASH_BYTES);
+    uint8_t sighash[HASH_BYTES];
+    ledger_vote_sighash(sighash, ledger_chain_id(e->l), v.type, v.height, v.round, v.hash);
+    struct cons_msg m = {.kind = MSG_VOTE};
+    if (e->host.sign(e->host.arg, sighash, v.sig) != IDL_OK) {
+        halt(e, "cannot sign a vote");
+        return;
+    }
+    cons_vote_to_msg(&m.body.vote, &v);
+    if (publish(e, &m) != IDL_OK)
+        return;
+    cons_on_vote(e->core, &v);
+}
+
+static void
+act_lock(struct engine *e, const struct cons_action *a)
+{
+    struct cached *c = a->valid_round_lock >= 0 ? cache_find(e, a->valid_hash) : NULL;
+    for (size_t i = 0; i < e->n_cache; i++)
+        e->cache[i].keep = false;
+    if (c)
+        c->keep = true;
+    size_t raw_len = c ? c->raw.len : 0;
+    size_t len = 8 + 4 + HASH_BYTES + 4 + HASH_BYTES + 4 + raw_len;
+    uint8_t *buf = malloc(len);
+    if (!buf) {
+        halt(e, "out of memory for the consensus log");
+        return;
+    }
+    codec_be64_put(buf, a->height);
+    codec_be32_put(buf + 8, (uint32_t)a->locked_round);
+    memcpy(buf + 12, a->locked_hash, HASH_BYTES);
+    codec_be32_put(buf + 44, (uint32_t)a->valid_round_lock);
+    memcpy(buf + 48, a->valid_hash, HASH_BYTES);
+    codec_be32_put(buf + 80, (uint32_t)raw_len);
+    if (raw_len)
+        memcpy(buf + 84, c->raw.data, raw_len);
+    if (wal_write(e, WAL_LOCK, buf, len) != IDL_OK)
+        halt(e, "cannot write the consensus log");
+    free(buf);
+}
+
+/* Carries out the core's actions until it has none left (feedback may create more). */
+static void
+run_actions(struct engine *e)
+{
+    for (int rounds = 0; rounds < 64 && !e->halted; rounds++) {
+        size_t n;
+        const struct cons_action *acts = cons_actions(e->core, &n);
+        if (n == 0)
+            return;
+        struct cons_action *copy = malloc(n * sizeof(*copy));
+        IDL_ASSERT(copy);
+        memcpy(copy, acts, n * sizeof(*copy));
+        cons_actions_clear(e->core);
+        uint64_t height = e->height;
+        for (size_t i = 0; i < n && !e->halted && e->height == height; i++) {
+            const struct cons_action *a = &copy[i];
+            switch (a->kind) {
+            case CONS_ACT_PROPOSE:
+                act_propose(e, a);
+                break;
+            case CONS_ACT_VOTE:
+                act_vote(e, a);
+                break;
+            case CONS_ACT_LOCK:
+                act_lock(e, a);
+                break;
+            case CONS_ACT_TIMEOUT:
+                if (a->step == CONS_STEP_PROPOSE)
+                    event(e, ENGINE_EV_ROUND, "round %u", a->round);
+                e->host.schedule(e->host.arg, a->height, a->round, a->step, a->ms);
+                break;
+            case CONS_ACT_DECIDE:
+                decided(e, a->round, a->hash);
+                break;
+            }
+        }
+        free(copy);
+        flush(e);
+    }
+}
+
+/* ---- heights ---- */
+
+static void
+held_clear(struct held *h, size_t *n)
+{
+    for (size_t i = 0; i < *n; i++)
+        free(h[i].msg.data);
+    *n = 0;
+}
+
+static void maybe_sync(struct engine *e, bool urgent);
+
+static void
+start_height(struct engine *e)
+{
+    struct ledger_tip tip;
+    ledger_tip(e->l, &tip);
+    cache_clear(e);
+    for (size_t i = 0; i < e->n_own; i++)
+        free(e->own[i].data);
+    e->n_own = 0;
+    e->height = tip.height + 1;
+    if (e->core)
+        cons_start_height(e->core, e->height);
+    /* Messages of this height that arrived while we finished the last one. */
+    size_t n = e->n_future;
+    struct held *f = n ? malloc(n * sizeof(*f)) : NULL;
+    if (f)
+        memcpy(f, e->future, n * sizeof(*f));
+    else
+        held_clear(e->future, &n);
+    e->n_future = 0;
+    for (size_t i = 0; f && i < n; i++) {
+        engine_on_message(e, f[i].peer, f[i].msg.data, f[i].msg.len);
+        free(f[i].msg.data);
+    }
+    free(f);
+}
+
+/* Takes the held certified block of the height being decided, if one arrived early. */
+static bool
+pending_take(struct engine *e, struct held *out)
+{
+    for (size_t i = 0; i < e->n_pending; i++) {
+        struct cons_msg m;
+        if (cons_msg_decode(&m, e->pending[i].msg.data, e->pending[i].msg.len) != IDL_OK)
+            continue;
+        struct ledger_block b;
+        bool next = ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
+                                        ledger_chain_id(e->l)) == IDL_OK &&
+                    b.header.height == e->height;
+        if (next)
+            ledger_block_free(&b);
+        cons_msg_free(&m);
+        if (next) {
+            *out = e->pending[i];
+            e->pending[i] = e->pending[--e->n_pending];
+            return true;
+        }
+    }
+    return false;
+}
+
+static void
+hold(struct held *list, size_t *n, size_t max, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    if (*n == max)
+        return; /* far enough behind that block sync will do better */
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, msg, len);
+    list[(*n)++] = (struct held){peer, {copy, len}};
+}
+
+/* ---- block sync ---- */
+
+static void
+request_sync(struct engine *e)
+{
+    uint64_t now = e->host.now_ms(e->host.arg);
+    if (e->syncing && now < e->sync_deadline)
+        return;
+    struct ledger_tip tip;
+    ledger_tip(e->l, &tip);
+    struct peer *best = NULL;
+    for (size_t i = 0; i < e->n_peers; i++) {
+        struct peer *p = &e->peers[i];
+        if (p->up && !p->bad && p->height > tip.height && (!best || p->height > best->height))
+            best = p;
+    }
+    e->syncing = false;
+    if (!best)
+        return;
+    struct cons_msg m = {.kind = MSG_SYNC_REQ};
+    m.body.sync_req.from = tip.height + 1;
+    m.body.sync_req.max = CONS_SYNC_BLOCKS_MAX;
+    if (send_msg(e, &m, (int)best->id) != IDL_OK)
+        return;
+    e->syncing = true;
+    e->sync_peer = best->id;
+    e->sync_to = tip.height + CONS_SYNC_BLOCKS_MAX < best->height
+                     ? tip.height + CONS_SYNC_BLOCKS_MAX
+                     : best->height;
+    e->sync_deadline = now + SYNC_TIMEOUT_MS;
+    event(e, ENGINE_EV_SYNC, "asking peer %u for blocks %llu.. (it has %llu)", best->id,
+          (unsigned long long)(tip.height + 1), (unsigned long long)best->height);
+}
+
+/*
+ * Asks for blocks if a peer is ahead: at once if it is at least two blocks ahead (urgent
+ * or not), and if only one, when `urgent` (a periodic check), since that block is most
+ * likely being decided here right now.
+ */
+static void
+maybe_sync(struct engine *e, bool urgent)
+{
+    struct ledger_tip tip;
+    ledger_tip(e->l, &tip);
+    uint64_t best = best_peer_height(e);
+    if (best >= tip.height + 2 || (urgent && best > tip.height))
+        request_sync(e);
+}
+
+void
+engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
+                  const struct msg_sync_req *req)
+{
+    struct ledger_tip tip;
+    ledger_tip(l, &tip);
+    uint64_t last = req->from + (req->max < CONS_SYNC_BLOCKS_MAX ? req->max : CONS_SYNC_BLOCKS_MAX);
+    size_t bytes = 0;
+    for (uint64_t h = req->from; h > 0 && h < last && h <= tip.height && bytes < (16u << 20);
+         h++) {
+        struct ledger_block b;
+        struct idl_bytes cert;
+        if (ledger_block_get(l, h, &b, &cert) != IDL_OK)
+            return;
+        struct idl_bytes raw;
+        idl_err rc = ledger_block_encode(&b, &raw);
+        ledger_block_free(&b);
+        if (rc || !cert.len) {
+            free(cert.data);
+            free(raw.data);
+            return;
+        }
+        struct cons_msg m = {.kind = MSG_DECIDED};
+        m.body.decided.block = raw;
+        m.body.decided.commit = cert;
+        struct idl_bytes enc;
+        if (cons_msg_encode(&m, &enc) == IDL_OK) {
+            host->send(host->arg, peer, enc.data, enc.len);
+            bytes += enc.len;
+            free(enc.data);
+        }
+        free(raw.data);
+        free(cert.data);
+    }
+}
+
+/*
+ * A committed block with its certificate, from a sync reply or an announcement: checked
+ * against the validator set and applied if it is the next one; a later one is held until
+ * its predecessors arrive. Returns true if it committed the block.
+ */
+static bool
+decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
+{
+    struct peer *p = peer_get(e, peer, false);
+    if (p && p->bad)
+        return false;
+    struct ledger_block b;
+    if (ledger_block_decode(&b, d->block.data, d->block.len, ledger_chain_id(e->l)) != IDL_OK) {
+        refuse(e, peer, "committed block", "it does not decode");
+        if (p)
+            p->bad = true;
+        return false;
+    }
+    uint64_t h = b.header.height;
+    if (p && h > p->height)
+        p->height = h;
+    if (h != e->height) {
+        if (h > e->height) {
+            struct cons_msg m = {.kind = MSG_DECIDED};
+            m.body.decided = *d;
+            struct idl_bytes enc;
+            if (cons_msg_encode(&m, &enc) == IDL_OK) {
+                hold(e->pending, &e->n_pending, PENDING_MAX, peer, enc.data, enc.len);
+                free(enc.data);
+            }
+        }
+        ledger_block_free(&b);
+        return false;
+    }
+    struct ledger_commit cert;
+    idl_err rc = schema_decode_bytes(&ledger_commit_schema, &cert, d->commit.data, d->commit.len);
+    if (!rc) {
+        rc = ledger_commit_verify(&cert, ledger_chain_id(e->l), h, b.hash, e->vals, e->n_vals);
+        schema_free(&ledger_commit_schema, &cert);
+    }
+    if (rc) {
+        ledger_block_free(&b);
+        refuse(e, peer, "committed block", "its certificate does not verify");
+        if (p)
+            p->bad = true;
+        if (e->syncing && e->sync_peer == peer)
+            e->syncing = false;
+        return false;
+    }
+    struct cached *c = cache_add(e, b.hash, d->block.data, d->block.len);
+    ledger_block_free(&b);
+    if (!c || commit(e, c->hash, &d->commit, "certified by peers") != IDL_OK)
+        return false;
+    start_height(e);
+    return true;
+}
+
+static void
+on_decided_msg(struct engine *e, uint32_t peer, const struct msg_decided *d)
+{
+    bool applied = decided_apply(e, peer, d);
+    /* Apply, in a loop rather than by recursion, the held blocks that now follow. */
+    struct held next;
+    while (applied && !e->halted && pending_take(e, &next)) {
+        struct cons_msg m;
+        applied = false;
+        if (cons_msg_decode(&m, next.msg.data, next.msg.len) == IDL_OK) {
+            applied = decided_apply(e, next.peer, &m.body.decided);
+            cons_msg_free(&m);
+        }
+        free(next.msg.data);
+    }
+    if (e->syncing && e->height > e->sync_to)
+        e->syncing = false;
+    maybe_sync(e, true);
+}
+
+/* ---- consensus messages ---- */
+
+static void
+on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
+{
+    if (p->proposer != cons_proposer(e->n_vals, p->height, p->round)) {
+        refuse(e, peer, "proposal", "not from the round's proposer");
+        return;
+    }
+    struct ledger_block b;
+    if (ledger_block_decode(&b, p->block.data, p->block.len, ledger_chain_id(e->l)) != IDL_OK) {
+        refuse(e, peer, "proposal", "its block does not decode");
+        return;
+    }
+    uint8_t sighash[HASH_BYTES], hash[HASH_BYTES];
+    memcpy(hash, b.hash, HASH_BYTES);
+    ledger_block_free(&b);
+    cons_proposal_sighash(sighash, ledger_chain_id(e->l), p->height, p->round, p->valid_round,
+                          hash);
+    if (!sig_verify(p->sig, sighash, e->vals[p->proposer].pubkey)) {
+        refuse(e, peer, "proposal", "bad signature");
+        return;
+    }
+    struct cached *c = cache_add(e, hash, p->block.data, p->block.len);
+    if (!c)
+        return;
+    cache_check(e, c, p->proposer);
+    struct cons_proposal cp = {p->height, p->round,
+                               p->valid_round == MSG_NO_ROUND ? -1 : (int32_t)p->valid_round,
+                               {0}, c->valid};
+    memcpy(cp.hash, hash, HASH_BYTES);
+    cons_on_proposal(e->core, &cp);
+}
+
+static void
+on_vote(struct engine *e, uint32_t peer, const struct msg_vote *m)
+{
+    if (m->validator >= e->n_vals) {
+        refuse(e, peer, "vote", "unknown validator");
+        return;
+    }
+    uint8_t sighash[HASH_BYTES];
+    ledger_vote_sighash(sighash, ledger_chain_id(e->l), m->type, m->height, m->round, m->hash);
+    if (!sig_verify(m->sig, sighash, e->vals[m->validator].pubkey)) {
+        refuse(e, peer, "vote", "bad signature");
+        return;
+    }
+    struct cons_vote v;
+    cons_vote_from_msg(&v, m);
+    cons_on_vote(e->core, &v);
+}
+
+static void
+on_status(struct engine *e, uint32_t peer, const struct msg_status *s)
+{
+    struct peer *p = peer_get(e, peer, true);
+    if (!p)
+        return;
+    p->up = true;
+    if (s->height > p->height)
+        p->height = s->height;
+    maybe_sync(e, false);
+}
+
+static void
+on_txs(struct engine *e, uint32_t peer, const struct msg_txs *t)
+{
+    if (!e->host.txs_in)
+        return;
+    const struct msg_tx *tx = t->txs.items;
+    for (uint32_t i = 0; i < t->txs.count; i++)
+        e->host.txs_in(e->host.arg, peer, tx[i].raw.data, tx[i].raw.len);
+}
+
+/* The height a consensus message is about (0 if it has none). */
+static uint64_t
+msg_height(const struct cons_msg *m)
+{
+    return m->kind == MSG_PROPOSAL ? m->body.proposal.height
+           : m->kind == MSG_VOTE   ? m->body.vote.height
+                                   : 0;
+}
+
+void
+engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    if (e->halted)
+        return;
+    struct cons_msg m;
+    if (cons_msg_decode(&m, msg, len) != IDL_OK) {
+        refuse(e, peer, "message", "it does not decode");
+        return;
+    }
+    uint64_t h = msg_height(&m);
+    if (h && (!e->core || !e->started)) {
+        /* Replicas do not take part; a validator not started yet drops it (it is resent). */
+    } else if (h && h > e->height) {
+        if (h == e->height + 1)
+            hold(e->future, &e->n_future, FUTURE_MAX, peer, msg, len);
+        struct peer *p = peer_get(e, peer, true);
+        if (p && h - 1 > p->height)
+            p->height = h - 1; /* it decided h - 1, which we have not */
+        maybe_sync(e, false);
+    } else if (h == e->height && m.kind == MSG_PROPOSAL) {
+        on_proposal(e, peer, &m.body.proposal);
+    } else if (h == e->height && m.kind == MSG_VOTE) {
+        on_vote(e, peer, &m.body.vote);
+    } else if (m.kind == MSG_DECIDED) {
+        on_decided_msg(e, peer, &m.body.decided);
+    } else if (m.kind == MSG_SYNC_REQ) {
+        engine_serve_sync(e->l, &e->host, peer, &m.body.sync_req);
+    } else if (m.kind == MSG_STATUS) {
+        on_status(e, peer, &m.body.status);
+    } else if (m.kind == MSG_TXS) {
+        on_txs(e, peer, &m.body.txs);
+    }
+    cons_msg_free(&m);
+    if (e->core)
+        run_actions(e);
+}
+
+void
+engine_on_timeout(struct engine *e, uint64_t height, uint32_t round, unsigned step)
+{
+    if (e->halted || !e->core || !e->started)
+        return;
+    cons_on_timeout(e->core, height, round, step);
+    run_actions(e);
+}
+
+void
+engine_on_work(struct engine *e)
+{
+    if (e->halted || !e->core || !e->started)
+        return;
+    cons_kick(e->core);
+    run_actions(e);
+}
+
+void
+engine_on_peer(struct engine *e, uint32_t peer, bool up, bool is_validator)
+{
+    struct peer *p = peer_get(e, peer, up);
+    if (!p)
+        return;
+    p->up = up;
+    p->validator = is_validator;
+    if (!up) {
+        p->height = 0;
+        p->bad = false; /* a reconnect is a fresh chance */
+        if (e->syncing && e->sync_peer == peer)
+            e->syncing = false;
+        return;
+    }
+    struct ledger_tip tip;
+    ledger_tip(e->l, &tip);
+    struct cons_msg m = {.kind = MSG_STATUS};
+    m.body.status.height = tip.height;
+    memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
+    m.body.status.voting = e->cfg.self >= 0;
+    (void)send_msg(e, &m, (int)peer);
+}
+
+void
+engine_tick(struct engine *e)
+{
+    if (e->halted)
+        return;
+    struct ledger_tip tip;
+    ledger_tip(e->l, &tip);
+    /* Our latest messages again: peers that lost them (a dropped link) catch up. */
+    for (size_t i = 0; i < e->n_own; i++)
+        e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
+    struct cons_msg m = {.kind = MSG_STATUS};
+    m.body.status.height = tip.height;
+    memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
+    m.body.status.voting = e->cfg.self >= 0;
+    (void)send_msg(e, &m, -1);
+    maybe_sync(e, true);
+}
+
+/* ---- restore and start ---- */
+
+static void
+restore_lock(struct engine *e, const uint8_t *b, size_t len)
+{
+    if (len < 84 || codec_be64_get(b) != e->height)
+        return;
+    uint32_t raw_len = codec_be32_get(b + 80);
+    if (raw_len != len - 84)
+        return;
+    int32_t lr = (int32_t)codec_be32_get(b + 8), vr = (int32_t)codec_be32_get(b + 44);
+    cons_restore_lock(e->core, lr, b + 12, vr, b + 48);
+    if (raw_len) {
+        /* We locked it because it was valid and 2f+1 prevoted it: no need to check again. */
+        struct cached *c = cache_add(e, b + 48, b + 84, raw_len);
+        if (c)
+            c->checked = c->valid = c->keep = true;
+    }
+    e->restored = true;
+}
+
+void
+engine_restore(struct engine *e, const uint8_t *rec, size_t len)
+{
+    if (!e->core || len < 2)
+        return;
+    if (rec[0] == WAL_LOCK) {
+        restore_lock(e, rec + 1, len - 1);
+        return;
+    }
+    struct cons_msg m;
+    if (rec[0] != WAL_MSG || cons_msg_decode(&m, rec + 1, len - 1) != IDL_OK)
+        return;
+    if (m.kind == MSG_VOTE && m.body.vote.height == e->height &&
+        m.body.vote.validator == e->cfg.self) {
+        struct cons_vote v;
+        cons_vote_from_msg(&v, &m.body.vote);
+        cons_restore_vote(e->core, &v);
+        struct idl_bytes raw = {(uint8_t *)(uintptr_t)rec + 1, len - 1};
+        own_remember(e, &raw);
+        e->restored = true;
+    } else if (m.kind == MSG_PROPOSAL && m.body.proposal.height == e->height) {
+        struct ledger_block b;
+        if (ledger_block_decode(&b, m.body.proposal.block.data, m.body.proposal.block.len,
+                                ledger_chain_id(e->l)) == IDL_OK) {
+            struct cached *c =
+                cache_add(e, b.hash, m.body.proposal.block.data, m.body.proposal.block.len);
+            if (c)
+                c->checked = c->valid = true; /* we built it, before the restart */
+        } else {
+            cons_msg_free(&m);
+            return;
+        }
+        cons_restore_proposal(e->core, m.body.proposal.round);
+        if (e->n_restored_props < OWN_MSGS_MAX) {
+            struct cons_proposal *rp = &e->restored_props[e->n_restored_props++];
+            rp->height = e->height;
+            rp->round = m.body.proposal.round;
+            rp->valid_round = m.body.proposal.valid_round == MSG_NO_ROUND
+                                  ? -1
+                                  : (int32_t)m.body.proposal.valid_round;
+            memcpy(rp->hash, b.hash, HASH_BYTES);
+            rp->valid = true;
+        }
+        struct idl_bytes raw = {(uint8_t *)(uintptr_t)rec + 1, len - 1};
+        own_remember(e, &raw);
+        e->restored = true;
+        ledger_block_free(&b);
+    }
+    cons_msg_free(&m);
+}
+
+void
+engine_start(struct engine *e)
+{
+    e->started = true;
+    if (e->restored && e->core) {
+        /* We were in the middle of this height: resume, and say again what we said. */
+        for (size_t i = 0; i < e->n_own; i++)
+            e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
+        cons_kick(e->core);
+        /* Our own proposals count for us as they count for the peers we sent them to. */
+        for (size_t i = 0; i < e->n_restored_props; i++)
+            cons_on_proposal(e->core, &e->restored_props[i]);
+        run_actions(e);
+    }
+}
+
+idl_err
+engine_new(struct engine **out, struct ledger *l, const struct cons_engine_config *cfg,
+           const struct cons_host *host)
+{
+    *out = NULL;
+    struct engine *e = calloc(1, sizeof(*e));
+    if (!e)
+        return IDL_ERR_NOMEM;
+    e->l = l;
+    e->cfg = *cfg;
+    e->host = *host;
+    e->vals = ledger_validators(l, &e->n_vals);
+    if (cfg->self >= 0) {
+        struct cons_config cc = {e->vals, e->n_vals, cfg->self, cfg->timeouts};
+        idl_err rc = cons_new(&e->core, &cc);
+        if (rc) {
+            free(e);
+            return rc;
+        }
+    }
+    struct ledger_tip tip;
+    ledger_tip(l, &tip);
+    e->height = tip.height + 1;
+    if (e->core)
+        cons_start_height(e->core, e->height);
+    *out = e;
+    return IDL_OK;
+}
+
+void
+engine_free(struct engine *e)
+{
+    if (!e)
+        return;
+    cache_clear(e);
+    for (size_t i = 0; i < e->n_own; i++)
+        free(e->own[i].data);
+    held_clear(e->future, &e->n_future);
+    held_clear(e->pending, &e->n_pending);
+    for (size_t i = 0; i < e->n_recs; i++)
+        free(e->out_recs[i].data);
+    for (size_t i = 0; i < e->n_msgs; i++)
+        free(e->out_msgs[i].data);
+    free(e->out_recs);
+    free(e->out_msgs);
+    cons_free(e->core);
+    free(e);
+}
+
+void
+engine_status(const struct engine *e, struct engine_status *st)
+{
+    memset(st, 0, sizeof(*st));
+    st->height = e->height;
+    st->round = e->core ? cons_round(e->core) : 0;
+    st->step = e->core ? cons_step_of(e->core) : 0;
+    st->best_peer_height = best_peer_height(e);
+    st->catching_up = st->best_peer_height >= e->height + 1 || e->syncing;
+    st->refused = e->refused;
+    st->equivocations = e->equivocations + (e->core ? cons_equivocations(e->core) : 0);
+}
+
+idl_err
+engine_txs_message(const struct idl_bytes *txs, size_t n, struct idl_bytes *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (n == 0 || n > CONS_TXS_MAX)
+        return IDL_ERR_INVALID;
+    struct msg_tx *items = calloc(n, sizeof(*items));
+    if (!items)
+        return IDL_ERR_NOMEM;
+    for (size_t i = 0; i < n; i++)
+        items[i].raw = txs[i];
+    struct cons_msg m = {.kind = MSG_TXS};
+    m.body.txs.txs.items = items;
+    m.body.txs.txs.count = (uint32_t)n;
+    idl_err rc = cons_msg_encode(&m, out);
+    free(items);
+    return rc;
+}
