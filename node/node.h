@@ -1,9 +1,10 @@
 /*
  * The node: one ledger, its pool, its HTTP API and the engine that makes blocks.
  *
- * Threads: NNG's workers run HTTP handlers, which read the store and admit transactions
- * into the pool; one engine thread makes and commits blocks. The ledger is written only by
- * the engine thread; readers go through LevelDB's own thread safety and snapshots.
+ * Threads: NNG's workers run HTTP handlers and peer links, which read the store and admit
+ * transactions into the pool; the consensus thread (node/bft.c) decides and commits
+ * blocks. The ledger is written only by that thread; readers go through LevelDB's own
+ * thread safety and snapshots.
  *
  * This header is the node module's internal interface (api.c, main.c and the engine share
  * struct node); nothing outside node/ includes it.
@@ -11,7 +12,6 @@
 #ifndef IDL_NODE_NODE_H
 #define IDL_NODE_NODE_H
 
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -25,6 +25,7 @@
 #include "wallet/key.h"
 
 struct api;
+struct bft;
 
 struct node_metrics {
     atomic_uint_fast64_t blocks;
@@ -50,13 +51,7 @@ struct node {
     struct api *api;
     struct node_metrics metrics;
 
-    /* The engine thread and what wakes it. */
-    pthread_t engine;
-    bool engine_started;
-    pthread_mutex_t lock;
-    pthread_cond_t wake;
-    bool stopping;
-    uint64_t pool_generation; /* bumped on every admission */
+    struct bft *bft; /* consensus: proposes, votes, commits, syncs */
     atomic_bool catching_up;
 };
 

@@ -1,0 +1,512 @@
+/*
+ * The engine thread and the host of consensus/engine.h for a real node.
+ *
+ * Events (peer messages, peers coming and going, new work) are queued under a lock by
+ * NNG's threads and taken in batches by the engine thread, which also keeps the
+ * consensus timers (a short unsorted list: there are a handful at a time) and a one-second
+ * tick. Gossiped transactions are admitted to the pool on the network thread that received
+ * them (signature checks run there, in parallel), and sync requests are answered there too.
+ */
+#include "node/bft.h"
+
+#include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "consensus/engine.h"
+#include "consensus/wal.h"
+#include "node/log.h"
+#include "node/node.h"
+#include "node/p2p.h"
+
+#define QUEUE_MAX 200000
+#define WAL_RESET_BYTES (64u * 1024 * 1024)
+#define TICK_MS 1000
+#define POOL_MAX_AGE_MS (10 * 60 * 1000)
+
+enum { EV_MSG, EV_PEER };
+
+struct ev {
+    uint8_t kind;
+    bool up, validator;
+    uint32_t peer;
+    struct idl_bytes msg;
+};
+
+struct timer {
+    uint64_t at, height;
+    uint32_t round;
+    unsigned step;
+};
+
+struct bft {
+    struct node *n;
+    struct engine *eng;
+    struct p2p *p2p;
+    struct wal *wal;
+    pthread_t thread;
+    bool started;
+    pthread_mutex_t lock; /* guards the queue, work, stopping and info */
+    pthread_cond_t cond;
+    struct ev *q;
+    size_t qn, qcap;
+    uint64_t dropped;
+    bool work, stopping;
+    struct bft_info info;
+    /* Engine thread only. */
+    struct timer *timers;
+    size_t tn, tcap;
+    uint64_t last_commit_ms;
+};
+
+/* ---- the host ---- */
+
+static uint64_t
+host_now(void *arg)
+{
+    (void)arg;
+    return node_now_ms();
+}
+
+static void
+host_broadcast(void *arg, const uint8_t *msg, size_t len)
+{
+    struct bft *b = arg;
+    p2p_broadcast(b->p2p, msg, len);
+}
+
+static void
+host_send(void *arg, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    struct bft *b = arg;
+    p2p_send(b->p2p, peer, msg, len);
+}
+
+static void
+host_schedule(void *arg, uint64_t height, uint32_t round, unsigned step, uint32_t ms)
+{
+    struct bft *b = arg;
+    if (b->tn == b->tcap) {
+        size_t cap = b->tcap ? b->tcap * 2 : 16;
+        struct timer *t = realloc(b->timers, cap * sizeof(*t));
+        if (!t)
+            return; /* a lost timeout costs liveness until the next tick, never safety */
+        b->timers = t;
+        b->tcap = cap;
+    }
+    b->timers[b->tn++] = (struct timer){node_now_ms() + ms, height, round, step};
+}
+
+static idl_err
+host_wal_append(void *arg, const struct idl_bytes *recs, size_t n)
+{
+    struct bft *b = arg;
+    return wal_append_many(b->wal, recs, n);
+}
+
+static idl_err
+host_wal_reset(void *arg)
+{
+    /* Records of committed heights are ignored at replay; empty the file only when it is
+     * large, so most commits cost no extra sync. */
+    struct bft *b = arg;
+    return wal_size(b->wal) > WAL_RESET_BYTES ? wal_reset(b->wal) : IDL_OK;
+}
+
+static idl_err
+host_sign(void *arg, const uint8_t msg[HASH_BYTES], uint8_t sig[SIG_BYTES])
+{
+    struct bft *b = arg;
+    return sig_sign(sig, msg, b->n->key->sk);
+}
+
+static size_t
+host_pool_take(void *arg, size_t max, struct idl_bytes **out)
+{
+    struct bft *b = arg;
+    return mempool_select(b->n->pool, max, LEDGER_BLOCK_BYTES_MAX - 4096, out);
+}
+
+static bool
+host_preverified(void *arg, const uint8_t txid[HASH_BYTES])
+{
+    struct bft *b = arg;
+    return mempool_has(b->n->pool, txid);
+}
+
+static void
+host_pool_drop(void *arg, const uint8_t txid[HASH_BYTES], idl_err code, const char *why)
+{
+    struct bft *b = arg;
+    if (code != IDL_ERR_NONCE)
+        mempool_remove(b->n->pool, txid, why);
+}
+
+static void
+host_committed(void *arg, const struct ledger_tx_result *res, uint32_t n, uint64_t height,
+               uint64_t ms)
+{
+    struct bft *b = arg;
+    b->last_commit_ms = node_now_ms();
+    node_committed(b->n, res, n, height, ms * 1000);
+}
+
+static void
+host_event(void *arg, enum engine_event ev, uint64_t height, uint32_t round, const char *detail)
+{
+    (void)arg;
+    switch (ev) {
+    case ENGINE_EV_REFUSED:
+        log_warn("refused", "{s:I, s:i, s:s}", "height", (json_int_t)height, "round", (int)round,
+                 "detail", detail);
+        break;
+    case ENGINE_EV_HALT:
+        log_error("consensus halted", "{s:I, s:s}", "height", (json_int_t)height, "detail",
+                  detail);
+        break;
+    case ENGINE_EV_ROUND:
+        if (round > 0)
+            log_info("new round", "{s:I, s:i}", "height", (json_int_t)height, "round", (int)round);
+        break;
+    case ENGINE_EV_SYNC:
+        log_info("block sync", "{s:I, s:s}", "height", (json_int_t)height, "detail", detail);
+        break;
+    case ENGINE_EV_COMMITTED:
+        log_debug("commit", "{s:I, s:s}", "height", (json_int_t)height, "detail", detail);
+        break;
+    }
+}
+
+/* ---- network callbacks (NNG threads) ---- */
+
+static void
+enqueue(struct bft *b, const struct ev *e)
+{
+    pthread_mutex_lock(&b->lock);
+    if (b->qn == b->qcap && b->qcap < QUEUE_MAX) {
+        size_t cap = b->qcap ? b->qcap * 2 : 256;
+        struct ev *q = realloc(b->q, cap * sizeof(*q));
+        if (q) {
+            b->q = q;
+            b->qcap = cap;
+        }
+    }
+    if (b->qn < b->qcap) {
+        b->q[b->qn++] = *e;
+    } else {
+        /* Consensus survives a lost message (it is sent again on the next tick). */
+        b->dropped++;
+        free(e->msg.data);
+    }
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+/* Gossiped transactions: admitted here, on the receiving thread. */
+static void
+admit_gossip(struct bft *b, const uint8_t *msg, size_t len)
+{
+    struct cons_msg m;
+    if (cons_msg_decode(&m, msg, len) != IDL_OK)
+        return;
+    const struct msg_tx *tx = m.body.txs.txs.items;
+    int added = 0;
+    for (uint32_t i = 0; i < m.body.txs.txs.count; i++) {
+        struct ledger_tx t;
+        uint64_t next;
+        char why[LEDGER_WHY_MAX];
+        if (ledger_tx_admit(b->n->ledger, tx[i].raw.data, tx[i].raw.len, &t, &next, why,
+                            sizeof(why)) != IDL_OK)
+            continue;
+        added += mempool_add(b->n->pool, t.id, t.actor, t.nonce, tx[i].raw.data, tx[i].raw.len,
+                             node_now_ms()) == IDL_OK;
+        ledger_tx_free(&t);
+    }
+    cons_msg_free(&m);
+    if (added)
+        bft_work(b);
+}
+
+static void
+on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const uint8_t *msg,
+        size_t len)
+{
+    struct bft *b = arg;
+    (void)pubkey;
+    if (len >= 2 && msg[1] == MSG_TXS) {
+        admit_gossip(b, msg, len);
+        return;
+    }
+    if (len >= 2 && msg[1] == MSG_SYNC_REQ) {
+        struct cons_msg m;
+        if (cons_msg_decode(&m, msg, len) == IDL_OK) {
+            struct cons_host h = {.arg = b, .send = host_send};
+            engine_serve_sync(b->n->ledger, &h, peer, &m.body.sync_req);
+            cons_msg_free(&m);
+        }
+        return;
+    }
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return;
+    memcpy(copy, msg, len);
+    enqueue(b, &(struct ev){EV_MSG, false, false, peer, {copy, len}});
+}
+
+static void
+on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool up)
+{
+    struct bft *b = arg;
+    bool validator = false;
+    for (size_t i = 0; i < b->n->genesis.n_validators; i++)
+        validator |= !memcmp(b->n->genesis.validators[i].pubkey, pubkey, SIG_PUBKEY_BYTES);
+    char key[17];
+    codec_hex_encode(key, pubkey, 8);
+    log_info(up ? "peer connected" : "peer disconnected", "{s:i, s:s, s:b}", "peer", (int)peer,
+             "key", key, "validator", validator);
+    enqueue(b, &(struct ev){EV_PEER, up, validator, peer, {NULL, 0}});
+}
+
+/* ---- the engine thread ---- */
+
+static uint64_t
+next_deadline(const struct bft *b, uint64_t tick)
+{
+    uint64_t d = tick;
+    for (size_t i = 0; i < b->tn; i++)
+        if (b->timers[i].at < d)
+            d = b->timers[i].at;
+    return d;
+}
+
+static void
+fire_timers(struct bft *b)
+{
+    uint64_t now = node_now_ms();
+    for (size_t i = 0; i < b->tn;) {
+        if (b->timers[i].at > now) {
+            i++;
+            continue;
+        }
+        struct timer t = b->timers[i];
+        b->timers[i] = b->timers[--b->tn];
+        engine_on_timeout(b->eng, t.height, t.round, t.step);
+    }
+}
+
+static void
+wait_for_events(struct bft *b, uint64_t deadline)
+{
+    while (!b->stopping && b->qn == 0 && !b->work) {
+        uint64_t now = node_now_ms();
+        if (now >= deadline)
+            return;
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        uint64_t ns = (deadline - now) * 1000000ull + (uint64_t)until.tv_nsec;
+        until.tv_sec += (time_t)(ns / 1000000000ull);
+        until.tv_nsec = (long)(ns % 1000000000ull);
+        pthread_cond_timedwait(&b->cond, &b->lock, &until);
+    }
+}
+
+static void
+update_info(struct bft *b)
+{
+    struct engine_status st;
+    engine_status(b->eng, &st);
+    struct p2p_peer_info peers[P2P_PEERS_MAX];
+    size_t np = p2p_peers(b->p2p, peers, P2P_PEERS_MAX);
+    atomic_store(&b->n->catching_up, st.catching_up);
+    pthread_mutex_lock(&b->lock);
+    b->info.round = st.round;
+    b->info.step = st.step;
+    b->info.peers = np;
+    b->info.refused = st.refused;
+    b->info.equivocations = st.equivocations;
+    pthread_mutex_unlock(&b->lock);
+}
+
+static void *
+run(void *arg)
+{
+    struct bft *b = arg;
+    engine_start(b->eng);
+    uint64_t tick = node_now_ms() + TICK_MS;
+    b->last_commit_ms = node_now_ms();
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        wait_for_events(b, next_deadline(b, tick));
+        struct ev *q = b->q;
+        size_t qn = b->qn;
+        bool work = b->work, stop = b->stopping;
+        b->q = NULL;
+        b->qn = b->qcap = 0;
+        b->work = false;
+        pthread_mutex_unlock(&b->lock);
+        for (size_t i = 0; i < qn; i++) {
+            if (!stop && q[i].kind == EV_MSG)
+                engine_on_message(b->eng, q[i].peer, q[i].msg.data, q[i].msg.len);
+            else if (!stop)
+                engine_on_peer(b->eng, q[i].peer, q[i].up, q[i].validator);
+            free(q[i].msg.data);
+        }
+        free(q);
+        if (stop)
+            break;
+        uint32_t empty_ms = b->n->cfg.empty_blocks_ms;
+        if (work || mempool_count(b->n->pool) > 0 ||
+            (empty_ms && node_now_ms() - b->last_commit_ms >= empty_ms))
+            engine_on_work(b->eng);
+        fire_timers(b);
+        if (node_now_ms() >= tick) {
+            engine_tick(b->eng);
+            mempool_expire(b->n->pool, node_now_ms(), POOL_MAX_AGE_MS);
+            tick = node_now_ms() + TICK_MS;
+        }
+        update_info(b);
+    }
+    return NULL;
+}
+
+/* ---- life cycle ---- */
+
+struct restore {
+    struct engine *eng;
+};
+
+static void
+restore_one(void *arg, const uint8_t *rec, size_t len)
+{
+    engine_restore(((struct restore *)arg)->eng, rec, len);
+}
+
+static idl_err
+open_wal(struct bft *b, char *why, size_t why_len)
+{
+    char path[PATH_MAX + 32];
+    snprintf(path, sizeof(path), "%s/consensus.wal", b->n->cfg.data_dir);
+    idl_err rc = wal_open(&b->wal, path);
+    size_t count = 0;
+    struct restore r = {b->eng};
+    if (!rc)
+        rc = wal_replay(b->wal, restore_one, &r, &count);
+    if (rc)
+        snprintf(why, why_len, "cannot read the consensus log %s: %s", path, idl_strerror(rc));
+    else if (count)
+        log_info("consensus log replayed", "{s:i}", "records", (int)count);
+    return rc;
+}
+
+idl_err
+bft_start(struct bft **out, struct node *n, char *why, size_t why_len)
+{
+    *out = NULL;
+    struct bft *b = calloc(1, sizeof(*b));
+    if (!b)
+        return IDL_ERR_NOMEM;
+    b->n = n;
+    pthread_mutex_init(&b->lock, NULL);
+    pthread_cond_init(&b->cond, NULL);
+    struct cons_host host = {
+        .arg = b,
+        .now_ms = host_now,
+        .broadcast = host_broadcast,
+        .send = host_send,
+        .schedule = host_schedule,
+        .wal_append = host_wal_append,
+        .wal_reset = host_wal_reset,
+        .sign = host_sign,
+        .pool_take = host_pool_take,
+        .preverified = host_preverified,
+        .pool_drop = host_pool_drop,
+        .committed = host_committed,
+        .event = host_event,
+    };
+    struct cons_engine_config cfg = {
+        .self = n->validator_index,
+        .timeouts = {n->cfg.timeout_propose_ms, n->cfg.timeout_vote_ms, n->cfg.timeout_vote_ms,
+                     n->cfg.timeout_delta_ms},
+        .block_max_txs = n->cfg.block_max_txs,
+        .max_clock_drift_ms = 10000,
+    };
+    idl_err rc = engine_new(&b->eng, n->ledger, &cfg, &host);
+    if (rc)
+        snprintf(why, why_len, "cannot create the consensus engine");
+    if (!rc)
+        rc = open_wal(b, why, why_len);
+    const char *peers[CONFIG_PEERS_MAX];
+    for (uint32_t i = 0; i < n->cfg.n_peers; i++)
+        peers[i] = n->cfg.peers[i];
+    struct p2p_config pc = {n->cfg.p2p_listen, peers, n->cfg.n_peers, n->genesis.hash, n->key,
+                            n->cfg.tls_cert, n->cfg.tls_key, n->cfg.tls_ca};
+    if (!rc)
+        rc = p2p_start(&b->p2p, &pc, on_recv, on_peer, b, why, why_len);
+    if (!rc && pthread_create(&b->thread, NULL, run, b) != 0) {
+        snprintf(why, why_len, "cannot start the consensus thread");
+        rc = IDL_ERR_NOMEM;
+    }
+    if (rc) {
+        bft_stop(b);
+        return rc;
+    }
+    b->started = true;
+    log_info("consensus started", "{s:s, s:i, s:s}", "p2p", n->cfg.p2p_listen, "validators",
+             (int)n->genesis.n_validators, "tls", n->cfg.tls_cert[0] ? "on" : "off");
+    *out = b;
+    return IDL_OK;
+}
+
+void
+bft_stop(struct bft *b)
+{
+    if (!b)
+        return;
+    /* The links first: after p2p_stop no callback can queue anything. */
+    p2p_stop(b->p2p);
+    b->p2p = NULL;
+    pthread_mutex_lock(&b->lock);
+    b->stopping = true;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+    if (b->started)
+        pthread_join(b->thread, NULL);
+    for (size_t i = 0; i < b->qn; i++)
+        free(b->q[i].msg.data);
+    free(b->q);
+    free(b->timers);
+    engine_free(b->eng);
+    wal_close(b->wal);
+    pthread_cond_destroy(&b->cond);
+    pthread_mutex_destroy(&b->lock);
+    free(b);
+}
+
+void
+bft_work(struct bft *b)
+{
+    pthread_mutex_lock(&b->lock);
+    b->work = true;
+    pthread_cond_signal(&b->cond);
+    pthread_mutex_unlock(&b->lock);
+}
+
+void
+bft_gossip(struct bft *b, const uint8_t *raw, size_t len)
+{
+    struct idl_bytes tx = {(uint8_t *)(uintptr_t)raw, len}, msg;
+    if (engine_txs_message(&tx, 1, &msg) != IDL_OK)
+        return;
+    p2p_broadcast(b->p2p, msg.data, msg.len);
+    free(msg.data);
+}
+
+void
+bft_info(struct bft *b, struct bft_info *out)
+{
+    pthread_mutex_lock(&b->lock);
+    *out = b->info;
+    pthread_mutex_unlock(&b->lock);
+}

@@ -1,0 +1,1232 @@
+/*
+ * Unit tests of node/p2p.h over real sockets on 127.0.0.1 (ports 19000-19499, a block of
+ * 20 per test so that no test meets another's sockets in TIME_WAIT).
+ *
+ * Nodes are started with fresh keys (wallet_key_generate). Each records its on_peer events
+ * per public key and flags any breach of the callback contract: up while up, down while
+ * down, a frame from an id that is not the key's current up id. Every frame sent in these
+ * tests is frame number i of one deterministic sequence (length frame_len(i), bytes
+ * frame_byte(i, j)), so a receiver checks order, content and count (hence "exactly once")
+ * as frames arrive. Waits poll with a deadline; nothing sleeps a fixed long time.
+ *
+ * Covered: a three-node mesh (each dials the others) settles to two peers each, with the
+ * right keys and one connection per pair (the one dialled by the smaller key); a broadcast
+ * of 1000 frames of varied sizes (empty ones, ones across the 64 KiB read buffer, one of
+ * 5 MiB) reaches both others once and in order; directed sends reach only their target,
+ * including one frame of exactly P2P_FRAME_MAX bytes, and p2p_send to an unknown id is
+ * false; callbacks may call p2p_send and p2p_peers (an echoing node); another genesis hash
+ * and a self-dial are refused; a raw NNG client speaks the handshake by hand: a correct one
+ * is accepted (and the node's HELLO and AUTH are checked byte by byte), a second one with
+ * the same key replaces the first (down of the old, then up of the new), a wrong AUTH
+ * signature (over the wrong challenge, or by another key than the HELLO's), another
+ * genesis, a frame longer than P2P_FRAME_MAX, and silence past the handshake timeout close
+ * the connection; a peer that does not read is disconnected when its queue passes
+ * P2P_QUEUE_BYTES_MAX; stopping a node gives on_peer(down) at the others and restarting
+ * it reconnects within 2 s; p2p_stop with frames in flight both ways is clean; bad
+ * configurations are refused. With the openssl command: two nodes over TLS with a CA
+ * exchange frames, while a plain-TCP node and a node with a certificate from another CA
+ * cannot connect to them.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <nng/nng.h>
+
+#include "codec.h"
+#include "hash.h"
+#include "node/log.h"
+#include "node/p2p.h"
+#include "sig.h"
+#include "wallet/key.h"
+
+#define PORT_BASE       19000
+#define NODES_MAX       4
+#define KEYS_MAX        16
+#define WAIT_MS         10000 /* deadline of a wait that should succeed (generous for valgrind) */
+#define QUIET_MS        700   /* how long a refusal is watched for an unwanted up */
+#define BCAST_FRAMES    1000
+#define BIG_FRAME_INDEX 500
+#define MAX_FRAME_INDEX 1000
+
+/* --- the frame sequence ------------------------------------------------------------------ */
+
+static size_t
+frame_len(size_t i)
+{
+    /* Empty, tiny, around the 4-byte header, and on both sides of the 64 KiB buffer. */
+    static const size_t lens[] = {0,    1,     3,     4,     17,    100,   1000,
+                                  4096, 32769, 65535, 65536, 70001, 200000};
+    if (i == BIG_FRAME_INDEX)
+        return 5u * 1024 * 1024;
+    if (i == MAX_FRAME_INDEX)
+        return P2P_FRAME_MAX;
+    return lens[i % IDL_ARRAY_LEN(lens)];
+}
+
+static uint8_t
+frame_byte(size_t i, size_t j)
+{
+    return (uint8_t)(i * 131u + j * 7u + (j >> 8) + 1u);
+}
+
+/* Frame i in buf (at least frame_len(i) bytes); returns its length. */
+static size_t
+frame_fill(uint8_t *buf, size_t i)
+{
+    size_t len = frame_len(i);
+    for (size_t j = 0; j < len; j++)
+        buf[j] = frame_byte(i, j);
+    return len;
+}
+
+static uint8_t *
+frame_buf(void)
+{
+    uint8_t *b = malloc(P2P_FRAME_MAX);
+    assert_non_null(b);
+    return b;
+}
+
+/* --- a test node ------------------------------------------------------------------------- */
+
+struct key_state {
+    uint8_t pk[SIG_PUBKEY_BYTES];
+    bool is_up;
+    uint32_t id; /* while up */
+    unsigned ups, downs;
+    size_t got, bad; /* frames received from this key; frames out of sequence */
+};
+
+struct node {
+    char name[24];
+    struct wallet_key *key;
+    uint8_t genesis[HASH_BYTES];
+    char listen[32];
+    char peer_addr[NODES_MAX][32];
+    const char *peers[NODES_MAX];
+    size_t n_peers;
+    const char *tls_cert, *tls_key, *tls_ca;
+    bool echo; /* send every frame back to its sender from inside on_recv */
+
+    pthread_mutex_t lock;
+    struct p2p *p; /* NULL while stopped */
+    struct key_state keys[KEYS_MAX];
+    size_t n_keys;
+    size_t expect_first;    /* index of the first frame expected from each key */
+    unsigned violations;    /* breaches of the callback contract */
+    unsigned up_unlisted;   /* on_peer(up) whose id p2p_peers did not list (that
+                               may happen when a duplicate replaced it meanwhile) */
+    unsigned up_done;       /* on_peer(up) calls that have finished */
+    unsigned send_failures; /* echo p2p_send that returned false */
+};
+
+static struct key_state *
+key_state_locked(struct node *n, const uint8_t pk[SIG_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < n->n_keys; i++)
+        if (memcmp(n->keys[i].pk, pk, SIG_PUBKEY_BYTES) == 0)
+            return &n->keys[i];
+    if (n->n_keys == KEYS_MAX)
+        return NULL;
+    struct key_state *k = &n->keys[n->n_keys++];
+    memset(k, 0, sizeof(*k));
+    memcpy(k->pk, pk, SIG_PUBKEY_BYTES);
+    return k;
+}
+
+static void
+on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool up)
+{
+    struct node *n = arg;
+    pthread_mutex_lock(&n->lock);
+    struct p2p *p = n->p;
+    struct key_state *k = key_state_locked(n, pubkey);
+    if (!k || k->is_up == up || (!up && k->id != peer) || peer == 0) {
+        n->violations++;
+    } else {
+        k->is_up = up;
+        k->id = up ? peer : 0;
+        k->ups += up;
+        k->downs += !up;
+    }
+    pthread_mutex_unlock(&n->lock);
+
+    if (up && p) {
+        /* Calling back into p2p from a callback is allowed; the new peer is listed. */
+        struct p2p_peer_info info[P2P_PEERS_MAX];
+        size_t m = p2p_peers(p, info, P2P_PEERS_MAX);
+        bool listed = false;
+        for (size_t i = 0; i < m; i++)
+            listed = listed ||
+                     (info[i].id == peer && memcmp(info[i].pubkey, pubkey, SIG_PUBKEY_BYTES) == 0);
+        pthread_mutex_lock(&n->lock);
+        n->up_unlisted += !listed;
+        n->up_done++;
+        pthread_mutex_unlock(&n->lock);
+    }
+}
+
+static void
+on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const uint8_t *msg,
+        size_t len)
+{
+    struct node *n = arg;
+    pthread_mutex_lock(&n->lock);
+    struct p2p *p = n->echo ? n->p : NULL;
+    struct key_state *k = key_state_locked(n, pubkey);
+    if (!k || !k->is_up || k->id != peer || !msg) {
+        n->violations++;
+    } else {
+        size_t i = n->expect_first + k->got++;
+        bool ok = len == frame_len(i);
+        for (size_t j = 0; ok && j < len; j++)
+            ok = msg[j] == frame_byte(i, j);
+        k->bad += !ok;
+    }
+    pthread_mutex_unlock(&n->lock);
+    if (p && !p2p_send(p, peer, msg, len)) {
+        pthread_mutex_lock(&n->lock);
+        n->send_failures++;
+        pthread_mutex_unlock(&n->lock);
+    }
+}
+
+static void
+node_init(struct node *n, const char *name, unsigned port, const uint8_t genesis[HASH_BYTES])
+{
+    memset(n, 0, sizeof(*n));
+    snprintf(n->name, sizeof(n->name), "%s", name);
+    assert_int_equal(wallet_key_generate(&n->key), IDL_OK);
+    memcpy(n->genesis, genesis, HASH_BYTES);
+    snprintf(n->listen, sizeof(n->listen), "127.0.0.1:%u", port);
+    pthread_mutex_init(&n->lock, NULL);
+}
+
+static void
+node_add_peer(struct node *n, const struct node *to)
+{
+    assert_true(n->n_peers < NODES_MAX);
+    snprintf(n->peer_addr[n->n_peers], sizeof(n->peer_addr[0]), "%s", to->listen);
+    n->peers[n->n_peers] = n->peer_addr[n->n_peers];
+    n->n_peers++;
+}
+
+static void
+node_start(struct node *n)
+{
+    struct p2p_config cfg = {
+        .listen = n->listen,
+        .peers = n->peers,
+        .n_peers = n->n_peers,
+        .genesis_hash = n->genesis,
+        .key = n->key,
+        .tls_cert = n->tls_cert,
+        .tls_key = n->tls_key,
+        .tls_ca = n->tls_ca,
+    };
+    char why[256];
+    struct p2p *p;
+    idl_err rc = p2p_start(&p, &cfg, on_recv, on_peer, n, why, sizeof(why));
+    if (rc != IDL_OK)
+        fail_msg("p2p_start %s: %s (%s)", n->name, idl_strerror(rc), why);
+    pthread_mutex_lock(&n->lock);
+    n->p = p;
+    pthread_mutex_unlock(&n->lock);
+}
+
+/* Stops the node; its record of peers is reset (p2p_stop announces no downs). */
+static void
+node_stop(struct node *n)
+{
+    pthread_mutex_lock(&n->lock);
+    struct p2p *p = n->p;
+    n->p = NULL;
+    pthread_mutex_unlock(&n->lock);
+    p2p_stop(p);
+    pthread_mutex_lock(&n->lock);
+    n->n_keys = 0;
+    pthread_mutex_unlock(&n->lock);
+}
+
+static void
+node_fini(struct node *n)
+{
+    if (n->p)
+        node_stop(n);
+    assert_int_equal(n->violations, 0);
+    wallet_key_free(n->key);
+    pthread_mutex_destroy(&n->lock);
+}
+
+/* A copy of what the node knows of key pk (all zero if nothing). */
+static struct key_state
+node_key(struct node *n, const uint8_t pk[SIG_PUBKEY_BYTES])
+{
+    struct key_state k;
+    memset(&k, 0, sizeof(k));
+    pthread_mutex_lock(&n->lock);
+    for (size_t i = 0; i < n->n_keys; i++)
+        if (memcmp(n->keys[i].pk, pk, SIG_PUBKEY_BYTES) == 0)
+            k = n->keys[i];
+    pthread_mutex_unlock(&n->lock);
+    return k;
+}
+
+static unsigned
+node_ups(struct node *n)
+{
+    unsigned ups = 0;
+    pthread_mutex_lock(&n->lock);
+    for (size_t i = 0; i < n->n_keys; i++)
+        ups += n->keys[i].ups;
+    pthread_mutex_unlock(&n->lock);
+    return ups;
+}
+
+static uint32_t
+node_peer_id(struct node *n, const struct node *of)
+{
+    return node_key(n, of->key->pk).id;
+}
+
+/* --- waiting ----------------------------------------------------------------------------- */
+
+static uint64_t
+now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+static void
+nap(void)
+{
+    struct timespec ts = {0, 5 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+}
+
+typedef bool (*cond_fn)(void *ctx);
+
+/* Polls cond until it holds (true) or deadline_ms passes (false). */
+static bool
+wait_for(cond_fn cond, void *ctx, unsigned deadline_ms)
+{
+    uint64_t end = now_ms() + deadline_ms;
+    for (;;) {
+        if (cond(ctx))
+            return true;
+        if (now_ms() >= end)
+            return false;
+        nap();
+    }
+}
+
+struct mesh {
+    struct node **n;
+    size_t k;
+    bool strict; /* also: each pair on the connection dialled by the smaller key */
+};
+
+/*
+ * Every node lists exactly the others, each once, as its callbacks say; with strict, each
+ * pair is on the connection that the duplicate rule keeps, so no replacement is pending.
+ */
+static bool
+mesh_settled(void *ctx)
+{
+    struct mesh *m = ctx;
+    for (size_t a = 0; a < m->k; a++) {
+        struct node *na = m->n[a];
+        struct p2p_peer_info info[NODES_MAX + 1];
+        pthread_mutex_lock(&na->lock);
+        struct p2p *p = na->p;
+        pthread_mutex_unlock(&na->lock);
+        size_t cnt = p2p_peers(p, info, IDL_ARRAY_LEN(info));
+        if (cnt != m->k - 1)
+            return false;
+        for (size_t b = 0; b < m->k; b++) {
+            if (b == a)
+                continue;
+            const uint8_t *pk = m->n[b]->key->pk;
+            size_t seen = 0;
+            for (size_t i = 0; i < cnt; i++) {
+                if (memcmp(info[i].pubkey, pk, SIG_PUBKEY_BYTES) != 0)
+                    continue;
+                seen++;
+                struct key_state ks = node_key(na, pk);
+                bool own_smaller = memcmp(na->key->pk, pk, SIG_PUBKEY_BYTES) < 0;
+                if (!ks.is_up || ks.id != info[i].id ||
+                    (m->strict && info[i].outbound != own_smaller))
+                    return false;
+            }
+            if (seen != 1)
+                return false;
+        }
+    }
+    return true;
+}
+
+static bool
+up_done(void *ctx)
+{
+    struct node *n = ctx;
+    pthread_mutex_lock(&n->lock);
+    bool done = n->up_done > 0;
+    pthread_mutex_unlock(&n->lock);
+    return done;
+}
+
+struct got_ctx {
+    struct node *at;
+    const uint8_t *from; /* public key */
+    size_t want;
+};
+
+static bool
+got_all(void *ctx)
+{
+    struct got_ctx *g = ctx;
+    return node_key(g->at, g->from).got >= g->want;
+}
+
+struct up_ctx {
+    struct node *at;
+    const uint8_t *pk;
+    bool up;
+};
+
+static bool
+is_up(void *ctx)
+{
+    struct up_ctx *u = ctx;
+    return node_key(u->at, u->pk).is_up == u->up;
+}
+
+static void
+expect_up(struct node *at, const uint8_t *pk, bool up)
+{
+    struct up_ctx u = {at, pk, up};
+    if (!wait_for(is_up, &u, WAIT_MS))
+        fail_msg("%s: peer never went %s", at->name, up ? "up" : "down");
+}
+
+/* Waits until `at` has `want` frames from key `from`, all in sequence, and no more. */
+static void
+expect_got_pk(struct node *at, const uint8_t *from, size_t want)
+{
+    struct got_ctx g = {at, from, want};
+    if (!wait_for(got_all, &g, WAIT_MS))
+        fail_msg("%s got %zu of %zu frames", at->name, node_key(at, from).got, want);
+    struct key_state k = node_key(at, from);
+    assert_int_equal(k.got, want);
+    assert_int_equal(k.bad, 0);
+}
+
+static void
+expect_got(struct node *at, const struct node *from, size_t want)
+{
+    expect_got_pk(at, from->key->pk, want);
+}
+
+static void
+expect_mesh(struct node **n, size_t k, bool strict)
+{
+    struct mesh m = {n, k, strict};
+    if (!wait_for(mesh_settled, &m, WAIT_MS))
+        fail_msg("the mesh of %zu nodes did not settle", k);
+}
+
+static void
+genesis_of(uint8_t g[HASH_BYTES], const char *name)
+{
+    hash_tagged(g, "idledger/p2p-test-genesis", name, strlen(name));
+}
+
+/* n nodes on ports from base, every one dialling every other. */
+static void
+mesh_start(struct node *nodes, size_t k, unsigned base)
+{
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "mesh");
+    for (size_t i = 0; i < k; i++) {
+        char name[24];
+        snprintf(name, sizeof(name), "n%zu", i);
+        node_init(&nodes[i], name, base + (unsigned)i, g);
+    }
+    for (size_t i = 0; i < k; i++)
+        for (size_t j = 0; j < k; j++)
+            if (i != j)
+                node_add_peer(&nodes[i], &nodes[j]);
+    for (size_t i = 0; i < k; i++)
+        node_start(&nodes[i]);
+}
+
+static unsigned
+port_block(unsigned test)
+{
+    return PORT_BASE + 20 * test;
+}
+
+/* --- a raw client speaking the handshake by hand ----------------------------------------- */
+
+static int
+raw_io(nng_stream *s, bool send, void *buf, size_t len, nng_duration timeout_ms)
+{
+    nng_aio *aio;
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    size_t done = 0;
+    int rv = 0;
+    while (done < len) {
+        nng_iov iov = {.iov_buf = (uint8_t *)buf + done, .iov_len = len - done};
+        assert_int_equal(nng_aio_set_iov(aio, 1, &iov), 0);
+        nng_aio_set_timeout(aio, timeout_ms);
+        if (send)
+            nng_stream_send(s, aio);
+        else
+            nng_stream_recv(s, aio);
+        nng_aio_wait(aio);
+        rv = nng_aio_result(aio);
+        if (rv != 0)
+            break;
+        done += nng_aio_count(aio);
+    }
+    nng_aio_free(aio);
+    return rv;
+}
+
+static nng_stream *
+raw_connect(const struct node *to)
+{
+    char url[64];
+    snprintf(url, sizeof(url), "tcp://%s", to->listen);
+    nng_stream_dialer *d;
+    nng_aio *aio;
+    assert_int_equal(nng_stream_dialer_alloc(&d, url), 0);
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    nng_aio_set_timeout(aio, WAIT_MS);
+    nng_stream_dialer_dial(d, aio);
+    nng_aio_wait(aio);
+    assert_int_equal(nng_aio_result(aio), 0);
+    nng_stream *s = nng_aio_get_output(aio, 0);
+    nng_aio_free(aio);
+    nng_stream_dialer_free(d);
+    return s;
+}
+
+/* True if the node closes s within deadline_ms (whatever it sends before is discarded). */
+static bool
+raw_closed_within(nng_stream *s, unsigned deadline_ms)
+{
+    uint64_t end = now_ms() + deadline_ms;
+    uint8_t sink[4096];
+    for (;;) {
+        uint64_t now = now_ms();
+        if (now >= end)
+            return false;
+        nng_aio *aio;
+        assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+        nng_iov iov = {.iov_buf = sink, .iov_len = sizeof(sink)};
+        assert_int_equal(nng_aio_set_iov(aio, 1, &iov), 0);
+        nng_aio_set_timeout(aio, (nng_duration)(end - now));
+        nng_stream_recv(s, aio);
+        nng_aio_wait(aio);
+        int rv = nng_aio_result(aio);
+        nng_aio_free(aio);
+        if (rv == NNG_ETIMEDOUT)
+            return false;
+        if (rv != 0)
+            return true;
+    }
+}
+
+static void
+auth_hash(uint8_t h[HASH_BYTES], const uint8_t genesis[HASH_BYTES], const uint8_t *challenge,
+          const uint8_t pk[SIG_PUBKEY_BYTES])
+{
+    uint8_t pre[HASH_BYTES + P2P_CHALLENGE_BYTES + SIG_PUBKEY_BYTES];
+    memcpy(pre, genesis, HASH_BYTES);
+    memcpy(pre + HASH_BYTES, challenge, P2P_CHALLENGE_BYTES);
+    memcpy(pre + HASH_BYTES + P2P_CHALLENGE_BYTES, pk, SIG_PUBKEY_BYTES);
+    hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+}
+
+enum raw_mode {
+    RAW_GOOD,
+    RAW_AUTH_WRONG_CHALLENGE, /* signs its own challenge instead of the node's */
+    RAW_AUTH_OTHER_KEY,       /* HELLO names one key, AUTH is signed by another */
+    RAW_OTHER_GENESIS,
+};
+
+struct raw {
+    nng_stream *s;
+    struct wallet_key *key, *other;
+    uint8_t challenge[P2P_CHALLENGE_BYTES];
+};
+
+/*
+ * Connects to `to` and runs our side of the handshake in `mode`. Checks the node's HELLO
+ * field by field, and with RAW_GOOD its AUTH as well.
+ */
+static void
+raw_handshake_as(struct raw *r, struct node *to, enum raw_mode mode, const struct raw *same_key)
+{
+    memset(r, 0, sizeof(*r));
+    assert_int_equal(wallet_key_generate(&r->key), IDL_OK);
+    if (same_key) {
+        memcpy(r->key->sk, same_key->key->sk, SIG_SECKEY_BYTES);
+        memcpy(r->key->pk, same_key->key->pk, SIG_PUBKEY_BYTES);
+    }
+    assert_int_equal(wallet_key_generate(&r->other), IDL_OK);
+    for (size_t i = 0; i < sizeof(r->challenge); i++)
+        r->challenge[i] = (uint8_t)(i * 37 + 11);
+    r->s = raw_connect(to);
+
+    /* The node's HELLO, exactly as p2p.h lays it out. */
+    uint8_t hello[P2P_HELLO_FIXED_BYTES + P2P_ADDR_MAX];
+    assert_int_equal(raw_io(r->s, false, hello, P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
+    size_t n = hello[P2P_HELLO_FIXED_BYTES - 1];
+    assert_int_equal(n, strlen(to->listen));
+    assert_int_equal(raw_io(r->s, false, hello + P2P_HELLO_FIXED_BYTES, n, WAIT_MS), 0);
+    assert_memory_equal(hello, P2P_MAGIC, 4);
+    assert_int_equal(hello[4] << 8 | hello[5], P2P_VERSION);
+    assert_memory_equal(hello + 6, to->genesis, HASH_BYTES);
+    assert_memory_equal(hello + 6 + HASH_BYTES, to->key->pk, SIG_PUBKEY_BYTES);
+    const uint8_t *node_challenge = hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES;
+    assert_memory_equal(hello + P2P_HELLO_FIXED_BYTES, to->listen, n);
+
+    /* Ours. */
+    uint8_t genesis[HASH_BYTES];
+    memcpy(genesis, to->genesis, HASH_BYTES);
+    if (mode == RAW_OTHER_GENESIS)
+        genesis_of(genesis, "another chain");
+    const char *listen = "127.0.0.1:1";
+    uint8_t mine[P2P_HELLO_FIXED_BYTES + 16], *w = mine;
+    memcpy(w, P2P_MAGIC, 4);
+    w[4] = 0;
+    w[5] = P2P_VERSION;
+    memcpy(w + 6, genesis, HASH_BYTES);
+    memcpy(w + 6 + HASH_BYTES, r->key->pk, SIG_PUBKEY_BYTES);
+    memcpy(w + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, r->challenge, P2P_CHALLENGE_BYTES);
+    w[P2P_HELLO_FIXED_BYTES - 1] = (uint8_t)strlen(listen);
+    memcpy(w + P2P_HELLO_FIXED_BYTES, listen, strlen(listen));
+    assert_int_equal(raw_io(r->s, true, mine, P2P_HELLO_FIXED_BYTES + strlen(listen), WAIT_MS), 0);
+
+    uint8_t h[HASH_BYTES], sig[SIG_BYTES];
+    auth_hash(h, genesis, mode == RAW_AUTH_WRONG_CHALLENGE ? r->challenge : node_challenge,
+              r->key->pk);
+    const struct wallet_key *signer = mode == RAW_AUTH_OTHER_KEY ? r->other : r->key;
+    assert_int_equal(sig_sign(sig, h, signer->sk), IDL_OK);
+    assert_int_equal(raw_io(r->s, true, sig, sizeof(sig), WAIT_MS), 0);
+
+    if (mode == RAW_GOOD) {
+        /* The node's AUTH: its key's signature over our challenge. */
+        assert_int_equal(raw_io(r->s, false, sig, sizeof(sig), WAIT_MS), 0);
+        auth_hash(h, to->genesis, r->challenge, to->key->pk);
+        assert_true(sig_verify(sig, h, to->key->pk));
+    }
+}
+
+static void
+raw_handshake(struct raw *r, struct node *to, enum raw_mode mode)
+{
+    raw_handshake_as(r, to, mode, NULL);
+}
+
+static void
+raw_close(struct raw *r)
+{
+    nng_stream_free(r->s);
+    wallet_key_free(r->key);
+    wallet_key_free(r->other);
+}
+
+/* --- tests ------------------------------------------------------------------------------- */
+
+static void
+test_mesh_broadcast_reaches_each_other_node_once_in_order(void **state)
+{
+    (void)state;
+    struct node nodes[3];
+    struct node *np[3] = {&nodes[0], &nodes[1], &nodes[2]};
+    mesh_start(nodes, 3, port_block(0));
+    expect_mesh(np, 3, true);
+
+    uint8_t *buf = frame_buf();
+    for (size_t i = 0; i < BCAST_FRAMES; i++)
+        p2p_broadcast(nodes[0].p, buf, frame_fill(buf, i));
+    free(buf);
+    expect_got(&nodes[1], &nodes[0], BCAST_FRAMES);
+    expect_got(&nodes[2], &nodes[0], BCAST_FRAMES);
+    assert_int_equal(node_key(&nodes[0], nodes[0].key->pk).got, 0); /* not to itself */
+
+    /* Still one connection per pair, never replaced: one up each, no down. */
+    expect_mesh(np, 3, true);
+    for (size_t a = 0; a < 3; a++)
+        for (size_t b = 0; b < 3; b++)
+            if (a != b) {
+                struct key_state k = node_key(&nodes[a], nodes[b].key->pk);
+                assert_true(k.is_up);
+                assert_true(k.ups >= 1);
+                assert_int_equal(k.ups, k.downs + 1);
+            }
+    for (size_t i = 0; i < 3; i++)
+        node_fini(&nodes[i]);
+}
+
+static void
+test_directed_send_reaches_only_its_target(void **state)
+{
+    (void)state;
+    struct node nodes[3];
+    struct node *np[3] = {&nodes[0], &nodes[1], &nodes[2]};
+    mesh_start(nodes, 3, port_block(1));
+    expect_mesh(np, 3, true);
+
+    /* To n1: frames 990..1000, the last of exactly P2P_FRAME_MAX bytes. */
+    uint8_t *buf = frame_buf();
+    nodes[1].expect_first = 990;
+    uint32_t to1 = node_peer_id(&nodes[0], &nodes[1]);
+    for (size_t i = 990; i <= MAX_FRAME_INDEX; i++)
+        assert_true(p2p_send(nodes[0].p, to1, buf, frame_fill(buf, i)));
+    expect_got(&nodes[1], &nodes[0], MAX_FRAME_INDEX - 990 + 1);
+
+    /* Then to n2: frames 0..19. Had any of n1's reached n2, it would be out of sequence. */
+    uint32_t to2 = node_peer_id(&nodes[0], &nodes[2]);
+    for (size_t i = 0; i < 20; i++)
+        assert_true(p2p_send(nodes[0].p, to2, buf, frame_fill(buf, i)));
+    expect_got(&nodes[2], &nodes[0], 20);
+    free(buf);
+    assert_int_equal(node_key(&nodes[1], nodes[0].key->pk).got, MAX_FRAME_INDEX - 990 + 1);
+
+    /* Unknown ids: nothing queued. */
+    assert_false(p2p_send(nodes[0].p, 0, NULL, 0));
+    assert_false(p2p_send(nodes[0].p, to1 + to2 + 1000, NULL, 0));
+    for (size_t i = 0; i < 3; i++)
+        node_fini(&nodes[i]);
+}
+
+static void
+test_callbacks_may_send_back(void **state)
+{
+    (void)state;
+    struct node nodes[2];
+    struct node *np[2] = {&nodes[0], &nodes[1]};
+    mesh_start(nodes, 2, port_block(2));
+    pthread_mutex_lock(&nodes[1].lock);
+    nodes[1].echo = true;
+    pthread_mutex_unlock(&nodes[1].lock);
+    expect_mesh(np, 2, true);
+
+    uint8_t *buf = frame_buf();
+    uint32_t to1 = node_peer_id(&nodes[0], &nodes[1]);
+    for (size_t i = 0; i < 300; i++)
+        assert_true(p2p_send(nodes[0].p, to1, buf, frame_fill(buf, i)));
+    free(buf);
+    expect_got(&nodes[1], &nodes[0], 300);
+    expect_got(&nodes[0], &nodes[1], 300); /* the echoes, in order */
+    assert_int_equal(nodes[1].send_failures, 0);
+    for (size_t i = 0; i < 2; i++)
+        node_fini(&nodes[i]);
+}
+
+static bool
+never(void *ctx)
+{
+    (void)ctx;
+    return false;
+}
+
+static void
+test_other_genesis_and_self_are_refused(void **state)
+{
+    (void)state;
+    uint8_t g1[HASH_BYTES], g2[HASH_BYTES];
+    genesis_of(g1, "one");
+    genesis_of(g2, "two");
+    struct node a, b;
+    node_init(&a, "a", port_block(3), g1);
+    node_init(&b, "b", port_block(3) + 1, g2);
+    node_add_peer(&a, &b);
+    node_add_peer(&a, &a); /* a dials itself too */
+    node_add_peer(&b, &a);
+    node_start(&a);
+    node_start(&b);
+
+    /* Each side dials the other a few times (backoff 100, 200, 400 ms) meanwhile. */
+    (void)wait_for(never, NULL, QUIET_MS);
+    assert_int_equal(node_ups(&a), 0);
+    assert_int_equal(node_ups(&b), 0);
+    struct p2p_peer_info info[2];
+    assert_int_equal(p2p_peers(a.p, info, 2), 0);
+    assert_int_equal(p2p_peers(b.p, info, 2), 0);
+
+    /* By hand: a HELLO with another genesis is answered by a close, with no AUTH. */
+    struct raw r;
+    raw_handshake(&r, &a, RAW_OTHER_GENESIS);
+    assert_true(raw_closed_within(r.s, WAIT_MS));
+    raw_close(&r);
+    assert_int_equal(node_ups(&a), 0);
+    node_fini(&a);
+    node_fini(&b);
+}
+
+static void
+test_raw_client_with_good_handshake_exchanges_frames(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "raw");
+    struct node a;
+    node_init(&a, "a", port_block(4), g);
+    node_start(&a);
+
+    struct raw r;
+    raw_handshake(&r, &a, RAW_GOOD);
+    expect_up(&a, r.key->pk, true);
+    /* p2p_peers, called inside on_peer(up), listed the new peer. */
+    assert_true(wait_for(up_done, &a, WAIT_MS));
+    pthread_mutex_lock(&a.lock);
+    assert_int_equal(a.up_unlisted, 0);
+    pthread_mutex_unlock(&a.lock);
+
+    /* Frames 0..6 (the first one empty) in one write, then the node's frame 6 to us. */
+    uint8_t buf[2048], hdr[4];
+    size_t off = 0;
+    for (size_t i = 0; i <= 6; i++) {
+        size_t len = frame_fill(buf + off + 4, i);
+        codec_be32_put(buf + off, (uint32_t)len);
+        off += 4 + len;
+    }
+    assert_int_equal(raw_io(r.s, true, buf, off, WAIT_MS), 0);
+    expect_got_pk(&a, r.key->pk, 7);
+    struct key_state k = node_key(&a, r.key->pk);
+
+    size_t len = frame_fill(buf, 6);
+    assert_true(p2p_send(a.p, k.id, buf, len));
+    assert_int_equal(raw_io(r.s, false, hdr, 4, WAIT_MS), 0);
+    assert_int_equal(codec_be32_get(hdr), len);
+    uint8_t got[1024];
+    assert_int_equal(raw_io(r.s, false, got, len, WAIT_MS), 0);
+    assert_memory_equal(got, buf, len);
+
+    /* Closing our end is the node's down. */
+    nng_stream_close(r.s);
+    expect_up(&a, r.key->pk, false);
+    raw_close(&r);
+    node_fini(&a);
+}
+
+static void
+test_reconnect_with_same_key_replaces_the_old_connection(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "again");
+    struct node a;
+    node_init(&a, "a", port_block(13), g);
+    node_start(&a);
+
+    /* The old connection stays open at our end, as after a crash the node has not seen. */
+    struct raw old, fresh;
+    raw_handshake(&old, &a, RAW_GOOD);
+    expect_up(&a, old.key->pk, true);
+    uint32_t old_id = node_key(&a, old.key->pk).id;
+    raw_handshake_as(&fresh, &a, RAW_GOOD, &old);
+
+    /* The newer one wins: the old one closes, its down comes first, then the new one's up. */
+    assert_true(raw_closed_within(old.s, WAIT_MS));
+    uint64_t end = now_ms() + WAIT_MS;
+    struct key_state k;
+    do {
+        nap();
+        k = node_key(&a, old.key->pk);
+    } while (k.ups < 2 && now_ms() < end);
+    assert_int_equal(k.ups, 2);
+    assert_int_equal(k.downs, 1); /* the harness flags any up while up */
+    assert_true(k.is_up);
+    assert_int_not_equal(k.id, old_id);
+
+    /* Frames flow on the new one. */
+    uint8_t buf[8];
+    codec_be32_put(buf, 0); /* frame 0: empty */
+    assert_int_equal(raw_io(fresh.s, true, buf, 4, WAIT_MS), 0);
+    expect_got_pk(&a, fresh.key->pk, 1);
+    raw_close(&old);
+    raw_close(&fresh);
+    node_fini(&a);
+}
+
+static void
+test_wrong_auth_signature_is_refused(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "auth");
+    struct node a;
+    node_init(&a, "a", port_block(5), g);
+    node_start(&a);
+
+    const enum raw_mode modes[] = {RAW_AUTH_WRONG_CHALLENGE, RAW_AUTH_OTHER_KEY};
+    for (size_t i = 0; i < IDL_ARRAY_LEN(modes); i++) {
+        struct raw r;
+        raw_handshake(&r, &a, modes[i]);
+        assert_true(raw_closed_within(r.s, WAIT_MS));
+        raw_close(&r);
+    }
+    assert_int_equal(node_ups(&a), 0);
+    node_fini(&a);
+}
+
+static void
+test_frame_over_max_closes_the_connection(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "big");
+    struct node a;
+    node_init(&a, "a", port_block(6), g);
+    node_start(&a);
+
+    struct raw r;
+    raw_handshake(&r, &a, RAW_GOOD);
+    expect_up(&a, r.key->pk, true);
+    uint8_t hdr[4];
+    codec_be32_put(hdr, P2P_FRAME_MAX + 1);
+    assert_int_equal(raw_io(r.s, true, hdr, sizeof(hdr), WAIT_MS), 0);
+    assert_true(raw_closed_within(r.s, WAIT_MS));
+    expect_up(&a, r.key->pk, false);
+    assert_int_equal(node_key(&a, r.key->pk).got, 0);
+    raw_close(&r);
+    node_fini(&a);
+}
+
+static void
+test_silent_client_is_closed_after_the_handshake_timeout(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "slow");
+    struct node a;
+    node_init(&a, "a", port_block(7), g);
+    node_start(&a);
+
+    nng_stream *s = raw_connect(&a);
+    uint64_t t0 = now_ms();
+    assert_true(raw_closed_within(s, P2P_HANDSHAKE_TIMEOUT_MS + 3000));
+    uint64_t took = now_ms() - t0;
+    assert_true(took >= P2P_HANDSHAKE_TIMEOUT_MS - 500);
+    nng_stream_free(s);
+    node_fini(&a);
+}
+
+static void
+test_peer_that_does_not_read_is_dropped_at_the_queue_bound(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "queue");
+    struct node a;
+    node_init(&a, "a", port_block(8), g);
+    node_start(&a);
+
+    struct raw r;
+    raw_handshake(&r, &a, RAW_GOOD); /* and then never reads */
+    expect_up(&a, r.key->pk, true);
+    uint8_t *buf = calloc(1, P2P_FRAME_MAX);
+    assert_non_null(buf);
+    size_t frames = P2P_QUEUE_BYTES_MAX / P2P_FRAME_MAX + 1;
+    for (size_t i = 0; i < frames; i++)
+        p2p_broadcast(a.p, buf, P2P_FRAME_MAX);
+    free(buf);
+    expect_up(&a, r.key->pk, false);
+    assert_true(raw_closed_within(r.s, WAIT_MS));
+    raw_close(&r);
+    node_fini(&a);
+}
+
+struct all_up_ctx {
+    struct node *n;
+    size_t k;
+    const uint8_t *pk;
+    bool up;
+};
+
+static bool
+all_see(void *ctx)
+{
+    struct all_up_ctx *c = ctx;
+    for (size_t i = 0; i < c->k; i++)
+        if (node_key(&c->n[i], c->pk).is_up != c->up)
+            return false;
+    return true;
+}
+
+static void
+test_stopped_node_goes_down_and_reconnects_after_restart(void **state)
+{
+    (void)state;
+    struct node nodes[3];
+    struct node *np[3] = {&nodes[0], &nodes[1], &nodes[2]};
+    mesh_start(nodes, 3, port_block(9));
+    expect_mesh(np, 3, true);
+
+    node_stop(&nodes[2]);
+    struct all_up_ctx c = {nodes, 2, nodes[2].key->pk, false};
+    assert_true(wait_for(all_see, &c, WAIT_MS));
+    /* Let the others' redial backoff grow a little while it is away. */
+    (void)wait_for(never, NULL, 400);
+
+    uint64_t t0 = now_ms();
+    node_start(&nodes[2]);
+    c.up = true;
+    assert_true(wait_for(all_see, &c, WAIT_MS));
+    expect_mesh(np, 3, false);
+    uint64_t took = now_ms() - t0;
+    if (took > 2000)
+        fail_msg("reconnected after %llu ms", (unsigned long long)took);
+
+    /* Frames flow on the new connections. */
+    uint8_t *buf = frame_buf();
+    for (size_t i = 0; i < 50; i++)
+        p2p_broadcast(nodes[2].p, buf, frame_fill(buf, i));
+    free(buf);
+    expect_got(&nodes[0], &nodes[2], 50);
+    expect_got(&nodes[1], &nodes[2], 50);
+    for (size_t i = 0; i < 3; i++)
+        node_fini(&nodes[i]);
+}
+
+static void
+test_stop_with_frames_in_flight_is_clean(void **state)
+{
+    (void)state;
+    struct node nodes[3];
+    struct node *np[3] = {&nodes[0], &nodes[1], &nodes[2]};
+    mesh_start(nodes, 3, port_block(10));
+    for (size_t i = 0; i < 3; i++) {
+        pthread_mutex_lock(&nodes[i].lock);
+        nodes[i].echo = true; /* callbacks call p2p_send while the nodes stop */
+        pthread_mutex_unlock(&nodes[i].lock);
+    }
+    expect_mesh(np, 3, true);
+    uint8_t *buf = frame_buf();
+    for (size_t i = 0; i < 200; i++) {
+        size_t len = frame_fill(buf, i % 2 ? i : BIG_FRAME_INDEX);
+        p2p_broadcast(nodes[i % 3].p, buf, len);
+    }
+    free(buf);
+    /* Stop while those are on the wire, one node while the others still send to it. */
+    node_stop(&nodes[1]);
+    node_stop(&nodes[0]);
+    node_stop(&nodes[2]);
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(nodes[i].violations, 0);
+        node_fini(&nodes[i]);
+    }
+}
+
+static void
+test_bad_configurations_are_refused(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "cfg");
+    struct node a;
+    node_init(&a, "a", port_block(11), g);
+    node_start(&a);
+
+    struct p2p *p = NULL;
+    char why[256], free1[32], free2[32];
+    snprintf(free1, sizeof(free1), "127.0.0.1:%u", port_block(11) + 1);
+    snprintf(free2, sizeof(free2), "127.0.0.1:%u", port_block(11) + 2);
+    const char *bad_peer[] = {"tcp://127.0.0.1:1"};
+    struct p2p_config cfg = {.listen = "nonsense", .genesis_hash = g, .key = a.key};
+    assert_int_equal(p2p_start(&p, &cfg, on_recv, on_peer, &a, why, sizeof(why)), IDL_ERR_INVALID);
+    assert_null(p);
+    assert_true(strlen(why) > 0);
+
+    cfg.listen = free1;
+    cfg.peers = bad_peer;
+    cfg.n_peers = 1;
+    assert_int_equal(p2p_start(&p, &cfg, on_recv, on_peer, &a, why, sizeof(why)), IDL_ERR_INVALID);
+
+    cfg.n_peers = 0;
+    cfg.listen = a.listen; /* in use */
+    assert_int_equal(p2p_start(&p, &cfg, on_recv, on_peer, &a, why, sizeof(why)), IDL_ERR_IO);
+    assert_true(strlen(why) > 0);
+
+    cfg.listen = free2;
+    cfg.tls_cert = "/nonexistent/cert.pem";
+    cfg.tls_key = "/nonexistent/key.pem";
+    assert_int_equal(p2p_start(&p, &cfg, on_recv, on_peer, &a, why, sizeof(why)), IDL_ERR_INVALID);
+    assert_non_null(strstr(why, "/nonexistent/cert.pem"));
+
+    cfg.tls_cert = "";
+    cfg.tls_key = "";
+    cfg.tls_ca = "/nonexistent/ca.pem"; /* a CA without a certificate of our own */
+    assert_int_equal(p2p_start(&p, &cfg, on_recv, on_peer, &a, why, sizeof(why)), IDL_ERR_INVALID);
+    assert_null(p);
+    node_fini(&a);
+}
+
+/* --- TLS --------------------------------------------------------------------------------- */
+
+static char tls_dir[64];
+
+static int
+rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static bool
+run_in_tls_dir(const char *cmd)
+{
+    char line[1024];
+    snprintf(line, sizeof(line), "cd %s && (%s) >/dev/null 2>&1", tls_dir, cmd);
+    return system(line) == 0;
+}
+
+/* A CA with certificates "a" and "b", and a rogue CA with certificate "r" (all P-256). */
+static bool
+tls_make_certs(void)
+{
+    snprintf(tls_dir, sizeof(tls_dir), "/tmp/p2p_test_XXXXXX");
+    if (!mkdtemp(tls_dir))
+        return false;
+    bool ok = run_in_tls_dir("printf 'basicConstraints=CA:FALSE\\nkeyUsage=digitalSignature\\n"
+                             "extendedKeyUsage=serverAuth,clientAuth\\n' > leaf.ext");
+    const char *const certs[][2] = {{"ca", "a"}, {"ca", "b"}, {"rogue", "r"}};
+    for (size_t i = 0; ok && i < IDL_ARRAY_LEN(certs); i++) {
+        const char *ca = certs[i][0], *name = certs[i][1];
+        char cmd[768];
+        snprintf(cmd, sizeof(cmd),
+                 "test -f %s.pem || openssl req -x509 -newkey ec -pkeyopt "
+                 "ec_paramgen_curve:P-256 -nodes -keyout %s.key -subj /CN=test-%s -days 2 "
+                 "-out %s.pem",
+                 ca, ca, ca, ca);
+        ok = run_in_tls_dir(cmd);
+        snprintf(cmd, sizeof(cmd),
+                 "openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout %s.key "
+                 "-subj /CN=node-%s -out %s.csr && openssl x509 -req -in %s.csr -CA %s.pem "
+                 "-CAkey %s.key -CAcreateserial -days 2 -extfile leaf.ext -out %s.pem",
+                 name, name, name, name, ca, ca, name);
+        ok = ok && run_in_tls_dir(cmd);
+    }
+    return ok;
+}
+
+static void
+tls_files(struct node *n, const char *name, const char *ca, char paths[3][128])
+{
+    snprintf(paths[0], 128, "%s/%s.pem", tls_dir, name);
+    snprintf(paths[1], 128, "%s/%s.key", tls_dir, name);
+    snprintf(paths[2], 128, "%s/%s.pem", tls_dir, ca);
+    n->tls_cert = paths[0];
+    n->tls_key = paths[1];
+    n->tls_ca = paths[2];
+}
+
+static void
+test_tls_nodes_talk_and_outsiders_cannot_connect(void **state)
+{
+    (void)state;
+    if (system("openssl version >/dev/null 2>&1") != 0) {
+        print_message("openssl not found: TLS test skipped\n");
+        skip();
+    }
+    assert_true(tls_make_certs());
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "tls");
+    unsigned base = port_block(12);
+    struct node a, b, plain, rogue;
+    char pa[3][128], pb[3][128], pr[3][128];
+    node_init(&a, "a", base, g);
+    node_init(&b, "b", base + 1, g);
+    tls_files(&a, "a", "ca", pa);
+    tls_files(&b, "b", "ca", pb);
+    node_add_peer(&a, &b);
+    node_add_peer(&b, &a);
+    node_start(&a);
+    node_start(&b);
+    struct node *np[2] = {&a, &b};
+    expect_mesh(np, 2, true);
+
+    /* Frames 400..599 both ways, the 5 MiB one among them. */
+    uint8_t *buf = frame_buf();
+    a.expect_first = b.expect_first = 400; /* nothing is received yet */
+    for (size_t i = 400; i < 600; i++) {
+        size_t len = frame_fill(buf, i);
+        p2p_broadcast(a.p, buf, len);
+        p2p_broadcast(b.p, buf, len);
+    }
+    free(buf);
+    expect_got(&a, &b, 200);
+    expect_got(&b, &a, 200);
+
+    /* Outsiders: plain TCP, and TLS with a certificate from another CA. Both dial a and b. */
+    node_init(&plain, "plain", base + 2, g);
+    node_init(&rogue, "rogue", base + 3, g);
+    tls_files(&rogue, "r", "rogue", pr);
+    node_add_peer(&plain, &a);
+    node_add_peer(&plain, &b);
+    node_add_peer(&rogue, &a);
+    node_add_peer(&rogue, &b);
+    node_start(&plain);
+    node_start(&rogue);
+    (void)wait_for(never, NULL, QUIET_MS);
+    assert_int_equal(node_ups(&plain), 0);
+    assert_int_equal(node_ups(&rogue), 0);
+    assert_false(node_key(&a, plain.key->pk).ups || node_key(&a, rogue.key->pk).ups);
+    assert_false(node_key(&b, plain.key->pk).ups || node_key(&b, rogue.key->pk).ups);
+    expect_mesh(np, 2, true);
+
+    node_fini(&plain);
+    node_fini(&rogue);
+    node_fini(&a);
+    node_fini(&b);
+    nftw(tls_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+int
+main(void)
+{
+    /* Warnings and errors only, unless asked (they are JSON lines on stderr). */
+    log_set_level(getenv("P2P_TEST_DEBUG") ? LOG_DEBUG : LOG_WARN);
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_mesh_broadcast_reaches_each_other_node_once_in_order),
+        cmocka_unit_test(test_directed_send_reaches_only_its_target),
+        cmocka_unit_test(test_callbacks_may_send_back),
+        cmocka_unit_test(test_other_genesis_and_self_are_refused),
+        cmocka_unit_test(test_raw_client_with_good_handshake_exchanges_frames),
+        cmocka_unit_test(test_reconnect_with_same_key_replaces_the_old_connection),
+        cmocka_unit_test(test_wrong_auth_signature_is_refused),
+        cmocka_unit_test(test_frame_over_max_closes_the_connection),
+        cmocka_unit_test(test_silent_client_is_closed_after_the_handshake_timeout),
+        cmocka_unit_test(test_peer_that_does_not_read_is_dropped_at_the_queue_bound),
+        cmocka_unit_test(test_stopped_node_goes_down_and_reconnects_after_restart),
+        cmocka_unit_test(test_stop_with_frames_in_flight_is_clean),
+        cmocka_unit_test(test_bad_configurations_are_refused),
+        cmocka_unit_test(test_tls_nodes_talk_and_outsiders_cannot_connect),
+    };
+    int rc = cmocka_run_group_tests(tests, NULL, NULL);
+    if (rc == 0)
+        nng_fini(); /* after a failure nodes may be left running: it would wait for them */
+    return rc;
+}
