@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ledger/cert.h"
 #include "ledger/file.h"
 
 __attribute__((format(printf, 3, 4))) static idl_err
@@ -24,10 +25,13 @@ bad(char *why, size_t why_len, const char *fmt, ...)
     return IDL_ERR_INVALID;
 }
 
-/* Refuses members of obj that are not in `allowed` (NULL-terminated) and missing ones. */
+/*
+ * Refuses members of obj that are neither in `allowed` (required, NULL-terminated) nor in
+ * `optional` (may be NULL), and missing required ones.
+ */
 static idl_err
-members_check(json_t *obj, const char *where, const char *const *allowed, char *why,
-              size_t why_len)
+members_check_opt(json_t *obj, const char *where, const char *const *allowed,
+                  const char *const *optional, char *why, size_t why_len)
 {
     if (!json_is_object(obj))
         return bad(why, why_len, "genesis: %s must be an object", where);
@@ -38,6 +42,8 @@ members_check(json_t *obj, const char *where, const char *const *allowed, char *
         int known = 0;
         for (const char *const *a = allowed; *a; a++)
             known |= strcmp(*a, key) == 0;
+        for (const char *const *a = optional; a && *a; a++)
+            known |= strcmp(*a, key) == 0;
         if (!known)
             return bad(why, why_len, "genesis: unknown member %s.%s", where, key);
     }
@@ -45,6 +51,13 @@ members_check(json_t *obj, const char *where, const char *const *allowed, char *
         if (!json_object_get(obj, *a))
             return bad(why, why_len, "genesis: missing member %s.%s", where, *a);
     return IDL_OK;
+}
+
+static idl_err
+members_check(json_t *obj, const char *where, const char *const *allowed, char *why,
+              size_t why_len)
+{
+    return members_check_opt(obj, where, allowed, NULL, why, why_len);
 }
 
 static idl_err
@@ -152,12 +165,51 @@ parse_validators(struct genesis *g, json_t *vals, char *why, size_t why_len)
     return IDL_OK;
 }
 
+/* policy.cert_issuers: hex DER of the CA certificates that may issue (optional). */
+static idl_err
+parse_issuers(struct genesis *g, json_t *p, char *why, size_t why_len)
+{
+    json_t *req = json_object_get(p, "cert_issuer_required"), *list;
+    if (req && !json_is_boolean(req))
+        return bad(why, why_len, "genesis: policy.cert_issuer_required must be true or false");
+    g->ledger.policy.cert_issuer_required = json_is_true(req);
+    list = json_object_get(p, "cert_issuers");
+    size_t n = json_array_size(list);
+    if (list && (!json_is_array(list) || n > LEDGER_CERT_ISSUERS_MAX))
+        return bad(why, why_len, "genesis: policy.cert_issuers must list at most %d CA "
+                                 "certificates",
+                   LEDGER_CERT_ISSUERS_MAX);
+    if (g->ledger.policy.cert_issuer_required && n == 0)
+        return bad(why, why_len, "genesis: cert_issuer_required needs policy.cert_issuers");
+    struct ledger_ca *ca = n ? calloc(n, sizeof(*ca)) : NULL;
+    g->ledger.policy.cert_issuers.items = ca;
+    for (size_t i = 0; i < n; i++) {
+        const char *hex = json_string_value(json_array_get(list, i));
+        size_t len = hex ? strlen(hex) / 2 : 0;
+        ca[i].der.data = malloc(len ? len : 1);
+        ca[i].der.len = len;
+        g->ledger.policy.cert_issuers.count = (uint32_t)i + 1;
+        struct cert_info ci;
+        if (!len || len > 8192 || codec_hex_decode(ca[i].der.data, len, hex) != IDL_OK ||
+            cert_parse(&ci, ca[i].der.data, len, NULL, 0) != IDL_OK)
+            return bad(why, why_len, "genesis: policy.cert_issuers[%zu] is not the hex of a "
+                                     "DER certificate",
+                       i);
+        cert_info_free(&ci);
+    }
+    return IDL_OK;
+}
+
 static idl_err
 parse_policy(struct genesis *g, json_t *p, char *why, size_t why_len)
 {
     static const char *const fields[] = {"same_person_sys_sec", "mgmt_business_roles",
                                          "review_interval_days", NULL};
-    idl_err rc = members_check(p, "policy", fields, why, why_len);
+    static const char *const optional[] = {"cert_issuer_required", "cert_issuers", NULL};
+    idl_err rc = members_check_opt(p, "policy", fields, optional, why, why_len);
+    if (rc)
+        return rc;
+    rc = parse_issuers(g, p, why, why_len);
     if (rc)
         return rc;
     const char *same = json_string_value(json_object_get(p, "same_person_sys_sec"));
@@ -318,6 +370,21 @@ genesis_to_json(const struct genesis *g)
     json_object_set_new(pol, "mgmt_business_roles", json_boolean(l->policy.mgmt_business_roles));
     json_object_set_new(pol, "review_interval_days",
                         json_integer(l->policy.review_interval_days));
+    if (l->policy.cert_issuers.count || l->policy.cert_issuer_required) {
+        json_t *cas = json_array();
+        const struct ledger_ca *ca = l->policy.cert_issuers.items;
+        for (uint32_t i = 0; i < l->policy.cert_issuers.count; i++) {
+            char *hex = malloc(2 * ca[i].der.len + 1);
+            if (hex) {
+                codec_hex_encode(hex, ca[i].der.data, ca[i].der.len);
+                json_array_append_new(cas, json_string(hex));
+            }
+            free(hex);
+        }
+        json_object_set_new(pol, "cert_issuer_required",
+                            json_boolean(l->policy.cert_issuer_required));
+        json_object_set_new(pol, "cert_issuers", cas);
+    }
     json_object_set_new(root, "policy", pol);
     set_hex(root, "chain_secret", g->chain_secret, PERSON_SECRET_BYTES);
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
@@ -349,5 +416,6 @@ genesis_policy_default(struct ledger_policy *p)
 void
 genesis_wipe(struct genesis *g)
 {
+    schema_free(&ledger_policy_schema, &g->ledger.policy);
     sodium_memzero(g, sizeof(*g));
 }

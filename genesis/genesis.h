@@ -8,7 +8,9 @@
  *               "secadmin": {...}, "auditor": {...}},
  *    "validators": [{"name": "node0", "pubkey": HEX, "power": 1}, ...],
  *    "policy": {"same_person_sys_sec": "never"|"schools"|"always",
- *               "mgmt_business_roles": false, "review_interval_days": 182},
+ *               "mgmt_business_roles": false, "review_interval_days": 182,
+ *               "cert_issuer_required": false,          optional
+ *               "cert_issuers": [HEX DER of a CA, ...]}, optional
  *    "chain_secret": HEX}
  *
  * `person` is the person key (person.h) of each root administrator; `chain_secret` (32
@@ -50,7 +52,7 @@ void genesis_compute_hash(struct genesis *g);
 /* Default policies: DOMAIN.md §3 as Guangdong (seed 000) sets them. */
 void genesis_policy_default(struct ledger_policy *p);
 
-/* Wipes the chain secret. */
+/* Releases the policy's lists and wipes everything, the chain secret included. */
 void genesis_wipe(struct genesis *g);
 
 #endif

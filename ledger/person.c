@@ -65,25 +65,36 @@ seal_ad(uint8_t ad[15 + HASH_BYTES + 1], const uint8_t key[HASH_BYTES], unsigned
 }
 
 idl_err
-person_seal(const struct person_keys *k, const uint8_t key[HASH_BYTES], unsigned field,
-            const char *text, struct idl_bytes *out)
+person_seal_bytes(const struct person_keys *k, const uint8_t key[HASH_BYTES], unsigned field,
+                  const uint8_t *data, size_t len, struct idl_bytes *out)
 {
     memset(out, 0, sizeof(*out));
-    size_t n = strlen(text);
-    if (n > LEDGER_PERSON_TEXT_MAX)
+    if (len > 8192)
         return IDL_ERR_TOO_LARGE;
     const size_t npub = crypto_aead_xchacha20poly1305_ietf_NPUBBYTES;
-    out->data = malloc(npub + n + crypto_aead_xchacha20poly1305_ietf_ABYTES);
+    out->data = malloc(npub + len + crypto_aead_xchacha20poly1305_ietf_ABYTES);
     if (!out->data)
         return IDL_ERR_NOMEM;
     uint8_t ad[15 + HASH_BYTES + 1];
     seal_ad(ad, key, field);
     randombytes_buf(out->data, npub);
     unsigned long long clen;
-    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + npub, &clen, (const uint8_t *)text, n,
-                                               ad, sizeof(ad), NULL, out->data, k->seal);
+    crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + npub, &clen, data, len, ad,
+                                               sizeof(ad), NULL, out->data, k->seal);
     out->len = npub + (size_t)clen;
     return IDL_OK;
+}
+
+idl_err
+person_seal(const struct person_keys *k, const uint8_t key[HASH_BYTES], unsigned field,
+            const char *text, struct idl_bytes *out)
+{
+    size_t n = strlen(text);
+    if (n > LEDGER_PERSON_TEXT_MAX) {
+        memset(out, 0, sizeof(*out));
+        return IDL_ERR_TOO_LARGE;
+    }
+    return person_seal_bytes(k, key, field, (const uint8_t *)text, n, out);
 }
 
 idl_err

@@ -47,6 +47,11 @@ void person_index(const struct person_keys *k, enum idnum_doc doc, const char *n
 IDL_MUST_USE idl_err person_seal(const struct person_keys *k, const uint8_t key[HASH_BYTES],
                                  unsigned field, const char *text, struct idl_bytes *out);
 
+/* The same for binary data (a certificate's DER): len bytes, at most 8192. */
+IDL_MUST_USE idl_err person_seal_bytes(const struct person_keys *k, const uint8_t key[HASH_BYTES],
+                                       unsigned field, const uint8_t *data, size_t len,
+                                       struct idl_bytes *out);
+
 /*
  * Opens a sealed field into out (NUL-terminated). IDL_ERR_CRYPTO if it was not sealed for
  * this person and field under this chain's key, IDL_ERR_TOO_LARGE if out is too small.

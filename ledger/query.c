@@ -40,8 +40,45 @@ verdict(struct query_verdict *v, const char *fmt, ...)
 }
 
 idl_err
+query_cert_valid(struct state *st, const char *account, uint64_t now_s, bool *valid, char *why,
+                 size_t why_len)
+{
+    *valid = false;
+    snprintf(why, why_len, "%s holds no education CA certificate", account);
+    struct state_key k;
+    state_key_init(&k, SP_CERTS_OF);
+    state_key_str(&k, account);
+    struct rec_fingerprints list;
+    idl_err rc = state_get_rec(st, &k, &rec_fingerprints_schema, &list);
+    if (rc == IDL_ERR_NOT_FOUND)
+        return IDL_OK;
+    const struct rec_fingerprint *fps = list.fps.items;
+    for (uint32_t i = 0; !rc && !*valid && i < list.fps.count; i++) {
+        struct rec_cert c;
+        state_key_init(&k, SP_CERT);
+        state_key_raw(&k, fps[i].fp, HASH_BYTES);
+        if ((rc = state_get_rec(st, &k, &rec_cert_schema, &c)) != IDL_OK)
+            break;
+        char fp[17];
+        codec_hex_encode(fp, c.fingerprint, 8);
+        if (c.status != CERT_ACTIVE)
+            snprintf(why, why_len, "the certificate %s... of %s is %s", fp, account,
+                     ledger_cert_status_name(c.status));
+        else if (now_s >= c.not_after)
+            snprintf(why, why_len, "the certificate %s... of %s has expired", fp, account);
+        else if (now_s < c.not_before)
+            snprintf(why, why_len, "the certificate %s... of %s is not valid yet", fp, account);
+        else
+            *valid = true;
+        schema_free(&rec_cert_schema, &c);
+    }
+    schema_free(&rec_fingerprints_schema, &list);
+    return rc;
+}
+
+idl_err
 query_verify(struct state *st, const char *account, const char *system, const char *role,
-             const char *org_scope, struct query_verdict *out)
+             const char *org_scope, uint64_t now_s, struct query_verdict *out)
 {
     memset(out, 0, sizeof(*out));
     struct rec_account a;
@@ -76,10 +113,12 @@ query_verify(struct state *st, const char *account, const char *system, const ch
     }
     if (rc)
         return rc;
-    bool known = false;
-    const struct ledger_code *roles = sys.roles.items;
+    bool known = false, cert_required = false;
+    const struct ledger_code *roles = sys.roles.items, *cr = sys.cert_required.items;
     for (uint32_t i = 0; i < sys.roles.count; i++)
         known |= strcmp(roles[i].code, role) == 0;
+    for (uint32_t i = 0; i < sys.cert_required.count; i++)
+        cert_required |= strcmp(cr[i].code, role) == 0;
     schema_free(ledger_tx_body_schema(TX_SYSTEM_ADD), &sys);
     if (!known) {
         verdict(out, "business system %s has no role %s", system, role);
@@ -95,6 +134,12 @@ query_verify(struct state *st, const char *account, const char *system, const ch
     if (!held) {
         verdict(out, "account %s does not hold %s/%s", account, system, role);
         return IDL_OK;
+    }
+    if (cert_required) {
+        bool valid;
+        rc = query_cert_valid(st, account, now_s, &valid, out->reason, sizeof(out->reason));
+        if (rc || !valid)
+            return rc;
     }
     out->allowed = true;
     verdict(out, "ok");
@@ -135,4 +180,44 @@ query_key_part(const uint8_t *key, size_t key_len, size_t offset, char *out, siz
     memcpy(out, key + offset, copy);
     out[copy] = '\0';
     return offset + n + 1; /* the offset after the separator */
+}
+
+idl_err
+query_status_at(struct store *s, const char *account, uint64_t time_ms, unsigned *status)
+{
+    *status = STATUS_NONE;
+    struct state_key prefix;
+    state_key_init(&prefix, SP_STATUS_LOG);
+    state_key_str(&prefix, account);
+    struct store_iter *it = store_iter_new(s);
+    if (!it)
+        return IDL_ERR_NOMEM;
+    size_t kl, vl;
+    /* The history is in height order, which is time order: the last change at or before
+     * time_ms gives the status then. */
+    for (store_iter_seek(s, it, prefix.b, prefix.len); store_iter_valid(s, it);
+         store_iter_next(s, it)) {
+        const uint8_t *k = store_iter_key(s, it, &kl);
+        if (kl < prefix.len || memcmp(k, prefix.b, prefix.len) != 0)
+            break;
+        const uint8_t *v = store_iter_value(s, it, &vl);
+        struct rec_status st;
+        if (schema_decode_bytes(&rec_status_schema, &st, v, vl) != IDL_OK)
+            continue;
+        if (st.time_ms > time_ms)
+            break;
+        *status = st.status;
+    }
+    store_iter_free(s, it);
+    return IDL_OK;
+}
+
+unsigned
+query_cert_status_at(const struct rec_cert *c, uint64_t time_ms)
+{
+    unsigned status = CERT_NONE;
+    const struct rec_cert_event *h = c->history.items;
+    for (uint32_t i = 0; i < c->history.count && h[i].time_ms <= time_ms; i++)
+        status = h[i].status;
+    return status;
 }

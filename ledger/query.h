@@ -25,14 +25,30 @@ struct query_verdict {
 };
 
 /*
- * Decides whether `account` may act as `role` in business system `system`: the account
- * exists and is active, belongs to `org_scope` or an organisation below it (if org_scope is
- * not NULL), the system exists and has the role, and the account holds that grant.
- * Returns IDL_OK with the verdict (a "no" is not an error), or a store error.
+ * Decides whether `account` may act as `role` in business system `system` at Unix time
+ * now_s: the account exists and is active, belongs to `org_scope` or an organisation below
+ * it (if org_scope is not NULL), the system exists and has the role, the account holds that
+ * grant, and, if the role requires a certificate, one of its certificates is active and
+ * within its validity. Returns IDL_OK with the verdict (a "no" is not an error), or a store
+ * error.
  */
 IDL_MUST_USE idl_err query_verify(struct state *st, const char *account, const char *system,
-                                  const char *role, const char *org_scope,
+                                  const char *role, const char *org_scope, uint64_t now_s,
                                   struct query_verdict *out);
+
+/*
+ * The certificate situation of an account at now_s, for verify: true if one certificate is
+ * active and valid; otherwise why in `why` ("its certificate ... is frozen", ...).
+ */
+IDL_MUST_USE idl_err query_cert_valid(struct state *st, const char *account, uint64_t now_s,
+                                      bool *valid, char *why, size_t why_len);
+
+/* The status an account had at time_ms (from its status history), STATUS_NONE if unborn. */
+IDL_MUST_USE idl_err query_status_at(struct store *s, const char *account, uint64_t time_ms,
+                                     unsigned *status);
+
+/* The status a certificate had at time_ms (from its history), CERT_NONE before anchoring. */
+unsigned query_cert_status_at(const struct rec_cert *c, uint64_t time_ms);
 
 /* True if org is `scope` or below it in the tree. */
 IDL_MUST_USE idl_err query_org_within(struct state *st, const char *org, const char *scope,

@@ -17,23 +17,14 @@
  *   - auditors create and grant nothing: they read the audit log.
  */
 #include "rules.h"
+#include "rules_internal.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* Everything a handler needs, passed as one pointer. */
-struct rules {
-    struct state *st;
-    const struct rules_ctx *ctx;
-    const struct ledger_tx *tx;
-    const struct rec_account *actor;
-    char *why;
-    size_t why_len;
-};
-
-__attribute__((format(printf, 3, 4))) static idl_err
-refuse(struct rules *r, idl_err code, const char *fmt, ...)
+idl_err
+rules_refuse(struct rules *r, idl_err code, const char *fmt, ...)
 {
     if (r->why && r->why_len) {
         va_list ap;
@@ -44,31 +35,31 @@ refuse(struct rules *r, idl_err code, const char *fmt, ...)
     return code;
 }
 
-static void
-key_1(struct state_key *k, enum state_space sp, const char *a)
+void
+rules_key1(struct state_key *k, enum state_space sp, const char *a)
 {
     state_key_init(k, sp);
     state_key_str(k, a);
 }
 
-static void
-key_2(struct state_key *k, enum state_space sp, const char *a, const char *b)
+void
+rules_key2(struct state_key *k, enum state_space sp, const char *a, const char *b)
 {
-    key_1(k, sp, a);
+    rules_key1(k, sp, a);
     state_key_str(k, b);
 }
 
-static void
-key_3(struct state_key *k, enum state_space sp, const char *a, const char *b, const char *c)
+void
+rules_key3(struct state_key *k, enum state_space sp, const char *a, const char *b, const char *c)
 {
-    key_2(k, sp, a, b);
+    rules_key2(k, sp, a, b);
     state_key_str(k, c);
 }
 
 static void
 slot_key(struct state_key *k, const char *org, unsigned post)
 {
-    key_1(k, SP_SLOT, org);
+    rules_key1(k, SP_SLOT, org);
     uint8_t p = (uint8_t)post;
     state_key_raw(k, &p, 1);
 }
@@ -79,80 +70,80 @@ post_name(unsigned post)
     return ledger_post_name(post);
 }
 
-static idl_err
-need_org(struct rules *r, const char *code, struct rec_org *org)
+idl_err
+rules_need_org(struct rules *r, const char *code, struct rec_org *org)
 {
     idl_err rc = state_org_get(r->st, code, org);
     if (rc == IDL_ERR_NOT_FOUND)
-        return refuse(r, rc, "organisation %s does not exist", code);
+        return rules_refuse(r, rc, "organisation %s does not exist", code);
     return rc;
 }
 
-static idl_err
-need_account(struct rules *r, const char *id, struct rec_account *acct)
+idl_err
+rules_need_account(struct rules *r, const char *id, struct rec_account *acct)
 {
     idl_err rc = state_account_get(r->st, id, acct);
     if (rc == IDL_ERR_NOT_FOUND)
-        return refuse(r, rc, "account %s does not exist", id);
+        return rules_refuse(r, rc, "account %s does not exist", id);
     return rc;
 }
 
 /* The actor must hold `post` at organisation `org`; `what` completes "may ...". */
-static idl_err
-need_admin(struct rules *r, unsigned post, const char *org, const char *what)
+idl_err
+rules_need_admin(struct rules *r, unsigned post, const char *org, const char *what)
 {
     const struct rec_account *a = r->actor;
     if (a->post == POST_AUDITOR && post != POST_AUDITOR)
-        return refuse(r, IDL_ERR_DENIED, "%s is a security auditor: auditors audit and may not %s",
+        return rules_refuse(r, IDL_ERR_DENIED, "%s is a security auditor: auditors audit and may not %s",
                       a->id, what);
     if (a->post == post && strcmp(a->org, org) == 0)
         return IDL_OK;
-    return refuse(r, IDL_ERR_DENIED, "only the %s of %s may %s; %s is the %s of %s",
+    return rules_refuse(r, IDL_ERR_DENIED, "only the %s of %s may %s; %s is the %s of %s",
                   post_name(post), org, what, a->id, post_name(a->post), a->org);
 }
 
 /* The organisation whose admins act for management accounts of `org`. */
-static const char *
-mgmt_parent(const struct rec_org *org)
+const char *
+rules_mgmt_parent(const struct rec_org *org)
 {
     return org->parent[0] ? org->parent : org->code;
 }
 
 /* The organisation whose admins act for business accounts of `org`. */
-static const char *
-business_manager(const struct rec_org *org)
+const char *
+rules_business_manager(const struct rec_org *org)
 {
     return org->delegated && org->parent[0] ? org->parent : org->code;
 }
 
 /* The org whose sysadmin manages `acct` (creates, changes, disables it). */
-static idl_err
-manager_of(struct rules *r, const struct rec_account *acct, char out[LEDGER_CODE_MAX + 1])
+idl_err
+rules_manager_of(struct rules *r, const struct rec_account *acct, char out[LEDGER_CODE_MAX + 1])
 {
     struct rec_org org;
-    idl_err rc = need_org(r, acct->org, &org);
+    idl_err rc = rules_need_org(r, acct->org, &org);
     if (rc)
         return rc;
     snprintf(out, LEDGER_CODE_MAX + 1, "%s",
-             acct->class == CLASS_MANAGEMENT ? mgmt_parent(&org) : business_manager(&org));
+             acct->class == CLASS_MANAGEMENT ? rules_mgmt_parent(&org) : rules_business_manager(&org));
     return IDL_OK;
 }
 
-static idl_err
-need_basis(struct rules *r, const char *what)
+idl_err
+rules_need_basis(struct rules *r, const char *what)
 {
     if (hash_is_zero(r->tx->basis))
-        return refuse(r, IDL_ERR_INVALID,
+        return rules_refuse(r, IDL_ERR_INVALID,
                       "%s needs its signed form: give the hash of the scanned form as basis",
                       what);
     return IDL_OK;
 }
 
-static idl_err
-not_self(struct rules *r, const char *target, const char *what)
+idl_err
+rules_not_self(struct rules *r, const char *target, const char *what)
 {
     if (strcmp(r->actor->id, target) == 0)
-        return refuse(r, IDL_ERR_DENIED, "an administrator may not %s their own account", what);
+        return rules_refuse(r, IDL_ERR_DENIED, "an administrator may not %s their own account", what);
     return IDL_OK;
 }
 
@@ -188,8 +179,8 @@ slot_take(struct rules *r, const struct rec_org *org, unsigned post, const char 
     if (rc)
         return rc;
     if (holder.id[0] && strcmp(holder.id, id) != 0)
-        return refuse(r, IDL_ERR_EXISTS, "%s already has a %s (%s); disable it first", org->code,
-                      post_name(post), holder.id);
+        return rules_refuse(r, IDL_ERR_EXISTS, "%s already has %s %s (%s); disable it first",
+                      org->code, post == POST_AUDITOR ? "an" : "a", post_name(post), holder.id);
     struct state_key k;
     slot_key(&k, org->code, post);
     return state_put(r->st, &k, id, strlen(id));
@@ -225,18 +216,18 @@ posts_people_check(struct rules *r, const struct rec_org *org, unsigned post,
         if (!h.id[0] || strcmp(h.id, self) == 0 || memcmp(h.person, person, HASH_BYTES) != 0)
             continue;
         if (post == POST_AUDITOR || other == POST_AUDITOR)
-            return refuse(r, IDL_ERR_POLICY,
+            return rules_refuse(r, IDL_ERR_POLICY,
                           "the auditor of %s must be a different person from its sysadmin and "
                           "secadmin (%s is the same person)",
                           org->code, h.id);
         unsigned same = r->ctx->policy->same_person_sys_sec;
         if (same == SAME_NEVER)
-            return refuse(r, IDL_ERR_POLICY,
+            return rules_refuse(r, IDL_ERR_POLICY,
                           "policy: one person may not be both sysadmin and secadmin (%s is the "
                           "same person)",
                           h.id);
         if (same == SAME_SCHOOLS && org->kind != ORG_KIND_SCHOOL)
-            return refuse(r, IDL_ERR_POLICY,
+            return rules_refuse(r, IDL_ERR_POLICY,
                           "policy: only at a school may one person be both sysadmin and secadmin "
                           "(%s is the same person)",
                           h.id);
@@ -244,16 +235,26 @@ posts_people_check(struct rules *r, const struct rec_org *org, unsigned post,
     return IDL_OK;
 }
 
-static idl_err
-put_account(struct rules *r, struct rec_account *a)
+idl_err
+rules_put_account(struct rules *r, struct rec_account *a, unsigned prev_status)
 {
     struct state_key k;
-    key_1(&k, SP_ACCOUNT, a->id);
-    return state_put_rec(r->st, &k, &rec_account_schema, a);
+    rules_key1(&k, SP_ACCOUNT, a->id);
+    idl_err rc = state_put_rec(r->st, &k, &rec_account_schema, a);
+    if (rc || a->status == prev_status)
+        return rc;
+    rc = state_count_move(r->st, a->org, a->class, prev_status, a->status);
+    if (rc)
+        return rc;
+    struct rec_status log = {a->status, r->ctx->time_ms};
+    rules_key1(&k, SP_STATUS_LOG, a->id);
+    state_key_u64(&k, r->ctx->height);
+    state_key_u32(&k, r->ctx->index);
+    return state_put_rec(r->st, &k, &rec_status_schema, &log);
 }
 
-static void
-mark_changed(struct rules *r, struct rec_account *a)
+void
+rules_mark_changed(struct rules *r, struct rec_account *a)
 {
     a->changed_height = r->ctx->height;
     a->changed_time_ms = r->ctx->time_ms;
@@ -285,21 +286,21 @@ apply_org_add(struct rules *r)
 {
     const struct tx_org_add *b = &r->tx->body.org_add;
     struct rec_org parent, existing;
-    idl_err rc = need_org(r, b->parent, &parent);
+    idl_err rc = rules_need_org(r, b->parent, &parent);
     if (!rc)
-        rc = need_admin(r, POST_SYSADMIN, parent.code, "add organisations under it");
+        rc = rules_need_admin(r, POST_SYSADMIN, parent.code, "add organisations under it");
     if (rc)
         return rc;
     rc = state_org_get(r->st, b->code, &existing);
     if (rc == IDL_OK)
-        return refuse(r, IDL_ERR_EXISTS, "organisation %s already exists", b->code);
+        return rules_refuse(r, IDL_ERR_EXISTS, "organisation %s already exists", b->code);
     if (rc != IDL_ERR_NOT_FOUND)
         return rc;
     if (!kind_fits_parent(b->kind, parent.kind))
-        return refuse(r, IDL_ERR_INVALID, "a %s cannot be under a %s",
+        return rules_refuse(r, IDL_ERR_INVALID, "a %s cannot be under a %s",
                       ledger_org_kind_name(b->kind), ledger_org_kind_name(parent.kind));
     if ((b->kind == ORG_KIND_SCHOOL) != (b->school_type != SCHOOL_NONE))
-        return refuse(r, IDL_ERR_INVALID, "a school type is given for schools, and only for them");
+        return rules_refuse(r, IDL_ERR_INVALID, "a school type is given for schools, and only for them");
 
     struct rec_org org = {0};
     snprintf(org.code, sizeof(org.code), "%s", b->code);
@@ -309,11 +310,11 @@ apply_org_add(struct rules *r)
     org.school_type = b->school_type;
     org.created_height = r->ctx->height;
     struct state_key k;
-    key_1(&k, SP_ORG, org.code);
+    rules_key1(&k, SP_ORG, org.code);
     rc = state_put_rec(r->st, &k, &rec_org_schema, &org);
     if (rc)
         return rc;
-    key_2(&k, SP_ORG_CHILD, org.parent, org.code);
+    rules_key2(&k, SP_ORG_CHILD, org.parent, org.code);
     return state_put(r->st, &k, "", 0);
 }
 
@@ -322,23 +323,23 @@ apply_org_delegate(struct rules *r)
 {
     const struct tx_org_delegate *b = &r->tx->body.org_delegate;
     struct rec_org org;
-    idl_err rc = need_org(r, b->code, &org);
+    idl_err rc = rules_need_org(r, b->code, &org);
     if (rc)
         return rc;
     if (!org.parent[0])
-        return refuse(r, IDL_ERR_INVALID, "the root organisation has no parent to delegate to");
-    rc = need_admin(r, POST_SYSADMIN, org.parent, "decide delegation of its children");
+        return rules_refuse(r, IDL_ERR_INVALID, "the root organisation has no parent to delegate to");
+    rc = rules_need_admin(r, POST_SYSADMIN, org.parent, "decide delegation of its children");
     if (rc)
         return rc;
     if (org.kind != ORG_KIND_SCHOOL && org.kind != ORG_KIND_OTHER)
-        return refuse(r, IDL_ERR_INVALID, "only schools (and other units) delegate; %s is a %s",
+        return rules_refuse(r, IDL_ERR_INVALID, "only schools (and other units) delegate; %s is a %s",
                       org.code, ledger_org_kind_name(org.kind));
     if (org.delegated == b->delegated)
-        return refuse(r, IDL_ERR_STATE, "%s is already %s", org.code,
+        return rules_refuse(r, IDL_ERR_STATE, "%s is already %s", org.code,
                       b->delegated ? "delegated" : "not delegated");
     org.delegated = b->delegated;
     struct state_key k;
-    key_1(&k, SP_ORG, org.code);
+    rules_key1(&k, SP_ORG, org.code);
     return state_put_rec(r->st, &k, &rec_org_schema, &org);
 }
 
@@ -363,7 +364,7 @@ person_attach(struct rules *r, const struct ledger_person *p, const char *id)
             number |= f[i].field == PF_ID_NUMBER;
         }
         if (!name || !number)
-            return refuse(r, IDL_ERR_INVALID, "a new person needs a name and an ID number");
+            return rules_refuse(r, IDL_ERR_INVALID, "a new person needs a name and an ID number");
         rc = state_put_rec(r->st, &k, &ledger_person_schema, p);
         if (rc)
             return rc;
@@ -386,7 +387,7 @@ pubkey_claim(struct rules *r, const uint8_t pk[SIG_PUBKEY_BYTES], const char *id
     if (rc)
         return rc;
     if (used)
-        return refuse(r, IDL_ERR_EXISTS, "that public key already belongs to another account");
+        return rules_refuse(r, IDL_ERR_EXISTS, "that public key already belongs to another account");
     return state_put(r->st, &k, id, strlen(id));
 }
 
@@ -394,40 +395,39 @@ static idl_err
 check_account_add(struct rules *r, const struct tx_account_add *b, const struct rec_org *org)
 {
     if (b->class == CLASS_MANAGEMENT) {
-        idl_err rc = need_admin(r, POST_SYSADMIN, mgmt_parent(org),
+        idl_err rc = rules_need_admin(r, POST_SYSADMIN, rules_mgmt_parent(org),
                                 "create management accounts of its child organisations");
         if (rc)
             return rc;
         if (b->post == POST_NONE || hash_is_zero(b->pubkey))
-            return refuse(r, IDL_ERR_INVALID, "a management account needs a post and a public key");
-        rc = need_basis(r, "creating a management account");
+            return rules_refuse(r, IDL_ERR_INVALID, "a management account needs a post and a public key");
+        rc = rules_need_basis(r, "creating a management account");
         if (rc)
             return rc;
         return posts_people_check(r, org, b->post, b->person.key, b->id);
     }
-    idl_err rc = need_admin(r, POST_SYSADMIN, business_manager(org),
+    idl_err rc = rules_need_admin(r, POST_SYSADMIN, rules_business_manager(org),
                             "create business accounts of this organisation");
     if (rc)
         return rc;
     if (b->post != POST_NONE)
-        return refuse(r, IDL_ERR_INVALID, "a business account has no management post");
+        return rules_refuse(r, IDL_ERR_INVALID, "a business account has no management post");
     return IDL_OK;
 }
 
 static idl_err
-apply_account_add(struct rules *r)
+account_add(struct rules *r, const struct tx_account_add *b)
 {
-    const struct tx_account_add *b = &r->tx->body.account_add;
     struct rec_org org;
     struct rec_account a;
-    idl_err rc = need_org(r, b->org, &org);
+    idl_err rc = rules_need_org(r, b->org, &org);
     if (!rc)
         rc = check_account_add(r, b, &org);
     if (rc)
         return rc;
     rc = state_account_get(r->st, b->id, &a);
     if (rc == IDL_OK)
-        return refuse(r, IDL_ERR_EXISTS, "account %s already exists", b->id);
+        return rules_refuse(r, IDL_ERR_EXISTS, "account %s already exists", b->id);
     if (rc != IDL_ERR_NOT_FOUND)
         return rc;
     rc = IDL_OK;
@@ -441,7 +441,8 @@ apply_account_add(struct rules *r)
     memcpy(a.pubkey, b->pubkey, SIG_PUBKEY_BYTES);
     memcpy(a.person, b->person.key, HASH_BYTES);
     a.created_height = r->ctx->height;
-    mark_changed(r, &a);
+    a.created_time_ms = r->ctx->time_ms;
+    rules_mark_changed(r, &a);
 
     if (b->class == CLASS_MANAGEMENT)
         rc = slot_take(r, &org, b->post, a.id);
@@ -450,12 +451,96 @@ apply_account_add(struct rules *r)
     if (!rc)
         rc = person_attach(r, &b->person, a.id);
     if (!rc)
-        rc = put_account(r, &a);
+        rc = rules_put_account(r, &a, STATUS_NONE);
     if (rc)
         return rc;
     struct state_key k;
-    key_2(&k, SP_ACCOUNT_BY_ORG, a.org, a.id);
+    rules_key2(&k, SP_ACCOUNT_BY_ORG, a.org, a.id);
     return state_put(r->st, &k, "", 0);
+}
+
+static idl_err
+apply_account_add(struct rules *r)
+{
+    return account_add(r, &r->tx->body.account_add);
+}
+
+/* Records the outcome of one batch record: an audit entry, and if refused, why. */
+static idl_err
+batch_record_done(struct rules *r, uint32_t i, const char *target, idl_err code, const char *why)
+{
+    struct rec_audit e = {0};
+    memcpy(e.txid, r->tx->id, HASH_BYTES);
+    e.type = r->tx->type;
+    snprintf(e.actor, sizeof(e.actor), "%s", r->actor->id);
+    snprintf(e.target, sizeof(e.target), "%s", target);
+    memcpy(e.basis, r->tx->basis, HASH_BYTES);
+    e.height = r->ctx->height;
+    e.index = r->ctx->index;
+    e.record = i + 1;
+    e.time_ms = r->ctx->time_ms;
+    e.status = code ? TXS_REJECTED : TXS_COMMITTED;
+    e.code = (uint8_t)code;
+    idl_err rc = state_audit_put(r->st, r->actor->org, &e);
+    if (rc || !code)
+        return rc;
+    struct rec_tx res = {r->ctx->height, r->ctx->index, TXS_REJECTED, (uint8_t)code};
+    struct state_key k;
+    state_key_init(&k, SP_RECORD);
+    state_key_raw(&k, r->tx->id, HASH_BYTES);
+    state_key_u32(&k, i);
+    rc = state_put_rec(r->st, &k, &rec_tx_schema, &res);
+    state_key_init(&k, SP_REASON);
+    state_key_raw(&k, r->tx->id, HASH_BYTES);
+    state_key_u32(&k, i);
+    if (!rc)
+        rc = state_put(r->st, &k, why, strlen(why));
+    return rc;
+}
+
+/*
+ * A batch: each record is an account.add of a business account, applied in a layer of its
+ * own and kept or dropped alone. The transaction itself succeeds; refusals are per record
+ * (SP_RECORD, SP_REASON keyed by txid and record).
+ */
+static idl_err
+apply_batch(struct rules *r)
+{
+    const struct tx_account_add *recs = r->tx->body.batch.records.items;
+    char *saved = r->why;
+    size_t saved_len = r->why_len;
+    char why[RULES_WHY_MAX];
+    idl_err rc = IDL_OK;
+    uint32_t refused = 0;
+    r->why = why;
+    r->why_len = sizeof(why);
+    for (uint32_t i = 0; i < r->tx->body.batch.records.count && !rc; i++) {
+        why[0] = '\0';
+        idl_err code;
+        if (recs[i].class != CLASS_BUSINESS) {
+            code = rules_refuse(r, IDL_ERR_INVALID, "a batch creates business accounts only");
+        } else if ((rc = state_begin(r->st)) != IDL_OK) {
+            break;
+        } else {
+            code = account_add(r, &recs[i]);
+            if (code == IDL_OK) {
+                rc = state_commit(r->st);
+            } else {
+                state_rollback(r->st);
+                if (code == IDL_ERR_NOMEM || code == IDL_ERR_IO || code == IDL_ERR_CORRUPT)
+                    rc = code; /* ours, not the record's */
+            }
+        }
+        refused += code != IDL_OK;
+        if (!rc)
+            rc = batch_record_done(r, i, recs[i].id, code, why);
+    }
+    r->why = saved;
+    r->why_len = saved_len;
+    if (!rc && r->why && r->why_len)
+        snprintf(r->why, r->why_len, "%u of %u records refused", refused,
+                 r->tx->body.batch.records.count);
+    return rc;
 }
 
 static idl_err
@@ -464,46 +549,46 @@ apply_account_authorize(struct rules *r)
     const char *id = r->tx->body.account_ref.id;
     struct rec_account a;
     struct rec_org org;
-    idl_err rc = need_account(r, id, &a);
+    idl_err rc = rules_need_account(r, id, &a);
     if (!rc && a.class != CLASS_MANAGEMENT)
-        return refuse(r, IDL_ERR_INVALID,
+        return rules_refuse(r, IDL_ERR_INVALID,
                       "%s is a business account: the secadmin grants it roles instead", id);
     if (!rc)
-        rc = need_org(r, a.org, &org);
+        rc = rules_need_org(r, a.org, &org);
     if (!rc)
-        rc = need_admin(r, POST_SECADMIN, mgmt_parent(&org),
+        rc = rules_need_admin(r, POST_SECADMIN, rules_mgmt_parent(&org),
                         "authorise management accounts of its child organisations");
     if (!rc)
-        rc = not_self(r, id, "authorise");
+        rc = rules_not_self(r, id, "authorise");
     if (!rc)
-        rc = need_basis(r, "authorising a management account");
+        rc = rules_need_basis(r, "authorising a management account");
     if (rc)
         return rc;
     if (a.status != STATUS_PENDING)
-        return refuse(r, IDL_ERR_STATE, "%s is %s, not pending", id, ledger_status_name(a.status));
+        return rules_refuse(r, IDL_ERR_STATE, "%s is %s, not pending", id, ledger_status_name(a.status));
     a.status = STATUS_ACTIVE;
     a.authorized = 1;
-    mark_changed(r, &a);
-    return put_account(r, &a);
+    rules_mark_changed(r, &a);
+    return rules_put_account(r, &a, STATUS_PENDING);
 }
 
 /*
  * Loads the target of an account operation and checks that the actor is the sysadmin who
  * manages it, and that a management target comes with its form.
  */
-static idl_err
-need_managed_account(struct rules *r, const char *id, const char *what, struct rec_account *a)
+idl_err
+rules_need_managed_account(struct rules *r, const char *id, const char *what, struct rec_account *a)
 {
     char manager[LEDGER_CODE_MAX + 1];
-    idl_err rc = need_account(r, id, a);
+    idl_err rc = rules_need_account(r, id, a);
     if (!rc)
-        rc = manager_of(r, a, manager);
+        rc = rules_manager_of(r, a, manager);
     if (!rc)
-        rc = need_admin(r, POST_SYSADMIN, manager, what);
+        rc = rules_need_admin(r, POST_SYSADMIN, manager, what);
     if (!rc && a->class == CLASS_MANAGEMENT) {
-        rc = not_self(r, id, "change");
+        rc = rules_not_self(r, id, "change");
         if (!rc)
-            rc = need_basis(r, "an operation on a management account");
+            rc = rules_need_basis(r, "an operation on a management account");
     }
     return rc;
 }
@@ -517,7 +602,7 @@ person_update(struct rules *r, const struct rec_account *a, const struct schema_
     struct ledger_person p;
     idl_err rc = state_get_rec(r->st, &k, &ledger_person_schema, &p);
     if (rc == IDL_ERR_NOT_FOUND)
-        return refuse(r, rc, "%s has no personal record to update", a->id);
+        return rules_refuse(r, rc, "%s has no personal record to update", a->id);
     if (rc)
         return rc;
     /* Merge: both lists are in ascending field order; the update wins on a tie. */
@@ -545,14 +630,14 @@ static idl_err
 change_post(struct rules *r, struct rec_account *a, unsigned post)
 {
     if (a->class != CLASS_MANAGEMENT)
-        return refuse(r, IDL_ERR_INVALID, "only management accounts have a post");
+        return rules_refuse(r, IDL_ERR_INVALID, "only management accounts have a post");
     if (a->status == STATUS_DISABLED)
-        return refuse(r, IDL_ERR_STATE, "%s is disabled; restore it before changing its post",
+        return rules_refuse(r, IDL_ERR_STATE, "%s is disabled; restore it before changing its post",
                       a->id);
     if (a->post == post)
-        return refuse(r, IDL_ERR_STATE, "%s is already the %s", a->id, post_name(post));
+        return rules_refuse(r, IDL_ERR_STATE, "%s is already the %s", a->id, post_name(post));
     struct rec_org org;
-    idl_err rc = need_org(r, a->org, &org);
+    idl_err rc = rules_need_org(r, a->org, &org);
     if (!rc)
         rc = posts_people_check(r, &org, post, a->person, a->id);
     if (!rc)
@@ -573,49 +658,51 @@ apply_account_update(struct rules *r)
 {
     const struct tx_account_update *b = &r->tx->body.account_update;
     struct rec_account a;
-    idl_err rc = need_managed_account(r, b->id, "change accounts it manages", &a);
+    idl_err rc = rules_need_managed_account(r, b->id, "change accounts it manages", &a);
     if (rc)
         return rc;
     if (b->post == POST_NONE && b->fields.count == 0)
-        return refuse(r, IDL_ERR_INVALID, "nothing to change");
+        return rules_refuse(r, IDL_ERR_INVALID, "nothing to change");
     const struct ledger_sealed *f = b->fields.items;
     for (uint32_t i = 0; i < b->fields.count; i++)
         if (f[i].field == PF_ID_NUMBER)
-            return refuse(r, IDL_ERR_INVALID,
+            return rules_refuse(r, IDL_ERR_INVALID,
                           "the ID number identifies the person and cannot be changed");
+    unsigned prev = a.status;
     if (b->post != POST_NONE)
         rc = change_post(r, &a, b->post);
     if (!rc && b->fields.count)
         rc = person_update(r, &a, &b->fields);
     if (rc)
         return rc;
-    mark_changed(r, &a);
-    return put_account(r, &a);
+    rules_mark_changed(r, &a);
+    return rules_put_account(r, &a, prev);
 }
 
 static idl_err
 apply_account_disable(struct rules *r, struct rec_account *a)
 {
     if (a->status == STATUS_DISABLED)
-        return refuse(r, IDL_ERR_STATE, "%s is already disabled", a->id);
+        return rules_refuse(r, IDL_ERR_STATE, "%s is already disabled", a->id);
     if (a->class == CLASS_MANAGEMENT) {
         idl_err rc = slot_free(r, a->org, a->post, a->id);
         if (rc)
             return rc;
     }
     a->status = STATUS_DISABLED;
-    return IDL_OK;
+    /* The USB key is handed in with the account: its certificates are frozen. */
+    return rules_certs_freeze_all(r, a->id);
 }
 
 static idl_err
 apply_account_restore(struct rules *r, struct rec_account *a)
 {
     if (a->status != STATUS_DISABLED)
-        return refuse(r, IDL_ERR_STATE, "%s is %s, not disabled", a->id,
+        return rules_refuse(r, IDL_ERR_STATE, "%s is %s, not disabled", a->id,
                       ledger_status_name(a->status));
     if (a->class == CLASS_MANAGEMENT) {
         struct rec_org org;
-        idl_err rc = need_org(r, a->org, &org);
+        idl_err rc = rules_need_org(r, a->org, &org);
         if (!rc)
             rc = posts_people_check(r, &org, a->post, a->person, a->id);
         if (!rc)
@@ -632,9 +719,10 @@ apply_account_status(struct rules *r)
 {
     const struct tx_account_op *b = &r->tx->body.account_op;
     struct rec_account a;
-    idl_err rc = need_managed_account(r, b->id, "change the status of accounts it manages", &a);
+    idl_err rc = rules_need_managed_account(r, b->id, "change the status of accounts it manages", &a);
     if (rc)
         return rc;
+    unsigned prev = a.status;
     switch (r->tx->type) {
     case TX_ACCOUNT_DISABLE:
         rc = apply_account_disable(r, &a);
@@ -644,28 +732,28 @@ apply_account_status(struct rules *r)
         break;
     case TX_ACCOUNT_LOCK:
         if (a.status != STATUS_ACTIVE)
-            return refuse(r, IDL_ERR_STATE, "%s is %s; only an active account can be locked", a.id,
+            return rules_refuse(r, IDL_ERR_STATE, "%s is %s; only an active account can be locked", a.id,
                           ledger_status_name(a.status));
         a.status = STATUS_LOCKED;
         break;
     case TX_ACCOUNT_UNLOCK:
         if (a.status != STATUS_LOCKED)
-            return refuse(r, IDL_ERR_STATE, "%s is %s, not locked", a.id,
+            return rules_refuse(r, IDL_ERR_STATE, "%s is %s, not locked", a.id,
                           ledger_status_name(a.status));
         a.status = STATUS_ACTIVE;
         break;
     case TX_ACCOUNT_RESET_PASSWORD:
         /* Passwords live in the business systems; the ledger records that it was reset. */
         if (a.status == STATUS_DISABLED)
-            return refuse(r, IDL_ERR_STATE, "%s is disabled; restore it first", a.id);
+            return rules_refuse(r, IDL_ERR_STATE, "%s is disabled; restore it first", a.id);
         break;
     default:
         IDL_ASSERT(!"not an account status type");
     }
     if (rc)
         return rc;
-    mark_changed(r, &a);
-    return put_account(r, &a);
+    rules_mark_changed(r, &a);
+    return rules_put_account(r, &a, prev);
 }
 
 static idl_err
@@ -673,31 +761,31 @@ apply_bind_legacy(struct rules *r)
 {
     const struct tx_bind_legacy *b = &r->tx->body.bind_legacy;
     struct rec_account a;
-    idl_err rc = need_managed_account(r, b->id, "bind legacy accounts to its accounts", &a);
+    idl_err rc = rules_need_managed_account(r, b->id, "bind legacy accounts to its accounts", &a);
     if (rc)
         return rc;
     if (a.class != CLASS_BUSINESS)
-        return refuse(r, IDL_ERR_INVALID, "legacy accounts are bound to business accounts only");
+        return rules_refuse(r, IDL_ERR_INVALID, "legacy accounts are bound to business accounts only");
     if (a.status == STATUS_DISABLED)
-        return refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
+        return rules_refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
     struct state_key k;
     bool found;
-    key_1(&k, SP_SYSTEM, b->system);
+    rules_key1(&k, SP_SYSTEM, b->system);
     rc = state_has(r->st, &k, &found);
     if (!rc && !found)
-        return refuse(r, IDL_ERR_NOT_FOUND, "business system %s does not exist", b->system);
-    key_2(&k, SP_LEGACY, b->system, b->legacy);
+        return rules_refuse(r, IDL_ERR_NOT_FOUND, "business system %s does not exist", b->system);
+    rules_key2(&k, SP_LEGACY, b->system, b->legacy);
     if (!rc)
         rc = state_has(r->st, &k, &found);
     if (!rc && found)
-        return refuse(r, IDL_ERR_EXISTS, "legacy account %s of %s is already bound", b->legacy,
+        return rules_refuse(r, IDL_ERR_EXISTS, "legacy account %s of %s is already bound", b->legacy,
                       b->system);
     struct state_key k2;
-    key_2(&k2, SP_LEGACY_OF, a.id, b->system);
+    rules_key2(&k2, SP_LEGACY_OF, a.id, b->system);
     if (!rc)
         rc = state_has(r->st, &k2, &found);
     if (!rc && found)
-        return refuse(r, IDL_ERR_EXISTS, "%s already has a legacy account bound in %s", a.id,
+        return rules_refuse(r, IDL_ERR_EXISTS, "%s already has a legacy account bound in %s", a.id,
                       b->system);
     if (!rc)
         rc = state_put(r->st, &k, a.id, strlen(a.id));
@@ -722,26 +810,26 @@ static idl_err
 apply_system_add(struct rules *r)
 {
     const struct tx_system_add *b = &r->tx->body.system_add;
-    idl_err rc = need_admin(r, POST_SYSADMIN, r->ctx->root, "register business systems");
+    idl_err rc = rules_need_admin(r, POST_SYSADMIN, r->ctx->root, "register business systems");
     if (rc)
         return rc;
     struct state_key k;
     bool found;
-    key_1(&k, SP_SYSTEM, b->code);
+    rules_key1(&k, SP_SYSTEM, b->code);
     rc = state_has(r->st, &k, &found);
     if (rc)
         return rc;
     if (found)
-        return refuse(r, IDL_ERR_EXISTS, "business system %s already exists", b->code);
+        return rules_refuse(r, IDL_ERR_EXISTS, "business system %s already exists", b->code);
     const struct ledger_code *roles = b->roles.items;
     for (uint32_t i = 0; i < b->roles.count; i++)
         for (uint32_t j = 0; j < i; j++)
             if (strcmp(roles[i].code, roles[j].code) == 0)
-                return refuse(r, IDL_ERR_INVALID, "role %s is listed twice", roles[i].code);
+                return rules_refuse(r, IDL_ERR_INVALID, "role %s is listed twice", roles[i].code);
     const struct ledger_code *cr = b->cert_required.items;
     for (uint32_t i = 0; i < b->cert_required.count; i++)
         if (!code_in(&b->roles, cr[i].code))
-            return refuse(r, IDL_ERR_INVALID, "cert-required role %s is not a role of %s",
+            return rules_refuse(r, IDL_ERR_INVALID, "cert-required role %s is not a role of %s",
                           cr[i].code, b->code);
     return state_put_rec(r->st, &k, ledger_tx_body_schema(TX_SYSTEM_ADD), b);
 }
@@ -750,7 +838,7 @@ static idl_err
 role_count_add(struct rules *r, const char *org, const struct tx_grant *b, int delta)
 {
     struct state_key k;
-    key_3(&k, SP_ROLE_COUNT, org, b->system, b->role);
+    rules_key3(&k, SP_ROLE_COUNT, org, b->system, b->role);
     struct idl_bytes v;
     uint32_t n = 0;
     idl_err rc = state_get(r->st, &k, &v);
@@ -769,6 +857,36 @@ role_count_add(struct rules *r, const char *org, const struct tx_grant *b, int d
     return state_put(r->st, &k, buf, 4);
 }
 
+/*
+ * A cert-required role (the teacher system's information manager) goes only to an account
+ * holding a valid certificate, and to one account per organisation, universities apart
+ * (DOMAIN.md §3).
+ */
+static idl_err
+cert_role_check(struct rules *r, const struct rec_account *a, const struct rec_org *org,
+                const struct tx_grant *b)
+{
+    bool valid;
+    idl_err rc = rules_has_valid_cert(r, a->id, &valid);
+    if (rc)
+        return rc;
+    if (!valid)
+        return rules_refuse(r, IDL_ERR_POLICY,
+                            "%s/%s requires an education CA certificate, and %s holds no valid one",
+                            b->system, b->role, a->id);
+    if (org->kind == ORG_KIND_UNIVERSITY)
+        return IDL_OK;
+    struct state_key k;
+    rules_key3(&k, SP_ROLE_COUNT, a->org, b->system, b->role);
+    bool taken;
+    rc = state_has(r->st, &k, &taken);
+    if (!rc && taken)
+        return rules_refuse(r, IDL_ERR_POLICY,
+                            "%s already has its %s/%s: one per organisation, universities apart",
+                            a->org, b->system, b->role);
+    return rc;
+}
+
 static idl_err
 apply_grant(struct rules *r)
 {
@@ -776,43 +894,49 @@ apply_grant(struct rules *r)
     bool add = r->tx->type == TX_GRANT_ADD;
     struct rec_account a;
     struct rec_org org;
-    idl_err rc = need_account(r, b->account, &a);
+    idl_err rc = rules_need_account(r, b->account, &a);
     if (!rc)
-        rc = need_org(r, a.org, &org);
+        rc = rules_need_org(r, a.org, &org);
     if (!rc)
-        rc = need_admin(r, POST_SECADMIN, business_manager(&org),
+        rc = rules_need_admin(r, POST_SECADMIN, rules_business_manager(&org),
                         "grant or withdraw business roles of this organisation");
     if (rc)
         return rc;
     if (add && a.class == CLASS_MANAGEMENT && !r->ctx->policy->mgmt_business_roles)
-        return refuse(r, IDL_ERR_POLICY,
+        return rules_refuse(r, IDL_ERR_POLICY,
                       "policy: a management account holds no business role (%s is a %s)", a.id,
                       post_name(a.post));
     if (add && a.status == STATUS_DISABLED)
-        return refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
+        return rules_refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
 
     struct tx_system_add sys;
     struct state_key k;
-    key_1(&k, SP_SYSTEM, b->system);
+    rules_key1(&k, SP_SYSTEM, b->system);
     rc = state_get_rec(r->st, &k, ledger_tx_body_schema(TX_SYSTEM_ADD), &sys);
     if (rc == IDL_ERR_NOT_FOUND)
-        return refuse(r, rc, "business system %s does not exist", b->system);
+        return rules_refuse(r, rc, "business system %s does not exist", b->system);
     if (rc)
         return rc;
     bool known = code_in(&sys.roles, b->role);
+    bool cert_required = code_in(&sys.cert_required, b->role);
     schema_free(ledger_tx_body_schema(TX_SYSTEM_ADD), &sys);
     if (!known)
-        return refuse(r, IDL_ERR_INVALID, "%s has no role %s", b->system, b->role);
+        return rules_refuse(r, IDL_ERR_INVALID, "%s has no role %s", b->system, b->role);
+    if (add && cert_required) {
+        rc = cert_role_check(r, &a, &org, b);
+        if (rc)
+            return rc;
+    }
 
     bool held;
-    key_3(&k, SP_GRANT, a.id, b->system, b->role);
+    rules_key3(&k, SP_GRANT, a.id, b->system, b->role);
     rc = state_has(r->st, &k, &held);
     if (rc)
         return rc;
     if (add && held)
-        return refuse(r, IDL_ERR_EXISTS, "%s already holds %s/%s", a.id, b->system, b->role);
+        return rules_refuse(r, IDL_ERR_EXISTS, "%s already holds %s/%s", a.id, b->system, b->role);
     if (!add && !held)
-        return refuse(r, IDL_ERR_NOT_FOUND, "%s does not hold %s/%s", a.id, b->system, b->role);
+        return rules_refuse(r, IDL_ERR_NOT_FOUND, "%s does not hold %s/%s", a.id, b->system, b->role);
     rc = role_count_add(r, a.org, b, add ? 1 : -1);
     if (rc)
         return rc;
@@ -833,13 +957,13 @@ apply_review(struct rules *r)
 {
     const struct tx_review *b = &r->tx->body.review;
     struct rec_org org;
-    idl_err rc = need_org(r, b->org, &org);
+    idl_err rc = rules_need_org(r, b->org, &org);
     if (rc)
         return rc;
-    if (need_admin(r, POST_SYSADMIN, org.code, "record its access review") != IDL_OK) {
-        rc = need_admin(r, POST_SECADMIN, org.code, "record its access review");
+    if (rules_need_admin(r, POST_SYSADMIN, org.code, "record its access review") != IDL_OK) {
+        rc = rules_need_admin(r, POST_SECADMIN, org.code, "record its access review");
         if (rc)
-            return refuse(r, rc, "only the sysadmin or secadmin of %s may record its access "
+            return rules_refuse(r, rc, "only the sysadmin or secadmin of %s may record its access "
                                  "review; %s is the %s of %s",
                           org.code, r->actor->id, post_name(r->actor->post), r->actor->org);
     }
@@ -850,7 +974,7 @@ apply_review(struct rules *r)
     memcpy(rv.basis, r->tx->basis, HASH_BYTES);
     snprintf(rv.note, sizeof(rv.note), "%s", b->note);
     struct state_key k;
-    key_1(&k, SP_REVIEW, org.code);
+    rules_key1(&k, SP_REVIEW, org.code);
     return state_put_rec(r->st, &k, &rec_review_schema, &rv);
 }
 
@@ -861,18 +985,18 @@ actor_may_sign(struct rules *r)
 {
     const struct rec_account *a = r->actor;
     if (a->class != CLASS_MANAGEMENT)
-        return refuse(r, IDL_ERR_DENIED,
+        return rules_refuse(r, IDL_ERR_DENIED,
                       "%s is a business account: only management accounts sign ledger operations",
                       a->id);
     switch (a->status) {
     case STATUS_ACTIVE:
         return IDL_OK;
     case STATUS_PENDING:
-        return refuse(r, IDL_ERR_DENIED,
+        return rules_refuse(r, IDL_ERR_DENIED,
                       "%s is pending: its parent organisation's secadmin has not authorised it",
                       a->id);
     default:
-        return refuse(r, IDL_ERR_DENIED, "%s is %s", a->id, ledger_status_name(a->status));
+        return rules_refuse(r, IDL_ERR_DENIED, "%s is %s", a->id, ledger_status_name(a->status));
     }
 }
 
@@ -893,6 +1017,8 @@ rules_apply(struct state *st, const struct rules_ctx *ctx, const struct ledger_t
         return apply_org_delegate(&r);
     case TX_ACCOUNT_ADD:
         return apply_account_add(&r);
+    case TX_ACCOUNT_BATCH_ADD:
+        return apply_batch(&r);
     case TX_ACCOUNT_AUTHORIZE:
         return apply_account_authorize(&r);
     case TX_ACCOUNT_UPDATE:
@@ -912,7 +1038,19 @@ rules_apply(struct state *st, const struct rules_ctx *ctx, const struct ledger_t
         return apply_grant(&r);
     case TX_REVIEW_RECORD:
         return apply_review(&r);
+    case TX_CERT_APPLY:
+        return rules_cert_apply(&r);
+    case TX_CERT_APPROVE:
+        return rules_cert_approve(&r);
+    case TX_CERT_MEDIUM:
+        return rules_cert_medium(&r);
+    case TX_CERT_ANCHOR:
+        return rules_cert_anchor(&r);
+    case TX_CERT_FREEZE:
+    case TX_CERT_UNFREEZE:
+    case TX_CERT_REVOKE:
+        return rules_cert_status(&r);
     default:
-        return refuse(&r, IDL_ERR_INVALID, "unknown transaction type");
+        return rules_refuse(&r, IDL_ERR_INVALID, "unknown transaction type");
     }
 }

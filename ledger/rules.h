@@ -24,12 +24,16 @@
 
 #define RULES_WHY_MAX 256
 
+struct person_keys;
+
 struct rules_ctx {
     uint64_t height;
     uint32_t index;
     uint64_t time_ms; /* the block's time */
     const struct ledger_policy *policy;
     const char *root; /* code of the root organisation */
+    /* Opens sealed certificates: every node of a chain holds the same keys. */
+    const struct person_keys *pkeys;
 };
 
 IDL_MUST_USE idl_err rules_apply(struct state *st, const struct rules_ctx *ctx,

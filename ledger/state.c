@@ -11,7 +11,11 @@
 static const char *const status_names[] = {"", "pending", "active", "disabled", "locked"};
 static const char *const same_person_names[] = {"", "never", "schools", "always"};
 static const char *const tx_status_names[] = {"", "committed", "rejected"};
+static const char *const cert_status_names[] = {"", "active", "frozen", "revoked"};
+static const char *const app_status_names[] = {"", "applied", "approved", "anchored"};
 _Static_assert(IDL_ARRAY_LEN(status_names) == STATUS__COUNT, "statuses named");
+_Static_assert(IDL_ARRAY_LEN(cert_status_names) == CERT__COUNT, "cert statuses named");
+_Static_assert(IDL_ARRAY_LEN(app_status_names) == APP__COUNT, "application statuses named");
 _Static_assert(IDL_ARRAY_LEN(same_person_names) == SAME__COUNT, "policies named");
 _Static_assert(IDL_ARRAY_LEN(tx_status_names) == TXS__COUNT, "tx statuses named");
 
@@ -40,11 +44,79 @@ ledger_tx_status_name(unsigned v)
     return schema_enum_name(tx_status_names, IDL_ARRAY_LEN(tx_status_names), v);
 }
 
+const char *
+ledger_cert_status_name(unsigned v)
+{
+    return schema_enum_name(cert_status_names, IDL_ARRAY_LEN(cert_status_names), v);
+}
+
+const char *
+ledger_app_status_name(unsigned v)
+{
+    return schema_enum_name(app_status_names, IDL_ARRAY_LEN(app_status_names), v);
+}
+
+SCHEMA_DEFINE(ledger_ca_schema, struct ledger_ca, "ca",
+              SF_BYTES(struct ledger_ca, der, "der", 0, 8192));
+
+SCHEMA_DEFINE(rec_cert_app_schema, struct rec_cert_app, "cert_app",
+              SF_ENUM(struct rec_cert_app, status, "status", 0, app_status_names),
+              SF_LIST(struct rec_cert_app, approvals, "approvals", SCHEMA_OPTIONAL, 16,
+                      &ledger_code_schema),
+              SF_ID(struct rec_cert_app, medium, "medium", SCHEMA_OPTIONAL),
+              SF_U64(struct rec_cert_app, applied_height, "applied_height"),
+              SF_U64(struct rec_cert_app, medium_time_ms, "medium_time_ms"),
+              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL));
+
+SCHEMA_DEFINE_STATIC(cert_event_schema, struct rec_cert_event, "cert_event",
+                     SF_U64(struct rec_cert_event, time_ms, "time_ms"),
+                     SF_ENUM(struct rec_cert_event, status, "status", 0, cert_status_names));
+
+SCHEMA_DEFINE(rec_cert_schema, struct rec_cert, "cert",
+              SF_HASH(struct rec_cert, fingerprint, "fingerprint", 0),
+              SF_ID(struct rec_cert, account, "account", 0),
+              SF_ENUM(struct rec_cert, status, "status", 0, cert_status_names),
+              SF_TEXT(struct rec_cert, serial, "serial", 0),
+              SF_TEXT(struct rec_cert, issuer, "issuer", 0),
+              SF_U64(struct rec_cert, not_before, "not_before"),
+              SF_U64(struct rec_cert, not_after, "not_after"),
+              SF_U8(struct rec_cert, key, "key"),
+              SF_BYTES(struct rec_cert, spki, "spki", 0, 1200),
+              SF_BYTES(struct rec_cert, der, "der", 0, LEDGER_CERT_SEALED_MAX),
+              SF_ID(struct rec_cert, medium, "medium", SCHEMA_OPTIONAL),
+              SF_U64(struct rec_cert, anchored_height, "anchored_height"),
+              SF_LIST(struct rec_cert, history, "history", 0, LEDGER_CERT_HISTORY_MAX,
+                      &cert_event_schema));
+
+SCHEMA_DEFINE_STATIC(fingerprint_schema, struct rec_fingerprint, "fingerprint",
+                     SF_HASH(struct rec_fingerprint, fp, "fp", 0));
+
+SCHEMA_DEFINE(rec_fingerprints_schema, struct rec_fingerprints, "fingerprints",
+              SF_LIST(struct rec_fingerprints, fps, "fps", SCHEMA_OPTIONAL,
+                      LEDGER_CERTS_PER_ACCOUNT, &fingerprint_schema));
+
+SCHEMA_DEFINE(rec_counts_schema, struct rec_counts, "counts",
+              SF_U64(struct rec_counts, business[1], "business_pending"),
+              SF_U64(struct rec_counts, business[2], "business_active"),
+              SF_U64(struct rec_counts, business[3], "business_disabled"),
+              SF_U64(struct rec_counts, business[4], "business_locked"),
+              SF_U64(struct rec_counts, management[1], "management_pending"),
+              SF_U64(struct rec_counts, management[2], "management_active"),
+              SF_U64(struct rec_counts, management[3], "management_disabled"),
+              SF_U64(struct rec_counts, management[4], "management_locked"));
+
+SCHEMA_DEFINE(rec_status_schema, struct rec_status, "status",
+              SF_ENUM(struct rec_status, status, "status", 0, status_names),
+              SF_U64(struct rec_status, time_ms, "time_ms"));
+
 SCHEMA_DEFINE(ledger_policy_schema, struct ledger_policy, "policy",
               SF_ENUM(struct ledger_policy, same_person_sys_sec, "same_person_sys_sec", 0,
                       same_person_names),
               SF_BOOL(struct ledger_policy, mgmt_business_roles, "mgmt_business_roles"),
-              SF_U32(struct ledger_policy, review_interval_days, "review_interval_days"));
+              SF_U32(struct ledger_policy, review_interval_days, "review_interval_days"),
+              SF_BOOL(struct ledger_policy, cert_issuer_required, "cert_issuer_required"),
+              SF_LIST(struct ledger_policy, cert_issuers, "cert_issuers", SCHEMA_OPTIONAL,
+                      LEDGER_CERT_ISSUERS_MAX, &ledger_ca_schema));
 
 SCHEMA_DEFINE(rec_org_schema, struct rec_org, "org", SF_ID(struct rec_org, code, "code", 0),
               SF_TEXT(struct rec_org, name, "name", 0), SF_U8(struct rec_org, kind, "kind"),
@@ -61,6 +133,7 @@ SCHEMA_DEFINE(rec_account_schema, struct rec_account, "account",
               SF_HASH(struct rec_account, pubkey, "pubkey", SCHEMA_OPTIONAL),
               SF_HASH(struct rec_account, person, "person", SCHEMA_OPTIONAL),
               SF_U64(struct rec_account, created_height, "created_height"),
+              SF_U64(struct rec_account, created_time_ms, "created_time_ms"),
               SF_U64(struct rec_account, changed_height, "changed_height"),
               SF_U64(struct rec_account, changed_time_ms, "changed_time_ms"));
 
@@ -81,6 +154,7 @@ SCHEMA_DEFINE(rec_audit_schema, struct rec_audit, "audit",
               SF_ID(struct rec_audit, target, "target", SCHEMA_OPTIONAL),
               SF_HASH(struct rec_audit, basis, "basis", SCHEMA_OPTIONAL),
               SF_U64(struct rec_audit, height, "height"), SF_U32(struct rec_audit, index, "index"),
+              SF_U32(struct rec_audit, record, "record"),
               SF_U64(struct rec_audit, time_ms, "time_ms"),
               SF_ENUM(struct rec_audit, status, "status", 0, tx_status_names),
               SF_U8(struct rec_audit, code, "code"));
@@ -458,6 +532,56 @@ state_take_batch(struct state *st, struct store_batch *b)
     }
     state_rollback(st);
     return rc;
+}
+
+/* ---- audit entries and counters ---- */
+
+static void
+audit_key(struct state_key *k, enum state_space sp, const char *who, const struct rec_audit *e)
+{
+    state_key_init(k, sp);
+    state_key_str(k, who);
+    state_key_u64(k, e->height);
+    state_key_u32(k, e->index);
+    state_key_u32(k, e->record);
+}
+
+idl_err
+state_audit_put(struct state *st, const char *actor_org, const struct rec_audit *e)
+{
+    struct state_key k;
+    audit_key(&k, SP_AUDIT_ORG, actor_org, e);
+    idl_err rc = state_put_rec(st, &k, &rec_audit_schema, e);
+    audit_key(&k, SP_AUDIT_ACTOR, e->actor, e);
+    if (!rc)
+        rc = state_put_rec(st, &k, &rec_audit_schema, e);
+    return rc;
+}
+
+_Static_assert(STATUS__COUNT == 5, "rec_counts_schema lists every status");
+
+idl_err
+state_count_move(struct state *st, const char *org, unsigned class, unsigned from, unsigned to)
+{
+    if (from == to || (class != CLASS_BUSINESS && class != CLASS_MANAGEMENT))
+        return IDL_OK;
+    struct state_key k;
+    state_key_init(&k, SP_COUNTS);
+    state_key_str(&k, org);
+    struct rec_counts c;
+    idl_err rc = state_get_rec(st, &k, &rec_counts_schema, &c);
+    if (rc == IDL_ERR_NOT_FOUND)
+        rc = IDL_OK;
+    if (rc)
+        return rc;
+    uint64_t *v = class == CLASS_BUSINESS ? c.business : c.management;
+    if (from != STATUS_NONE) {
+        IDL_ASSERT(v[from] > 0);
+        v[from]--;
+    }
+    if (to != STATUS_NONE)
+        v[to]++;
+    return state_put_rec(st, &k, &rec_counts_schema, &c);
 }
 
 /* ---- common records ---- */

@@ -62,9 +62,16 @@ enum state_space {
     SP_ROLE_COUNT = 'r',    /* org, system, role -> u32 holders */
     SP_LEGACY = 'l',        /* system, legacy account -> account id */
     SP_LEGACY_OF = 'L',     /* account, system -> legacy account */
-    SP_AUDIT_ORG = 'u',     /* actor's org, u64 height, u32 index -> struct rec_audit */
-    SP_AUDIT_ACTOR = 'U',   /* actor, u64 height, u32 index -> struct rec_audit */
+    SP_AUDIT_ORG = 'u',     /* actor's org, u64 height, u32 index, u32 record -> rec_audit */
+    SP_AUDIT_ACTOR = 'U',   /* actor, u64 height, u32 index, u32 record -> rec_audit */
     SP_REVIEW = 'v',        /* org -> struct rec_review */
+    SP_CERT_APP = 'y',      /* account -> struct rec_cert_app */
+    SP_CERT = 'x',          /* fingerprint -> struct rec_cert */
+    SP_CERTS_OF = 'X',      /* account -> struct rec_fingerprints */
+    SP_MEDIUM = 'M',        /* medium serial -> account id */
+    SP_STATUS_LOG = 'S',    /* account, u64 height, u32 index -> struct rec_status */
+    SP_COUNTS = 'K',        /* org -> struct rec_counts */
+    SP_RECORD = 'Q',        /* txid, u32 record -> struct rec_tx: a refused batch record */
 };
 
 enum ledger_account_status {
@@ -75,11 +82,25 @@ enum ledger_same_person { SAME_NEVER = 1, SAME_SCHOOLS = 2, SAME_ALWAYS = 3, SAM
 
 enum ledger_tx_status { TXS_NONE, TXS_COMMITTED, TXS_REJECTED, TXS__COUNT };
 
+enum ledger_cert_status { CERT_NONE, CERT_ACTIVE, CERT_FROZEN, CERT_REVOKED, CERT__COUNT };
+enum ledger_app_status { APP_NONE, APP_APPLIED, APP_APPROVED, APP_ANCHORED, APP__COUNT };
+
+#define LEDGER_CERTS_PER_ACCOUNT 16
+#define LEDGER_CERT_ISSUERS_MAX 16
+#define LEDGER_CERT_HISTORY_MAX 64
+
+/* A CA certificate (DER) that may issue the education certificates of this chain. */
+struct ledger_ca {
+    struct idl_bytes der;
+};
+
 /* Chain policies, set by genesis (DOMAIN.md §3 "policy" rows). */
 struct ledger_policy {
     uint8_t same_person_sys_sec; /* enum ledger_same_person */
     uint8_t mgmt_business_roles; /* 1: a management account may hold business roles */
     uint32_t review_interval_days;
+    uint8_t cert_issuer_required; /* 1: only certificates issued by cert_issuers */
+    struct schema_list cert_issuers; /* of struct ledger_ca */
 };
 
 struct rec_org {
@@ -102,8 +123,15 @@ struct rec_account {
     uint8_t pubkey[SIG_PUBKEY_BYTES];
     uint8_t person[HASH_BYTES];
     uint64_t created_height;
+    uint64_t created_time_ms;
     uint64_t changed_height; /* last change of status, post or personal data */
     uint64_t changed_time_ms;
+};
+
+/* Accounts of an organisation by class and status (reports read these, not the accounts). */
+struct rec_counts {
+    uint64_t business[STATUS__COUNT];
+    uint64_t management[STATUS__COUNT];
 };
 
 struct rec_grant {
@@ -128,9 +156,52 @@ struct rec_audit {
     uint8_t basis[HASH_BYTES];
     uint64_t height;
     uint32_t index;
+    uint32_t record; /* 0, or 1 + the record's position in a batch */
     uint64_t time_ms;
     uint8_t status; /* enum ledger_tx_status */
     uint8_t code;
+};
+
+struct rec_cert_app {
+    uint8_t status; /* enum ledger_app_status */
+    struct schema_list approvals; /* of struct ledger_code: organisations that approved */
+    char medium[LEDGER_ID_MAX + 1]; /* assigned USB key medium, "" if none yet */
+    uint64_t applied_height;
+    uint64_t medium_time_ms;
+    char note[LEDGER_REASON_MAX + 1];
+};
+
+struct rec_cert_event {
+    uint64_t time_ms;
+    uint8_t status; /* enum ledger_cert_status from that time on */
+};
+
+struct rec_cert {
+    uint8_t fingerprint[HASH_BYTES];
+    char account[LEDGER_ID_MAX + 1];
+    uint8_t status;
+    char serial[65];
+    char issuer[401];
+    uint64_t not_before, not_after; /* Unix seconds */
+    uint8_t key; /* enum cert_key */
+    struct idl_bytes spki;
+    struct idl_bytes der; /* sealed, as anchored */
+    char medium[LEDGER_ID_MAX + 1];
+    uint64_t anchored_height;
+    struct schema_list history; /* of struct rec_cert_event, oldest first */
+};
+
+struct rec_fingerprint {
+    uint8_t fp[HASH_BYTES];
+};
+
+struct rec_fingerprints {
+    struct schema_list fps; /* of struct rec_fingerprint */
+};
+
+struct rec_status {
+    uint8_t status; /* enum ledger_account_status from time_ms on */
+    uint64_t time_ms;
 };
 
 struct rec_review {
@@ -148,11 +219,19 @@ extern const struct schema rec_grant_schema;
 extern const struct schema rec_tx_schema;
 extern const struct schema rec_audit_schema;
 extern const struct schema rec_review_schema;
+extern const struct schema rec_cert_app_schema;
+extern const struct schema rec_cert_schema;
+extern const struct schema rec_fingerprints_schema;
+extern const struct schema rec_status_schema;
+extern const struct schema rec_counts_schema;
+extern const struct schema ledger_ca_schema;
 
 const char *ledger_status_name(unsigned v);
 const char *ledger_same_person_name(unsigned v);
 unsigned ledger_same_person_parse(const char *s);
 const char *ledger_tx_status_name(unsigned v);
+const char *ledger_cert_status_name(unsigned v);
+const char *ledger_app_status_name(unsigned v);
 
 /* A key under construction. */
 struct state_key {
@@ -206,6 +285,17 @@ void state_hash_next(uint8_t out[HASH_BYTES], const uint8_t prev[HASH_BYTES], ui
  * Only valid with exactly one layer open.
  */
 IDL_MUST_USE idl_err state_take_batch(struct state *st, struct store_batch *b);
+
+/*
+ * Writes an audit entry under the actor's organisation and under the actor, keyed by
+ * (height, index, record) so entries sort in chain order.
+ */
+IDL_MUST_USE idl_err state_audit_put(struct state *st, const char *actor_org,
+                                     const struct rec_audit *e);
+
+/* Counts an account moving from status `from` to `to` (STATUS_NONE: created). */
+IDL_MUST_USE idl_err state_count_move(struct state *st, const char *org, unsigned class,
+                                      unsigned from, unsigned to);
 
 /* Convenience getters for the common records (IDL_ERR_NOT_FOUND if absent). */
 IDL_MUST_USE idl_err state_org_get(struct state *st, const char *code, struct rec_org *org);

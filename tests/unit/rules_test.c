@@ -380,6 +380,7 @@ basis_required_for_management(void **state)
     state_key_str(&k, "k-sys");
     state_key_u64(&k, tip.height);
     state_key_u32(&k, 0);
+    state_key_u32(&k, 0); /* record: not a batch */
     struct rec_audit e;
     FX_OK(f, fx_get(f, &k, &rec_audit_schema, &e));
     uint8_t want[HASH_BYTES];

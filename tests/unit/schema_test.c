@@ -549,7 +549,7 @@ decode_person(uint8_t doc, uint8_t key_byte, uint16_t count, uint32_t len)
     uint8_t *data = calloc(1, len + 1);
     assert_non_null(data);
     for (uint16_t i = 0; i < count; i++) {
-        codec_put_u8(&w, (uint8_t)(1 + i % (PF__COUNT - 1)));
+        codec_put_u8(&w, (uint8_t)(1 + i % LEDGER_PERSON_FIELDS_MAX));
         codec_put_u32(&w, len);
         codec_put_raw(&w, data, len);
     }
@@ -564,9 +564,10 @@ static void
 test_person_refusals(void **state)
 {
     (void)state;
-    assert_int_equal(decode_person(IDNUM_DOC_RESIDENT, 1, PF__COUNT - 1, 50), IDL_OK);
+    assert_int_equal(decode_person(IDNUM_DOC_RESIDENT, 1, LEDGER_PERSON_FIELDS_MAX, 50), IDL_OK);
     assert_int_equal(decode_person(IDNUM_DOC_RESIDENT, 1, 0, 0), IDL_OK); /* optional */
-    assert_int_equal(decode_person(IDNUM_DOC_RESIDENT, 1, PF__COUNT, 50), IDL_ERR_MALFORMED);
+    assert_int_equal(decode_person(IDNUM_DOC_RESIDENT, 1, LEDGER_PERSON_FIELDS_MAX + 1, 50),
+                     IDL_ERR_MALFORMED);
     assert_int_equal(decode_person(IDNUM_DOC_RESIDENT, 0, 0, 0), IDL_ERR_MALFORMED); /* key */
     assert_int_equal(decode_person(IDNUM_DOC__COUNT, 1, 0, 0), IDL_ERR_MALFORMED);
     assert_int_equal(decode_person(IDNUM_DOC_NONE, 1, 0, 0), IDL_ERR_MALFORMED);
