@@ -56,8 +56,10 @@ struct cli_command {
 };
 
 /* The command tables of cmd_tx.c, cmd_query.c and cmd_misc.c. */
-extern const struct cli_command cli_tx_commands[], cli_query_commands[], cli_misc_commands[];
-extern const size_t cli_tx_ncommands, cli_query_ncommands, cli_misc_ncommands;
+extern const struct cli_command cli_tx_commands[], cli_query_commands[], cli_misc_commands[],
+    cli_cert_commands[], cli_report_commands[];
+extern const size_t cli_tx_ncommands, cli_query_ncommands, cli_misc_ncommands,
+    cli_cert_ncommands, cli_report_ncommands;
 
 /* The value of a command option, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
@@ -75,6 +77,10 @@ __attribute__((format(printf, 3, 4))) int cli_fail(const struct cli *c, int code
 int cli_http(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply,
              char *why, size_t why_len);
 
+/* The same with an explicit Authorization header and no body. */
+int cli_http_auth(struct cli *c, const char *method, const char *path, const char *auth,
+                  json_t **reply, char *why, size_t why_len);
+
 /* Prints a JSON value (pretty) to stdout. */
 void cli_print_json(json_t *v);
 
@@ -91,6 +97,15 @@ int cli_query(struct cli *c, const char *path, json_t **reply);
  * code. Frees tx.
  */
 int cli_submit(struct cli *c, struct ledger_tx *tx);
+
+/*
+ * A query signed by the --key's account (management accounts authenticate reads that
+ * business-system tokens may not make, such as the read-audit log).
+ */
+int cli_signed_query(struct cli *c, const char *path, json_t **reply);
+
+/* POSTs body to path and handles the outcome like cli_query. */
+int cli_post(struct cli *c, const char *path, json_t *body, json_t **reply);
 
 /* Loads --key with its passphrase. Returns EXIT_OK_ or an exit code (message printed). */
 int cli_load_key(struct cli *c, struct wallet_key **key);

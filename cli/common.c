@@ -103,6 +103,70 @@ cli_query(struct cli *c, const char *path, json_t **reply)
     return code;
 }
 
+/* Handles a reply like cli_query does (status 0 = unreachable). */
+static int
+outcome(struct cli *c, int status, const char *why, json_t **reply)
+{
+    if (status == 0)
+        return cli_fail(c, EXIT_UNREACHABLE, "%s", why);
+    if (status == 200 && *reply)
+        return EXIT_OK_;
+    int code = status == 401 ? EXIT_USAGE : EXIT_REJECTED;
+    if (c->json && *reply)
+        cli_print_json(*reply);
+    cli_fail(c, code, "%s%s", error_message(*reply),
+             status == 401 ? " (check --api-token-file / IDLEDGER_API_TOKEN, or --key)" : "");
+    json_decref(*reply);
+    *reply = NULL;
+    return code;
+}
+
+int
+cli_post(struct cli *c, const char *path, json_t *body, json_t **reply)
+{
+    char why[512];
+    int status = cli_http(c, "POST", path, body, reply, why, sizeof(why));
+    return outcome(c, status, why, reply);
+}
+
+static int find_actor(struct cli *c, const uint8_t pk[SIG_PUBKEY_BYTES],
+                      char actor[LEDGER_ID_MAX + 1]);
+
+int
+cli_signed_query(struct cli *c, const char *path, json_t **reply)
+{
+    *reply = NULL;
+    struct wallet_key *key;
+    int rc = cli_load_key(c, &key);
+    json_t *status = NULL;
+    char actor[LEDGER_ID_MAX + 1];
+    if (!rc)
+        rc = cli_query(c, "/v1/status", &status);
+    if (!rc)
+        rc = find_actor(c, key->pk, actor);
+    char auth[400], why[512];
+    if (!rc) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+        uint8_t msg[HASH_BYTES], sig[SIG_BYTES];
+        char hex[2 * SIG_BYTES + 1];
+        api_request_sighash(msg, json_string_value(json_object_get(status, "chain_id")), "GET",
+                            path, ms);
+        if (sig_sign(sig, msg, key->sk) != IDL_OK)
+            rc = cli_fail(c, EXIT_USAGE, "cannot sign the request");
+        codec_hex_encode(hex, sig, SIG_BYTES);
+        snprintf(auth, sizeof(auth), "IDL-Sig actor=%s,time=%llu,sig=%s", actor,
+                 (unsigned long long)ms, hex);
+    }
+    json_decref(status);
+    wallet_key_free(key);
+    if (rc)
+        return rc;
+    int st = cli_http_auth(c, "GET", path, auth, reply, why, sizeof(why));
+    return outcome(c, st, why, reply);
+}
+
 int
 cli_passphrase(struct cli *c, char *buf, size_t n, const char *prompt)
 {

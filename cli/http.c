@@ -12,9 +12,30 @@
 
 #define CALL_TIMEOUT_MS 15000
 
+static int
+http_call(struct cli *c, const char *method, const char *path, json_t *body, const char *auth,
+          json_t **reply, char *why, size_t why_len);
+
 int
 cli_http(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply,
          char *why, size_t why_len)
+{
+    char auth[160] = "";
+    if (c->token[0])
+        snprintf(auth, sizeof(auth), "Bearer %s", c->token);
+    return http_call(c, method, path, body, auth[0] ? auth : NULL, reply, why, why_len);
+}
+
+int
+cli_http_auth(struct cli *c, const char *method, const char *path, const char *auth,
+              json_t **reply, char *why, size_t why_len)
+{
+    return http_call(c, method, path, NULL, auth, reply, why, why_len);
+}
+
+static int
+http_call(struct cli *c, const char *method, const char *path, json_t *body, const char *auth,
+          json_t **reply, char *why, size_t why_len)
 {
     *reply = NULL;
     char url[1024];
@@ -39,11 +60,8 @@ cli_http(struct cli *c, const char *method, const char *path, json_t *body, json
         rv = nng_aio_alloc(&aio, NULL, NULL);
     if (!rv)
         rv = nng_http_req_set_method(req, method);
-    if (!rv && c->token[0]) {
-        char auth[160];
-        snprintf(auth, sizeof(auth), "Bearer %s", c->token);
+    if (!rv && auth)
         rv = nng_http_req_set_header(req, "Authorization", auth);
-    }
     if (!rv && text) {
         rv = nng_http_req_set_header(req, "Content-Type", "application/json");
         if (!rv)

@@ -26,6 +26,8 @@ static const struct {
 } tables[] = {
     {cli_tx_commands, &cli_tx_ncommands},
     {cli_query_commands, &cli_query_ncommands},
+    {cli_cert_commands, &cli_cert_ncommands},
+    {cli_report_commands, &cli_report_ncommands},
     {cli_misc_commands, &cli_misc_ncommands},
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "ledger/codec.h"
+#include "ledger/sig.h"
 #include "node/api_internal.h"
 #include "node/log.h"
 
@@ -26,27 +27,38 @@ struct api {
     nng_http_handler *h;
 };
 
+enum auth { AUTH_OPEN, AUTH_TOKEN, AUTH_SIGNED };
+
 struct route {
     const char *method;
     const char *pattern; /* '*' matches one segment */
-    int auth;            /* needs a token */
+    int auth;            /* enum auth */
     const char *params;  /* allowed query parameters, comma-separated */
     void (*fn)(struct api_req *r);
+    size_t body_max;     /* 0: API_BODY_ROUTE_MAX */
 };
 
 static const struct route routes[] = {
     {"GET", "/v1/status", 0, "", api_h_status},
     {"POST", "/v1/tx", 0, "", api_h_tx_post},
-    {"POST", "/v1/txs", 0, "", api_h_txs_post},
+    {"POST", "/v1/txs", 0, "", api_h_txs_post, API_BODY_MAX},
     {"GET", "/v1/tx/*", 1, "", api_h_tx_get},
     {"GET", "/v1/accounts/*", 1, "", api_h_account},
     {"GET", "/v1/accounts/*/nonce", 1, "", api_h_nonce},
     {"GET", "/v1/keys/*", 1, "", api_h_key},
     {"GET", "/v1/verify", 1, "account,system,role,org", api_h_verify},
     {"GET", "/v1/orgs/*", 1, "", api_h_org},
-    {"GET", "/v1/audit", 1, "org,actor,since_height,limit,after", api_h_audit},
+    {"GET", "/v1/audit", 1, "org,actor,since_height,to_height,posts,limit,after", api_h_audit},
     {"GET", "/v1/blocks/*", 1, "", api_h_block},
     {"POST", "/v1/persons/seal", 1, "", api_h_seal},
+    {"GET", "/v1/certs/*", 1, "", api_h_cert_get},
+    {"POST", "/v1/certs/seal", 1, "", api_h_cert_seal},
+    {"POST", "/v1/certs/verify-signature", 1, "", api_h_verify_signature},
+    {"POST", "/v1/realname/check", 1, "", api_h_realname},
+    {"GET", "/v1/read-audit", AUTH_SIGNED, "org,since,limit", api_h_read_audit},
+    {"GET", "/v1/reports/business-accounts", 1, "org", api_h_report_business},
+    {"GET", "/v1/reports/review", 1, "org", api_h_report_review},
+    {"POST", "/v1/persons/seal-batch", 1, "", api_h_seal_batch, API_BODY_MAX},
     {"GET", "/health/live", 0, "", api_h_live},
     {"GET", "/health/ready", 0, "", api_h_ready},
     {"GET", "/metrics", 0, "", api_h_metrics},
@@ -254,6 +266,48 @@ params_allowed(struct api_req *r, const char *allowed)
     return 1;
 }
 
+/*
+ * A request signed by a management account:
+ *   Authorization: IDL-Sig actor=ID,time=UNIX_MS,sig=HEX
+ * where sig signs tagged("idledger/api-request", chain id | method | uri | u64 time), the
+ * time within five minutes of ours, by an active management account's key.
+ */
+static int
+authenticate_signed(struct api_req *r, nng_http_req *req)
+{
+    const char *h = nng_http_req_get_header(req, "Authorization");
+    char actor[LEDGER_ID_MAX + 1] = "", sighex[2 * SIG_BYTES + 1] = "";
+    unsigned long long t = 0;
+    uint8_t sig[SIG_BYTES], msg[HASH_BYTES];
+    if (!h || sscanf(h, "IDL-Sig actor=%64[^,],time=%llu,sig=%128s", actor, &t, sighex) != 3 ||
+        codec_hex_decode(sig, SIG_BYTES, sighex) != IDL_OK) {
+        api_error(r, 401, "unauthorized",
+                  "this endpoint needs a request signed by a management account");
+        return 0;
+    }
+    uint64_t now = node_now_ms();
+    if (t + 300000 < now || t > now + 300000) {
+        api_error(r, 401, "unauthorized", "the signed request's time is off by over 5 minutes");
+        return 0;
+    }
+    api_request_sighash(msg, r->n->genesis.chain_id, r->method, nng_http_req_get_uri(req), t);
+    struct state *st;
+    struct rec_account a;
+    idl_err rc = state_new(&st, ledger_store(r->n->ledger));
+    if (!rc) {
+        rc = state_account_get(st, actor, &a);
+        state_free(st);
+    }
+    if (rc || a.class != CLASS_MANAGEMENT || a.status != STATUS_ACTIVE ||
+        !sig_verify(sig, msg, a.pubkey)) {
+        api_error(r, 401, "unauthorized", "the request is not signed by an active management "
+                                          "account");
+        return 0;
+    }
+    snprintf(r->signer, sizeof(r->signer), "%s", actor);
+    return 1;
+}
+
 static int
 authenticate(struct api_req *r, nng_http_req *req)
 {
@@ -293,7 +347,14 @@ dispatch(struct api_req *r, nng_http_req *req)
             api_error(r, 404, "not_found", "no such endpoint");
         return;
     }
-    if (!params_allowed(r, found->params) || (found->auth && !authenticate(r, req)))
+    size_t max = found->body_max ? found->body_max : API_BODY_ROUTE_MAX;
+    if (r->body_len > max) {
+        api_error(r, 413, "too_large", "the body is over %zu bytes", max);
+        return;
+    }
+    if (!params_allowed(r, found->params) ||
+        (found->auth == AUTH_TOKEN && !authenticate(r, req)) ||
+        (found->auth == AUTH_SIGNED && !authenticate_signed(r, req)))
         return;
     found->fn(r);
 }
@@ -335,9 +396,11 @@ handle(nng_aio *aio)
     nng_aio_finish(aio, 0);
 }
 
+/* NNG answers these itself, before our handler: a body over API_BODY_MAX, broken HTTP.
+ * It serves the page as text/html; the body at least is our JSON. */
 static const char error_page_400[] =
-    "{\"error\":{\"code\":\"malformed\",\"message\":\"bad request: malformed HTTP, or a body "
-    "over 1048576 bytes\"}}";
+    "{\"error\":{\"code\":\"too_large\",\"message\":\"bad request: malformed HTTP, or a body "
+    "over 16777216 bytes\"}}";
 
 idl_err
 api_start(struct api **out, struct node *n, char *why, size_t why_len)

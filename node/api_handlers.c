@@ -4,6 +4,7 @@
  * across a store read. Personal data leaves this file only masked (person_mask), or not at
  * all.
  */
+#include <errno.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
@@ -161,25 +162,69 @@ tx_details(struct api_req *r, uint64_t height, uint32_t index, json_t *out)
             IDL_OK) {
         json_object_set_new(out, "type", json_string(ledger_tx_type_name(tx.type)));
         json_object_set_new(out, "actor", json_string(tx.actor));
-        json_object_set_new(out, "target", json_string(ledger_tx_target(&tx)));
+        bool cert_op = tx.type == TX_CERT_FREEZE || tx.type == TX_CERT_UNFREEZE ||
+                       tx.type == TX_CERT_REVOKE;
+        json_object_set_new(out, "target", cert_op ? api_hex(tx.body.cert_op.fingerprint, 32)
+                                                   : json_string(ledger_tx_target(&tx)));
         ledger_tx_free(&tx);
     }
     ledger_block_free(&b);
 }
 
-/* The recorded reason of a refused transaction ("" if none). */
+/* The recorded reason of a refused transaction, or of record - 1 of a batch ("" if none). */
 static void
-reason_of(struct api_req *r, const uint8_t txid[HASH_BYTES], char *out, size_t n)
+reason_of(struct api_req *r, const uint8_t txid[HASH_BYTES], uint32_t record, char *out,
+          size_t n)
 {
     struct state_key k;
     state_key_init(&k, SP_REASON);
     state_key_raw(&k, txid, HASH_BYTES);
+    if (record)
+        state_key_u32(&k, record - 1);
     struct idl_bytes v;
     out[0] = '\0';
     if (store_get(ledger_store(r->n->ledger), k.b, k.len, &v) == IDL_OK) {
         snprintf(out, n, "%.*s", (int)v.len, (const char *)v.data);
         free(v.data);
     }
+}
+
+struct records {
+    struct api_req *r;
+    const uint8_t *txid;
+    json_t *list;
+    size_t prefix_len;
+};
+
+static int
+collect_record(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)val, (void)vl;
+    struct records *c = arg;
+    if (kl != c->prefix_len + 4)
+        return 0;
+    uint32_t i = codec_be32_get(key + c->prefix_len);
+    char reason[LEDGER_WHY_MAX];
+    reason_of(c->r, c->txid, i + 1, reason, sizeof(reason));
+    json_array_append_new(c->list,
+                          json_pack("{s:i, s:s, s:s}", "record", (int)i, "state", "rejected",
+                                    "reason", reason));
+    return 0;
+}
+
+/* The refused records of a batch transaction (the others applied). */
+static json_t *
+refused_records(struct api_req *r, const uint8_t txid[HASH_BYTES])
+{
+    struct state_key k;
+    state_key_init(&k, SP_RECORD);
+    state_key_raw(&k, txid, HASH_BYTES);
+    struct records c = {r, txid, json_array(), k.len};
+    if (query_scan(ledger_store(r->n->ledger), &k, NULL, 0, collect_record, &c) != IDL_OK) {
+        json_decref(c.list);
+        return json_null(); /* unknown, rather than a wrong empty list */
+    }
+    return c.list;
 }
 
 void
@@ -201,7 +246,7 @@ api_h_tx_get(struct api_req *r)
     char reason[LEDGER_WHY_MAX] = "";
     if (rc == IDL_OK) {
         if (t.status == TXS_REJECTED)
-            reason_of(r, txid, reason, sizeof(reason));
+            reason_of(r, txid, 0, reason, sizeof(reason));
         json_object_set_new(out, "state", json_string(ledger_tx_status_name(t.status)));
         json_object_set_new(out, "height", json_integer((json_int_t)t.height));
         json_object_set_new(out, "index", json_integer(t.index));
@@ -209,6 +254,7 @@ api_h_tx_get(struct api_req *r)
         if (t.status == TXS_REJECTED)
             json_object_set_new(out, "code", json_string(idl_errname((idl_err)t.code)));
         tx_details(r, t.height, t.index, out);
+        json_object_set_new(out, "records", refused_records(r, txid));
     } else if (rc == IDL_ERR_NOT_FOUND && mempool_has(r->n->pool, txid)) {
         json_object_set_new(out, "state", json_string("pending"));
         json_object_set_new(out, "height", json_null());
@@ -345,6 +391,31 @@ masked_person(struct api_req *r, struct state *st, const uint8_t key[HASH_BYTES]
     return out;
 }
 
+/* The certificates of an account, briefly. */
+static json_t *
+account_certs(struct api_req *r, struct state *st, const char *id)
+{
+    json_t *out = json_array();
+    struct state_key k;
+    state_key_init(&k, SP_CERTS_OF);
+    state_key_str(&k, id);
+    struct rec_fingerprints list;
+    if (state_get_rec(st, &k, &rec_fingerprints_schema, &list) != IDL_OK)
+        return out;
+    const struct rec_fingerprint *fps = list.fps.items;
+    for (uint32_t i = 0; i < list.fps.count; i++) {
+        struct rec_cert c;
+        state_key_init(&k, SP_CERT);
+        state_key_raw(&k, fps[i].fp, HASH_BYTES);
+        if (state_get_rec(st, &k, &rec_cert_schema, &c) == IDL_OK) {
+            json_array_append_new(out, api_cert_json(r, &c, false));
+            schema_free(&rec_cert_schema, &c);
+        }
+    }
+    schema_free(&rec_fingerprints_schema, &list);
+    return out;
+}
+
 void
 api_h_account(struct api_req *r)
 {
@@ -363,12 +434,14 @@ api_h_account(struct api_req *r)
         return;
     }
     json_t *person = masked_person(r, st, a.person);
+    json_t *certs = account_certs(r, st, a.id);
     state_free(st);
+    api_read_audit(r, "GET /v1/accounts", a.id);
     json_t *out = json_pack(
         "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "id", a.id, "org", a.org,
         "class", ledger_class_name(a.class), "post", ledger_post_name(a.post), "status",
         ledger_status_name(a.status), "grants", scan_list(r, SP_GRANT, a.id, collect_grant),
-        "certs", json_array(), "legacy", scan_list(r, SP_LEGACY_OF, a.id, collect_legacy),
+        "certs", certs, "legacy", scan_list(r, SP_LEGACY_OF, a.id, collect_legacy),
         "person", person, "created_height", (json_int_t)a.created_height, "changed_height",
         (json_int_t)a.changed_height);
     if (!hash_is_zero(a.pubkey))
@@ -391,8 +464,9 @@ api_h_verify(struct api_req *r)
     struct ledger_tip tip;
     ledger_tip(r->n->ledger, &tip);
     struct query_verdict v;
-    idl_err rc = query_verify(st, account, system, role, org, &v);
+    idl_err rc = query_verify(st, account, system, role, org, node_now_ms() / 1000, &v);
     state_free(st);
+    api_read_audit(r, "GET /v1/verify", account);
     if (rc) {
         api_fail(r, rc, NULL);
         return;
@@ -484,6 +558,9 @@ struct audit_scan {
     struct api_req *r;
     json_t *entries;
     const char *actor; /* filter, or NULL */
+    uint64_t to_height; /* 0: no bound */
+    unsigned posts;     /* bit per post: only actors now holding one of them; 0: all */
+    struct state *st;
     size_t limit;
     size_t count;
     char next[48];
@@ -497,19 +574,28 @@ collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
     struct rec_audit e;
     if (schema_decode_bytes(&rec_audit_schema, &e, val, vl) != IDL_OK)
         return 0;
+    if (s->to_height && e.height > s->to_height)
+        return 1;
     if (s->actor && strcmp(e.actor, s->actor) != 0)
         return 0;
+    if (s->posts) {
+        struct rec_account a;
+        if (state_account_get(s->st, e.actor, &a) != IDL_OK || !(s->posts & (1u << a.post)))
+            return 0;
+    }
     if (s->count == s->limit) {
-        snprintf(s->next, sizeof(s->next), "%llu.%u", (unsigned long long)e.height, e.index);
+        snprintf(s->next, sizeof(s->next), "%llu.%u.%u", (unsigned long long)e.height, e.index,
+                 e.record);
         return 1;
     }
     char reason[LEDGER_WHY_MAX] = "";
     if (e.status == TXS_REJECTED)
-        reason_of(s->r, e.txid, reason, sizeof(reason));
+        reason_of(s->r, e.txid, e.record, reason, sizeof(reason));
     json_array_append_new(
         s->entries,
-        json_pack("{s:I, s:i, s:o, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "height",
-                  (json_int_t)e.height, "index", (int)e.index, "txid", api_hex(e.txid, HASH_BYTES),
+        json_pack("{s:I, s:i, s:i, s:o, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "height",
+                  (json_int_t)e.height, "index", (int)e.index, "record", (int)e.record, "txid",
+                  api_hex(e.txid, HASH_BYTES),
                   "type", ledger_tx_type_name(e.type), "actor", e.actor, "target", e.target,
                   "basis", hash_is_zero(e.basis) ? json_null() : api_hex(e.basis, HASH_BYTES),
                   "time", (json_int_t)e.time_ms, "status", ledger_tx_status_name(e.status),
@@ -522,10 +608,11 @@ static int
 parse_u64(const char *s, uint64_t *out)
 {
     char *end;
-    if (!s || !*s)
+    if (!s || !*s || s[0] < '0' || s[0] > '9')
         return 0;
+    errno = 0;
     unsigned long long v = strtoull(s, &end, 10);
-    if (*end || s[0] == '-')
+    if (*end || errno == ERANGE)
         return 0;
     *out = v;
     return 1;
@@ -536,8 +623,28 @@ api_h_audit(struct api_req *r)
 {
     const char *org = api_param(r, "org"), *actor = api_param(r, "actor");
     const char *since = api_param(r, "since_height"), *lim = api_param(r, "limit");
-    const char *after = api_param(r, "after");
-    uint64_t height = 0, limit = 100, idx = 0;
+    const char *after = api_param(r, "after"), *to = api_param(r, "to_height");
+    const char *posts = api_param(r, "posts");
+    uint64_t to_height = 0;
+    unsigned post_bits = 0;
+    if (to && !parse_u64(to, &to_height)) {
+        api_error(r, 400, "malformed", "to_height must be a height");
+        return;
+    }
+    if (posts) {
+        char buf[64];
+        snprintf(buf, sizeof(buf), "%s", posts);
+        char *save = NULL;
+        for (char *p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+            unsigned post = ledger_post_parse(p);
+            if (!post) {
+                api_error(r, 400, "malformed", "posts lists sysadmin, secadmin, auditor");
+                return;
+            }
+            post_bits |= 1u << post;
+        }
+    }
+    uint64_t height = 0, limit = 100, idx = 0, rec = 0;
     if ((!org && !actor) || (since && !parse_u64(since, &height)) ||
         (lim && (!parse_u64(lim, &limit) || limit == 0 || limit > 1000))) {
         api_error(r, 400, "malformed",
@@ -545,11 +652,9 @@ api_h_audit(struct api_req *r)
         return;
     }
     if (after) {
-        char h[24] = "";
-        const char *dot = strchr(after, '.');
-        if (!dot || dot - after >= (long)sizeof(h) ||
-            (memcpy(h, after, (size_t)(dot - after)), !parse_u64(h, &height)) ||
-            !parse_u64(dot + 1, &idx)) {
+        char h[24] = "", i[24] = "", x[24] = "0";
+        if (sscanf(after, "%23[0-9].%23[0-9].%23[0-9]", h, i, x) < 2 || !parse_u64(h, &height) ||
+            !parse_u64(i, &idx) || !parse_u64(x, &rec)) {
             api_error(r, 400, "malformed", "after must be a cursor from a previous answer");
             return;
         }
@@ -560,8 +665,15 @@ api_h_audit(struct api_req *r)
     from = prefix;
     state_key_u64(&from, height);
     state_key_u32(&from, (uint32_t)idx);
-    struct audit_scan s = {r, json_array(), org ? actor : NULL, (size_t)limit, 0, ""};
+    state_key_u32(&from, (uint32_t)rec);
+    struct state *st = view(r);
+    if (!st)
+        return;
+    struct audit_scan s = {r, json_array(), org ? actor : NULL, to_height, post_bits, st,
+                           (size_t)limit, 0, ""};
     idl_err rc = query_scan(ledger_store(r->n->ledger), &prefix, &from, 0, collect_audit, &s);
+    state_free(st);
+    api_read_audit(r, "GET /v1/audit", actor);
     if (rc) {
         json_decref(s.entries);
         api_fail(r, rc, NULL);
@@ -618,7 +730,7 @@ api_h_block(struct api_req *r)
         struct rec_tx t;
         char reason[LEDGER_WHY_MAX] = "";
         if (state_get_rec(st, &k, &rec_tx_schema, &t) == IDL_OK && t.status == TXS_REJECTED)
-            reason_of(r, b.txids[i], reason, sizeof(reason));
+            reason_of(r, b.txids[i], 0, reason, sizeof(reason));
         json_array_append_new(results, json_pack("{s:o, s:s, s:s}", "txid",
                                                  api_hex(b.txids[i], HASH_BYTES), "state",
                                                  reason[0] ? "rejected" : "committed", "reason",
@@ -659,26 +771,27 @@ seal_add(struct api_req *r, json_t *fields, const uint8_t key[HASH_BYTES], unsig
     return hex != NULL;
 }
 
-/* Checks and seals the contact fields present in body, in field order, into `fields`. */
-static int
+/*
+ * Checks and seals the contact fields present in body, in field order, into `fields`.
+ * Returns NULL, or why not (a static sentence: never the value).
+ */
+static const char *
 seal_contacts(struct api_req *r, json_t *body, const uint8_t key[HASH_BYTES], json_t *fields,
               int with_name)
 {
-    for (unsigned f = PF_NAME; f < PF__COUNT; f++) {
+    for (unsigned f = PF_NAME; f <= LEDGER_PERSON_FIELDS_MAX; f++) {
         if (f == PF_ID_NUMBER || (f == PF_NAME && !with_name))
             continue;
         json_t *v = json_object_get(body, ledger_person_field_name(f));
         if (!v)
             continue;
         const char *text = json_string_value(v), *why = NULL;
-        if (!text || person_field_check(f, text, &why) != IDL_OK) {
-            api_error(r, 400, "invalid", "%s", why ? why : "personal fields must be strings");
-            return 0;
-        }
+        if (!text || person_field_check(f, text, &why) != IDL_OK)
+            return why ? why : "personal fields must be strings";
         if (!seal_add(r, fields, key, f, text))
-            return 0;
+            return "a personal field is too long";
     }
-    return 1;
+    return NULL;
 }
 
 /* The registered name of a person matches `name`? (1 if nothing to compare.) */
@@ -700,66 +813,134 @@ name_matches(struct api_req *r, const struct ledger_person *p, const char *name)
     return 1;
 }
 
-static void
-seal_new(struct api_req *r, json_t *body)
+/*
+ * Seals a new person from body: validated, indexed, each field sealed. Returns the answer
+ * object, or NULL with the HTTP status and a sentence (never quoting the data).
+ */
+static json_t *
+seal_person(struct api_req *r, struct state *st, json_t *body, int *status, const char **err)
 {
     const char *doc_name = json_string_value(json_object_get(body, "doc_type"));
     enum idnum_doc doc = doc_name ? idnum_doc_parse(doc_name) : IDNUM_DOC_RESIDENT;
     const char *number = json_string_value(json_object_get(body, "id_number"));
     const char *name = json_string_value(json_object_get(body, "name"));
-    const char *why = NULL;
     char norm[IDNUM_NORM_MAX + 1];
+    *status = 400;
     if (doc == IDNUM_DOC_NONE) {
-        api_error(r, 400, "invalid", "doc_type must be resident, passport, hkmo, taiwan or "
-                                     "foreign-pr");
-        return;
+        *err = "doc_type must be resident, passport, hkmo, taiwan or foreign-pr";
+        return NULL;
     }
     if (!number || !name) {
-        api_error(r, 400, "invalid", "a new person needs id_number and name");
-        return;
+        *err = "a new person needs id_number and name";
+        return NULL;
     }
-    if (idnum_normalize(norm, doc, number, &why) != IDL_OK) {
-        api_error(r, 400, "invalid", "%s", why);
-        return;
-    }
+    if (idnum_normalize(norm, doc, number, err) != IDL_OK)
+        return NULL;
     uint8_t key[HASH_BYTES];
     person_index(r->n->pkeys, doc, norm, key);
-    struct state *st = view(r);
-    if (!st)
-        return;
     struct state_key k;
     state_key_init(&k, SP_PERSON);
     state_key_raw(&k, key, HASH_BYTES);
     struct ledger_person existing;
-    idl_err rc = state_get_rec(st, &k, &ledger_person_schema, &existing);
-    state_free(st);
-    int registered = rc == IDL_OK;
-    if (registered && !name_matches(r, &existing, name)) {
+    int registered = state_get_rec(st, &k, &ledger_person_schema, &existing) == IDL_OK;
+    if (registered) {
+        int same = name_matches(r, &existing, name);
         schema_free(&ledger_person_schema, &existing);
-        sodium_memzero(norm, sizeof(norm));
-        api_error(r, 409, "exists", "this ID number is registered under another name");
-        return;
+        if (!same) {
+            sodium_memzero(norm, sizeof(norm));
+            *status = 409;
+            *err = "this ID number is registered under another name";
+            return NULL;
+        }
     }
-    if (registered)
-        schema_free(&ledger_person_schema, &existing);
     json_t *fields = json_array();
-    int ok = seal_contacts(r, body, key, fields, 1);
-    if (ok) {
+    *err = seal_contacts(r, body, key, fields, 1);
+    if (!*err) {
         /* The name is fields[0] (field 1); the number is field 2: insert it after. */
         json_t *tmp = json_array();
-        ok = seal_add(r, tmp, key, PF_ID_NUMBER, norm);
-        if (ok)
+        if (seal_add(r, tmp, key, PF_ID_NUMBER, norm))
             json_array_insert(fields, 1, json_array_get(tmp, 0));
+        else
+            *err = "the ID number cannot be sealed";
         json_decref(tmp);
     }
     sodium_memzero(norm, sizeof(norm));
-    if (!ok) {
+    if (*err) {
         json_decref(fields);
-        return;
+        return NULL;
     }
-    api_reply(r, 200, json_pack("{s:{s:s, s:o, s:o}, s:b}", "person", "doc_type",
-                                idnum_doc_name(doc), "key", api_hex(key, HASH_BYTES), "fields",
-                                fields, "registered", registered));
+    return json_pack("{s:{s:s, s:o, s:o}, s:b}", "person", "doc_type", idnum_doc_name(doc), "key",
+                     api_hex(key, HASH_BYTES), "fields", fields, "registered", registered);
+}
+
+static void
+seal_new(struct api_req *r, json_t *body)
+{
+    struct state *st = view(r);
+    if (!st)
+        return;
+    int status;
+    const char *err = NULL;
+    json_t *out = seal_person(r, st, body, &status, &err);
+    state_free(st);
+    if (out)
+        api_reply(r, 200, out);
+    else
+        api_error(r, status, status == 409 ? "exists" : "invalid", "%s", err);
+}
+
+/*
+ * POST /v1/persons/seal-batch {"persons": [...]}: seal_new for up to 1000 people; each
+ * answer is the person or its error, in order, so one bad row never fails the others.
+ */
+void
+api_h_seal_batch(struct api_req *r)
+{
+    static const char *const allowed[] = {"persons", NULL};
+    static const char *const person_fields[] = {"doc_type", "id_number", "name",
+                                                "mobile",   "email",     "office_phone",
+                                                "address",  NULL};
+    json_t *body = api_body_object(r, allowed);
+    if (!body)
+        return;
+    json_t *list = json_object_get(body, "persons");
+    struct state *st = NULL;
+    if (!json_is_array(list) || json_array_size(list) > LEDGER_BATCH_MAX) {
+        api_error(r, 400, "malformed", "persons must be a list of at most %d people",
+                  LEDGER_BATCH_MAX);
+    } else if ((st = view(r)) != NULL) {
+        json_t *results = json_array();
+        size_t i;
+        json_t *p;
+        json_array_foreach(list, i, p)
+        {
+            int status = 400;
+            const char *err = "each person must be an object";
+            json_t *out = NULL;
+            if (json_is_object(p)) {
+                const char *key;
+                json_t *v;
+                err = NULL;
+                json_object_foreach(p, key, v)
+                {
+                    int known = 0;
+                    for (const char *const *a = person_fields; *a; a++)
+                        known |= !strcmp(*a, key);
+                    if (!known)
+                        err = "unknown field in a person";
+                }
+                if (!err)
+                    out = seal_person(r, st, p, &status, &err);
+            }
+            json_array_append_new(results, out ? out
+                                               : json_pack("{s:{s:s, s:s}}", "error", "code",
+                                                           status == 409 ? "exists" : "invalid",
+                                                           "message", err));
+        }
+        state_free(st);
+        api_reply(r, 200, json_pack("{s:o}", "results", results));
+    }
+    json_decref(body);
 }
 
 static void
@@ -780,8 +961,10 @@ seal_update(struct api_req *r, json_t *body, const char *id)
         return;
     }
     json_t *fields = json_array();
-    if (!seal_contacts(r, body, a.person, fields, 1)) {
+    const char *err = seal_contacts(r, body, a.person, fields, 1);
+    if (err) {
         json_decref(fields);
+        api_error(r, 400, "invalid", "%s", err);
         return;
     }
     if (json_array_size(fields) == 0) {

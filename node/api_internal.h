@@ -13,7 +13,9 @@
 #include "node/node.h"
 #include "node/tokens.h"
 
-#define API_BODY_MAX (1024 * 1024)
+/* What NNG will read at all (the batch endpoint), and what every other route accepts. */
+#define API_BODY_MAX (16 * 1024 * 1024)
+#define API_BODY_ROUTE_MAX (1024 * 1024)
 #define API_SEGS_MAX 8
 #define API_PARAMS_MAX 12
 
@@ -33,6 +35,7 @@ struct api_req {
     const uint8_t *body;
     size_t body_len;
     char client[TOKEN_NAME_MAX + 1]; /* business system behind the token ("" if open) */
+    char signer[LEDGER_ID_MAX + 1];  /* management account behind a signed request */
     /* The reply. */
     int status;
     json_t *json;     /* owned; NULL if text is set */
@@ -61,7 +64,21 @@ json_t *api_body_object(struct api_req *r, const char *const *allowed);
 /* Lower-case hex of n bytes as a JSON string. */
 json_t *api_hex(const uint8_t *p, size_t n);
 
-/* The endpoints (api_handlers.c). */
+/* Records a read of account data (node/readaudit.h); account may be NULL. */
+void api_read_audit(struct api_req *r, const char *endpoint, const char *account);
+
+/* A certificate record as JSON (full: with issuer, masked subject, key, history). */
+json_t *api_cert_json(struct api_req *r, const struct rec_cert *c, bool full);
+
+/* The endpoints (api_handlers.c, api_certs.c). */
+void api_h_cert_get(struct api_req *r);
+void api_h_cert_seal(struct api_req *r);
+void api_h_verify_signature(struct api_req *r);
+void api_h_realname(struct api_req *r);
+void api_h_read_audit(struct api_req *r);
+void api_h_report_business(struct api_req *r);
+void api_h_report_review(struct api_req *r);
+void api_h_seal_batch(struct api_req *r);
 void api_h_status(struct api_req *r);
 void api_h_tx_post(struct api_req *r);
 void api_h_txs_post(struct api_req *r);
