@@ -37,11 +37,23 @@ UNIT_SRC := $(wildcard tests/unit/*_test.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRC := $(filter-out %_test.c,$(wildcard tests/unit/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
+# Node modules the unit tests link (node/*.c is not in the library).
+NODE_TEST_SRC := node/p2p.c node/log.c
+NODE_TEST_OBJ := $(NODE_TEST_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(if $(NODE_SRC),$(BIN)/idledgerd) $(if $(CLI_SRC),$(BIN)/idledger)
 
-.PHONY: all deps test unit integration asan-test run bench format clean
-all: $(LIB) $(BINS) $(UNIT_BIN)
+# The deterministic consensus simulator (tests/sim). `make unit` runs SIM_SEEDS seeds (fewer
+# under the sanitizers); `make sim` runs SEEDS seeds from SIM_FROM (a fresh start each time
+# unless given); `make sim-broken` shows the checker catching a weakened quorum.
+SIM_SRC := $(wildcard tests/sim/*.c)
+SIM_BIN := $(if $(SIM_SRC),$(BUILD)/tests/sim)
+SIM_SEEDS ?= $(if $(SAN),40,300)
+SEEDS ?= 2000
+SIM_FROM ?= random
+
+.PHONY: all deps test unit integration asan-test run bench format clean sim sim-broken
+all: $(LIB) $(BINS) $(UNIT_BIN) $(SIM_BIN)
 
 deps:
 	@./scripts/deps.sh
@@ -62,12 +74,28 @@ $(BIN)/idledger: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(TESTLIB_OBJ) $(LIB)
+$(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(TESTLIB_OBJ) $(NODE_TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS) -lcmocka
 
-unit: $(UNIT_BIN)
+# Objects apart from the binary's path ($(BUILD)/tests/sim is the program, not a directory).
+$(BUILD)/sim-obj/%.o: tests/sim/%.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/tests/sim: $(SIM_SRC:tests/sim/%.c=$(BUILD)/sim-obj/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+unit: $(UNIT_BIN) $(SIM_BIN)
 	@./tests/run-unit.sh $(UNIT_BIN)
+	$(if $(SIM_BIN),@$(SIM_BIN) --seeds $(SIM_SEEDS) --from 1)
+
+sim: $(SIM_BIN)
+	@$(SIM_BIN) --seeds $(SEEDS) --from $(SIM_FROM)
+
+sim-broken:
+	@BUILD=$(BUILD) ./tests/sim/broken_quorum.sh
 
 integration: $(BINS)
 	@BIN=$(abspath $(BIN)) ./tests/run-integration.sh
@@ -83,6 +111,11 @@ asan-test: deps
 	@$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/bin OPT="-O1 -g" \
 	    SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
 	    unit integration
+
+# A local 4-validator network in ./devnet, until Ctrl-C (CONTRACT.md).
+run: deps
+	@$(MAKE) --no-print-directory all
+	@BIN=$(abspath $(BIN)) ./scripts/devnet.sh
 
 format:
 	clang-format -i $(wildcard */*.c */*.h tests/*/*.c tests/*/*.h)

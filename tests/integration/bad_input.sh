@@ -1,0 +1,184 @@
+#!/bin/sh
+# bad_input.sh: hostile and broken HTTP requests against a running node. Each gets the
+# documented 4xx status (docs/API.md) and a JSON error {"error": {"code", "message"}}
+# (Content-Type application/json)
+# whose message never echoes the submitted ID number, mobile, e-mail or name; afterwards
+# the node still serves, still commits, and its height moved only for what we committed.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$((${IT_PORT_BASE:-18000} + 100))
+net_up "$T/net" "$PORT"
+TOKEN=$IDLEDGER_API_TOKEN
+
+h0=$(height)
+is "$h0" 0 "a fresh chain starts at height 0"
+
+# http METHOD PATH [CURL ARGS...]: body in $T/.body, status in $CODE.
+http() {
+    _m=$1 _p=$2
+    shift 2
+    CODE=$(curl -s -m 20 -o "$T/.body" -w '%{http_code}' -D "$T/.headers" -X "$_m" "$@" "$API$_p") || true
+    [ -n "$CODE" ] || CODE=000
+}
+
+# bad NAME STATUS [SECRET...]: the last answer had HTTP STATUS and a JSON error (with
+# Content-Type application/json) whose code and message are non-empty strings, and the
+# answer contains none of SECRET.
+bad() {
+    _bname=$1 _want=$2
+    shift 2
+    is "$CODE" "$_want" "$_bname: HTTP $_want"
+    if [ "$(jq -r '(.error.code | type == "string" and length > 0) and
+              (.error.message | type == "string" and length > 0)' "$T/.body" 2>/dev/null)" = true ]; then
+        pass "$_bname: JSON error with .error.code and .error.message ($(jq -r '.error.code + ": " + .error.message' "$T/.body" | cut -c1-80))"
+    else
+        fail "$_bname: JSON error with .error.code and .error.message"
+        diag "body: $(head -c 300 "$T/.body")"
+    fi
+    _ct=$(tr -d '\r' <"$T/.headers" | sed -n 's/^[Cc]ontent-[Tt]ype: *//p' | tail -n 1)
+    like "$_ct" '^application/json' "$_bname: Content-Type is application/json"
+    if [ $# -gt 0 ]; then
+        _msg=$(jq -r '.error.message // empty' "$T/.body" 2>/dev/null)
+        _leak=""
+        for _s in "$@"; do
+            case "$_msg" in *"$_s"*) _leak="$_leak $_s" ;; esac
+            grep -qF -- "$_s" "$T/.body" && _leak="$_leak (body)$_s"
+        done
+        is "$_leak" "" "$_bname: the answer does not contain the submitted personal data"
+    fi
+}
+
+AUTH="Authorization: Bearer $TOKEN"
+JSON="Content-Type: application/json"
+
+# ---------------------------------------------------------------- POST /v1/tx
+
+http POST /v1/tx -H "$JSON" --data-binary '{"tx":'
+bad "POST /v1/tx with truncated JSON" 400
+http POST /v1/tx -H "$JSON" --data-binary '{"tx": "00", }'
+bad "POST /v1/tx with a trailing comma" 400
+http POST /v1/tx -H "$JSON" --data-binary '["00"]'
+bad "POST /v1/tx with a JSON array body" 400
+http POST /v1/tx -H "$JSON" --data-binary ''
+bad "POST /v1/tx with an empty body" 400
+http POST /v1/tx -H "$JSON" --data-binary '{"tx": 12}'
+bad "POST /v1/tx with tx not a string" 400
+http POST /v1/tx -H "$JSON" --data-binary "$(printf '{"tx":"00\001"}')"
+bad "POST /v1/tx with a control character in a string" 400
+
+awk 'BEGIN { s = "0123456789abcdef"; while (length(s) < 1100000) s = s s;
+             printf "{\"tx\":\"%s\"}", s }' >"$T/big.json"
+like "$(wc -c <"$T/big.json")" '^ *[0-9]{7,}$' "the oversized body is over 1 MiB ($(wc -c <"$T/big.json") bytes)"
+http POST /v1/tx -H "$JSON" --data-binary "@$T/big.json"
+bad "POST /v1/tx with a body over 1 MiB" 413
+
+http POST /v1/tx -H "$JSON" --data-binary '{"tx":"zz00"}'
+bad "POST /v1/tx with bad hex" 400
+http POST /v1/tx -H "$JSON" --data-binary '{"tx":"abc"}'
+bad "POST /v1/tx with odd-length hex" 400
+http POST /v1/tx -H "$JSON" --data-binary '{"tx":"00ff00ff00ff00ff"}'
+bad "POST /v1/tx with valid hex that does not decode" 400
+http POST /v1/tx -H "$JSON" --data-binary "{\"tx\":\"$(head -c 600 /dev/urandom | od -An -tx1 | tr -d ' \n')\"}"
+bad "POST /v1/tx with 600 random bytes" 400
+http POST /v1/tx -H "$JSON" --data-binary '{"tx":""}'
+bad "POST /v1/tx with an empty tx" 400
+http POST /v1/tx -H "$JSON" --data-binary '{"tx":"00ff00","extra":1}'
+bad "POST /v1/tx with an unknown field" 400
+http POST /v1/txs -H "$JSON" --data-binary '{"txs":["00"],"mode":"fast"}'
+bad "POST /v1/txs with an unknown field" 400
+
+# ---------------------------------------------------------------- paths and methods
+
+http GET /v1/nope -H "$AUTH"
+bad "GET of an unknown path" 404
+http GET /v2/status
+bad "GET /v2/status" 404
+http GET /v1/accounts/no-such-account -H "$AUTH"
+bad "GET of an unknown account" 404
+http GET /v1/blocks/999999 -H "$AUTH"
+bad "GET of a block beyond the head" 404
+http GET /v1/blocks/99999999999999999999999 -H "$AUTH"
+bad "GET of a block height beyond 64 bits" 400
+http DELETE /v1/status
+bad "DELETE /v1/status (wrong method)" 405
+http GET /v1/tx
+bad "GET /v1/tx (wrong method)" 405
+http PUT /v1/persons/seal -H "$AUTH" -H "$JSON" --data-binary '{}'
+bad "PUT /v1/persons/seal (wrong method)" 405
+
+http GET "/v1/verify?account=root-sysadmin&system=teacher&role=query&bogus=1" -H "$AUTH"
+bad "GET /v1/verify with an unknown query parameter" 400
+http GET "/v1/verify?account=root-sysadmin" -H "$AUTH"
+bad "GET /v1/verify without system and role" 400
+
+# ---------------------------------------------------------------- POST /v1/persons/seal
+
+GOOD_ID=440106199003071231
+NAME=欧阳明轩
+BAD_CHECK=440106199003071232                 # check digit off by one
+BAD_DATE=$(idnum 44010619901332123)          # 1990-13-32, check digit right
+SHORT=44010619900307123                      # 17 characters
+BAD_OLD=440106901332123                      # 15-digit form, 1990-13-32
+MOBILE_BAD=2380013800
+EMAIL_BAD=ouyang.mingxuan@@example
+is "$(idnum 44010619900307123)" "$GOOD_ID" "idnum computes the GB 11643 check digit"
+
+seal() {
+    http POST /v1/persons/seal -H "$AUTH" -H "$JSON" --data-binary "$1"
+}
+seal "{\"id_number\":\"$BAD_CHECK\",\"name\":\"$NAME\",\"mobile\":\"13800138000\"}"
+bad "seal: ID number with a wrong check digit" 400 "$BAD_CHECK" "$NAME" 13800138000
+seal "{\"id_number\":\"$BAD_DATE\",\"name\":\"$NAME\"}"
+bad "seal: ID number with an impossible birth date" 400 "$BAD_DATE" "$NAME"
+seal "{\"id_number\":\"$SHORT\",\"name\":\"$NAME\"}"
+bad "seal: ID number of 17 characters" 400 "$SHORT" "$NAME"
+seal "{\"id_number\":\"$BAD_OLD\",\"name\":\"$NAME\"}"
+bad "seal: 15-digit ID number with an impossible date" 400 "$BAD_OLD" "$NAME"
+seal "{\"id_number\":\"44010619900307123A\",\"name\":\"$NAME\"}"
+bad "seal: ID number with a letter" 400 44010619900307123A "$NAME"
+seal "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"mobile\":\"$MOBILE_BAD\"}"
+bad "seal: invalid mobile" 400 "$MOBILE_BAD" "$GOOD_ID" "$NAME"
+seal "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"email\":\"$EMAIL_BAD\"}"
+bad "seal: invalid e-mail" 400 "$EMAIL_BAD" "$GOOD_ID" "$NAME"
+seal "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"nickname\":\"x\"}"
+bad "seal: unknown field" 400 "$GOOD_ID" "$NAME"
+seal "{\"name\":\"$NAME\"}"
+bad "seal: no ID number" 400 "$NAME"
+
+# ---------------------------------------------------------------- tokens
+
+http GET /v1/accounts/root-sysadmin
+bad "GET /v1/accounts without a token" 401
+http GET /v1/accounts/root-sysadmin -H "Authorization: Bearer idl_$(printf '%064d' 0)"
+bad "GET /v1/accounts with a wrong token" 401
+http GET /v1/accounts/root-sysadmin -H "Authorization: Basic $(printf 'a:b' | base64)"
+bad "GET /v1/accounts with a Basic authorization" 401
+http POST /v1/persons/seal -H "$JSON" \
+    --data-binary "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"email\":\"$EMAIL_BAD\"}"
+bad "POST /v1/persons/seal without a token" 401 "$GOOD_ID" "$NAME" "$EMAIL_BAD"
+http POST /v1/persons/seal -H "Authorization: Bearer ${TOKEN}x" -H "$JSON" \
+    --data-binary "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\"}"
+bad "POST /v1/persons/seal with a wrong token" 401 "$GOOD_ID" "$NAME"
+
+# ---------------------------------------------------------------- still serving
+
+http GET /v1/status
+is "$CODE" 200 "after all of it, GET /v1/status answers 200"
+is "$(height)" "$h0" "no bad request moved the height"
+http GET /health/live
+is "$CODE" 200 "GET /health/live answers 200"
+expect_exit 0 "a transaction still commits" "$IDL" --key "$ROOT_SYS" \
+    --basis "$(form city)" org add --code 440100 --name 广州市教育局 --kind city --parent 440000
+is "$(height)" $((h0 + 1)) "the height moved by exactly the one committed block"
+http GET /v1/orgs/440100 -H "$AUTH"
+is "$(jq -r '.code + " " + .parent' "$T/.body")" "440100 440000" "the committed organisation is there"
+if grep -aqF -e "$BAD_CHECK" -e "$BAD_DATE" -e "$SHORT" -e "$MOBILE_BAD" -e "$EMAIL_BAD" \
+    -e "$GOOD_ID" -e "$NAME" "$NODE_LOG"; then
+    fail "the node log holds none of the submitted personal data"
+    grep -aF -e "$BAD_CHECK" -e "$BAD_DATE" -e "$SHORT" -e "$MOBILE_BAD" -e "$EMAIL_BAD" \
+        -e "$GOOD_ID" -e "$NAME" "$NODE_LOG" | head -n 5 | sed 's/^/#   /'
+else
+    pass "the node log holds none of the submitted personal data"
+fi
+expect_exit 0 "node stops cleanly on SIGTERM" node_stop
+done_testing
