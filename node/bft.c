@@ -464,15 +464,20 @@ bft_stop(struct bft *b)
 {
     if (!b)
         return;
-    /* The links first: after p2p_stop no callback can queue anything. */
-    p2p_stop(b->p2p);
-    b->p2p = NULL;
+    /*
+     * The engine thread first: it is the only caller of the links' send functions apart from
+     * the network callbacks, and it must be gone before the links are. The callbacks may
+     * still queue events meanwhile; the queue outlives them.
+     */
     pthread_mutex_lock(&b->lock);
     b->stopping = true;
     pthread_cond_signal(&b->cond);
     pthread_mutex_unlock(&b->lock);
     if (b->started)
         pthread_join(b->thread, NULL);
+    /* Then the links: after p2p_stop no callback runs or will run. */
+    p2p_stop(b->p2p);
+    b->p2p = NULL;
     for (size_t i = 0; i < b->qn; i++)
         free(b->q[i].msg.data);
     free(b->q);

@@ -118,7 +118,11 @@ typedef void (*p2p_peer_fn)(void *arg, uint32_t peer, const uint8_t pubkey[SIG_P
 IDL_MUST_USE idl_err p2p_start(struct p2p **out, const struct p2p_config *cfg,
                                p2p_recv_fn on_recv, p2p_peer_fn on_peer, void *arg, char *why,
                                size_t why_len);
-/* Closes every connection and the listener and waits for callbacks in progress. */
+/*
+ * Closes every connection and the listener and waits for callbacks in progress.
+ * Then frees p: no call to p2p_broadcast, p2p_send or p2p_peers may run concurrently with
+ * p2p_stop or after it (stop the threads that make them first). NULL is a no-op.
+ */
 void p2p_stop(struct p2p *p);
 
 /*

@@ -1,6 +1,6 @@
 /*
- * Unit tests of node/p2p.h over real sockets on 127.0.0.1 (ports 19000-19499, a block of
- * 20 per test so that no test meets another's sockets in TIME_WAIT).
+ * Unit tests of node/p2p.h over real sockets on 127.0.0.1 (ports 19000-19499: a few per
+ * test, from a slot found free at start; see port_base_pick).
  *
  * Nodes are started with fresh keys (wallet_key_generate). Each records its on_peer events
  * per public key and flags any breach of the callback contract: up while up, down while
@@ -34,11 +34,14 @@
 
 #include <cmocka.h>
 
+#include <arpa/inet.h>
 #include <ftw.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,6 +55,9 @@
 #include "wallet/key.h"
 
 #define PORT_BASE       19000
+#define PORT_RANGE      500
+#define PORTS_PER_TEST  5
+#define TESTS_MAX       16
 #define NODES_MAX       4
 #define KEYS_MAX        16
 #define WAIT_MS         10000 /* deadline of a wait that should succeed (generous for valgrind) */
@@ -474,10 +480,50 @@ mesh_start(struct node *nodes, size_t k, unsigned base)
         node_start(&nodes[i]);
 }
 
+/*
+ * Ports: test t uses PORTS_PER_TEST ports from port_base + PORTS_PER_TEST * t. The base is a
+ * slot of 19000-19499 whose ports are all free at start, tried from one picked by the pid,
+ * so that two runs of this suite at once (other builds on the same machine) do not meet.
+ */
+static unsigned port_base = PORT_BASE;
+
+static bool
+port_free(unsigned port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    if (fd < 0)
+        return false;
+    int yes = 1;
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes)); /* as NNG does */
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool ok = bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+    close(fd);
+    return ok;
+}
+
+static void
+port_base_pick(void)
+{
+    const unsigned span = PORTS_PER_TEST * TESTS_MAX, slots = PORT_RANGE / span;
+    unsigned first = (unsigned)getpid() % slots;
+    for (unsigned k = 0; k < slots; k++) {
+        unsigned base = PORT_BASE + span * ((first + k) % slots);
+        bool all = true;
+        for (unsigned port = base; all && port < base + span; port++)
+            all = port_free(port);
+        if (all) {
+            port_base = base;
+            return;
+        }
+    }
+}
+
 static unsigned
 port_block(unsigned test)
 {
-    return PORT_BASE + 20 * test;
+    assert_true(test < TESTS_MAX);
+    return port_base + PORTS_PER_TEST * test;
 }
 
 /* --- a raw client speaking the handshake by hand ----------------------------------------- */
@@ -1209,6 +1255,7 @@ main(void)
 {
     /* Warnings and errors only, unless asked (they are JSON lines on stderr). */
     log_set_level(getenv("P2P_TEST_DEBUG") ? LOG_DEBUG : LOG_WARN);
+    port_base_pick();
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mesh_broadcast_reaches_each_other_node_once_in_order),
         cmocka_unit_test(test_directed_send_reaches_only_its_target),
