@@ -19,7 +19,7 @@ WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes 
 CPPFLAGS += -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -I. -Iledger
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -MMD -MP
 LDFLAGS += $(SAN)
-LIBS := -lleveldb -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread
+LIBS := -lleveldb -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread -lcsv
 
 # V=1 shows every command.
 Q := $(if $(V),,@)
@@ -97,8 +97,14 @@ sim: $(SIM_BIN)
 sim-broken:
 	@BUILD=$(BUILD) ./tests/sim/broken_quorum.sh
 
-integration: $(BINS)
-	@BIN=$(abspath $(BIN)) ./tests/run-integration.sh
+# Test tools: real programs the integration tests run beside the nodes.
+TOOLS := $(BUILD)/tools/evilpeer
+$(BUILD)/tools/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/node/p2p.o $(BUILD)/node/log.o $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+integration: $(BINS) $(TOOLS)
+	@BIN=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) ./tests/run-integration.sh
 
 test: deps
 	@$(MAKE) --no-print-directory all

@@ -1,0 +1,222 @@
+/*
+ * evilpeer: a peer that serves tampered blocks, for tests/integration/bft.sh.
+ *
+ *   evilpeer --genesis FILE --honest HOST:PORT --victim HOST:PORT --listen HOST:PORT
+ *            --mode block|cert [--seconds N]
+ *
+ * It fetches the committed blocks with their certificates from an honest node over the
+ * real peer protocol (node/p2p.c, consensus/msg.h), then connects to the victim, claims a
+ * height far ahead so that the victim asks it for blocks, and answers every sync request
+ * with those blocks tampered: in mode "cert" a certificate signature has one bit flipped;
+ * in mode "block" a block's time is changed, so its hash no longer matches the signed
+ * certificate. A correct victim refuses both and syncs from honest peers instead.
+ */
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "consensus/msg.h"
+#include "genesis/genesis.h"
+#include "node/p2p.h"
+#include "wallet/key.h"
+
+#define BLOCKS_MAX 4096
+
+static struct {
+    pthread_mutex_t lock;
+    struct idl_bytes blocks[BLOCKS_MAX]; /* DECIDED messages from the honest node, by height */
+    uint64_t top;
+    const char *mode;
+    uint8_t genesis_hash[HASH_BYTES];
+    uint32_t honest_peer, victim_peer;
+    bool honest_up, victim_up;
+    unsigned served;
+    char chain[LEDGER_CHAIN_ID_MAX + 1];
+} ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static struct p2p *net;
+
+static void
+tamper(struct cons_msg *m)
+{
+    if (!strcmp(ev.mode, "cert")) {
+        struct ledger_commit c;
+        if (schema_decode_bytes(&ledger_commit_schema, &c, m->body.decided.commit.data,
+                                m->body.decided.commit.len) == IDL_OK) {
+            ((struct ledger_commit_sig *)c.sigs.items)[0].sig[7] ^= 0x10;
+            free(m->body.decided.commit.data);
+            if (schema_encode_bytes(&ledger_commit_schema, &c, &m->body.decided.commit))
+                m->body.decided.commit = (struct idl_bytes){0};
+            schema_free(&ledger_commit_schema, &c);
+        }
+    } else {
+        /* The header's time sits after version, chain id and height: shift it by 1 ms. */
+        uint8_t *b = m->body.decided.block.data;
+        size_t off = 1 + 2 + ((size_t)b[1] << 8 | b[2]) + 8;
+        b[off + 7] ^= 1;
+    }
+}
+
+static void
+serve(uint32_t peer, const struct msg_sync_req *req)
+{
+    pthread_mutex_lock(&ev.lock);
+    for (uint64_t h = req->from; h <= ev.top && h < req->from + req->max && h < BLOCKS_MAX; h++) {
+        struct cons_msg m;
+        if (!ev.blocks[h].data ||
+            cons_msg_decode(&m, ev.blocks[h].data, ev.blocks[h].len) != IDL_OK)
+            continue;
+        tamper(&m);
+        struct idl_bytes out;
+        if (cons_msg_encode(&m, &out) == IDL_OK) {
+            p2p_send(net, peer, out.data, out.len);
+            free(out.data);
+            ev.served++;
+        }
+        cons_msg_free(&m);
+    }
+    pthread_mutex_unlock(&ev.lock);
+}
+
+static void
+on_recv(void *arg, uint32_t peer, const uint8_t pk[SIG_PUBKEY_BYTES], const uint8_t *msg,
+        size_t len)
+{
+    (void)arg, (void)pk;
+    struct cons_msg m;
+    if (cons_msg_decode(&m, msg, len) != IDL_OK)
+        return;
+    if (m.kind == MSG_DECIDED && peer == ev.honest_peer) {
+        struct ledger_block b;
+        if (ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
+                                ev.chain) == IDL_OK) {
+            pthread_mutex_lock(&ev.lock);
+            if (b.header.height < BLOCKS_MAX && !ev.blocks[b.header.height].data) {
+                ev.blocks[b.header.height].data = malloc(len);
+                memcpy(ev.blocks[b.header.height].data, msg, len);
+                ev.blocks[b.header.height].len = len;
+                if (b.header.height > ev.top)
+                    ev.top = b.header.height;
+            }
+            pthread_mutex_unlock(&ev.lock);
+            ledger_block_free(&b);
+        }
+    } else if (m.kind == MSG_SYNC_REQ && peer == ev.victim_peer) {
+        serve(peer, &m.body.sync_req);
+    }
+    cons_msg_free(&m);
+}
+
+static void
+on_peer(void *arg, uint32_t peer, const uint8_t pk[SIG_PUBKEY_BYTES], bool up)
+{
+    (void)arg, (void)pk;
+    pthread_mutex_lock(&ev.lock);
+    /* The first peer up is the honest node (dialled first); the second the victim. */
+    if (up && !ev.honest_up) {
+        ev.honest_peer = peer;
+        ev.honest_up = true;
+    } else if (up && peer != ev.honest_peer) {
+        ev.victim_peer = peer;
+        ev.victim_up = true;
+    }
+    pthread_mutex_unlock(&ev.lock);
+}
+
+static void
+send_to(uint32_t peer, const struct cons_msg *m)
+{
+    struct idl_bytes out;
+    if (cons_msg_encode(m, &out) == IDL_OK) {
+        p2p_send(net, peer, out.data, out.len);
+        free(out.data);
+    }
+}
+
+static void
+sleep_ms(unsigned ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int
+main(int argc, char **argv)
+{
+    const char *gpath = NULL, *honest = NULL, *victim = NULL, *listen = NULL;
+    unsigned seconds = 20;
+    ev.mode = "cert";
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--genesis"))
+            gpath = argv[i + 1];
+        else if (!strcmp(argv[i], "--honest"))
+            honest = argv[i + 1];
+        else if (!strcmp(argv[i], "--victim"))
+            victim = argv[i + 1];
+        else if (!strcmp(argv[i], "--listen"))
+            listen = argv[i + 1];
+        else if (!strcmp(argv[i], "--mode"))
+            ev.mode = argv[i + 1];
+        else if (!strcmp(argv[i], "--seconds"))
+            seconds = (unsigned)atoi(argv[i + 1]);
+    }
+    if (!gpath || !honest || !victim || !listen) {
+        fprintf(stderr, "usage: evilpeer --genesis F --honest H:P --victim H:P --listen H:P "
+                        "--mode block|cert\n");
+        return 2;
+    }
+    struct genesis g;
+    char why[256];
+    if (genesis_load(&g, gpath, why, sizeof(why)) != IDL_OK) {
+        fprintf(stderr, "evilpeer: %s\n", why);
+        return 1;
+    }
+    memcpy(ev.genesis_hash, g.ledger.hash, HASH_BYTES);
+    snprintf(ev.chain, sizeof(ev.chain), "%s", g.ledger.chain_id);
+    struct wallet_key *key;
+    if (wallet_key_generate(&key) != IDL_OK)
+        return 1;
+    const char *peers[1] = {honest};
+    struct p2p_config cfg = {listen, peers, 1, ev.genesis_hash, key, "", "", ""};
+    if (p2p_start(&net, &cfg, on_recv, on_peer, NULL, why, sizeof(why)) != IDL_OK) {
+        fprintf(stderr, "evilpeer: %s\n", why);
+        return 1;
+    }
+    /* 1. Fetch the honest chain. */
+    for (int t = 0; t < 100 && !ev.honest_up; t++)
+        sleep_ms(50);
+    struct cons_msg req = {.kind = MSG_SYNC_REQ};
+    req.body.sync_req.from = 1;
+    req.body.sync_req.max = CONS_SYNC_BLOCKS_MAX;
+    send_to(ev.honest_peer, &req);
+    for (int t = 0; t < 60 && ev.top == 0; t++)
+        sleep_ms(50);
+    sleep_ms(300);
+    printf("evilpeer: fetched %llu blocks\n", (unsigned long long)ev.top);
+    fflush(stdout);
+    /* 2. Reach the victim by restarting with it as the peer to dial. */
+    p2p_stop(net);
+    ev.honest_up = true; /* from now on every peer that comes up is the victim */
+    ev.honest_peer = UINT32_MAX;
+    peers[0] = victim;
+    if (p2p_start(&net, &cfg, on_recv, on_peer, NULL, why, sizeof(why)) != IDL_OK) {
+        fprintf(stderr, "evilpeer: %s\n", why);
+        return 1;
+    }
+    /* 3. Claim to be far ahead, again and again, until the time is up. */
+    for (unsigned t = 0; t < seconds * 2; t++) {
+        if (ev.victim_up) {
+            struct cons_msg st = {.kind = MSG_STATUS};
+            st.body.status.height = ev.top + 1000;
+            send_to(ev.victim_peer, &st);
+        }
+        sleep_ms(500);
+    }
+    printf("evilpeer: served %u tampered blocks\n", ev.served);
+    p2p_stop(net);
+    wallet_key_free(key);
+    genesis_wipe(&g);
+    return 0;
+}
