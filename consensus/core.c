@@ -16,10 +16,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-struct slot {
-    bool has;
+/*
+ * A validator's votes of one type in one round. An honest validator sends one; a Byzantine
+ * one may send several, to different peers. Each distinct vote counts for the value it
+ * names, as it does at the peers that received it: counting only the first would leave
+ * this node unable to see a quorum that other honest nodes saw (and locked on), and the
+ * height could stall. A quorum still needs 2f+1 signers, so two quorums for different
+ * values still share an honest validator that voted once. Beyond SLOT_VOTES different
+ * votes the validator is plainly faulty and the rest are dropped.
+ */
+#define SLOT_VOTES 4
+
+struct signed_hash {
     uint8_t hash[HASH_BYTES];
     uint8_t sig[SIG_BYTES];
+};
+
+struct slot {
+    uint8_t n;
+    struct signed_hash v[SLOT_VOTES];
 };
 
 struct round_state {
@@ -184,6 +199,42 @@ round_get(struct cons *c, uint32_t r)
     return round_open(c, r, true);
 }
 
+static bool
+hash_is_nil(const uint8_t hash[HASH_BYTES])
+{
+    return memcmp(hash, nil_hash, HASH_BYTES) == 0;
+}
+
+/* The validator's vote for `hash` in slot s, or NULL. */
+static const struct signed_hash *
+slot_find(const struct slot *s, const uint8_t hash[HASH_BYTES])
+{
+    for (unsigned i = 0; i < s->n; i++)
+        if (!memcmp(s->v[i].hash, hash, HASH_BYTES))
+            return &s->v[i];
+    return NULL;
+}
+
+/*
+ * Adds a vote to the validator's slot: true if it is new. A vote that differs from one
+ * already there is an equivocation, counted, and kept while there is room.
+ */
+static bool
+slot_add(struct cons *c, struct slot *s, const uint8_t hash[HASH_BYTES],
+         const uint8_t sig[SIG_BYTES])
+{
+    if (slot_find(s, hash))
+        return false;
+    if (s->n)
+        c->equivocations++;
+    if (s->n == SLOT_VOTES)
+        return false;
+    memcpy(s->v[s->n].hash, hash, HASH_BYTES);
+    memcpy(s->v[s->n].sig, sig, SIG_BYTES);
+    s->n++;
+    return true;
+}
+
 enum tally { TALLY_ANY, TALLY_NIL, TALLY_HASH };
 
 static uint64_t
@@ -195,11 +246,11 @@ tally(const struct cons *c, const struct round_state *rs, unsigned type, enum ta
     const struct slot *s = type == VOTE_PREVOTE ? rs->prevote : rs->precommit;
     uint64_t p = 0;
     for (size_t i = 0; i < c->cfg.n_vals; i++) {
-        if (!s[i].has)
-            continue;
-        bool is_nil = memcmp(s[i].hash, nil_hash, HASH_BYTES) == 0;
-        if (mode == TALLY_ANY || (mode == TALLY_NIL && is_nil) ||
-            (mode == TALLY_HASH && !is_nil && memcmp(s[i].hash, hash, HASH_BYTES) == 0))
+        bool counts = mode == TALLY_ANY ? s[i].n > 0
+                      : mode == TALLY_NIL
+                          ? slot_find(&s[i], nil_hash) != NULL
+                          : !hash_is_nil(hash) && slot_find(&s[i], hash) != NULL;
+        if (counts)
             p += c->vals[i].power;
     }
     return p;
@@ -211,7 +262,7 @@ any_message_power(const struct cons *c, const struct round_state *rs)
 {
     uint64_t p = 0;
     for (size_t i = 0; i < c->cfg.n_vals; i++)
-        if (rs->prevote[i].has || rs->precommit[i].has ||
+        if (rs->prevote[i].n || rs->precommit[i].n ||
             (rs->has_proposal && cons_proposer(c->cfg.n_vals, c->height, rs->round) == i))
             p += c->vals[i].power;
     return p;
@@ -287,17 +338,22 @@ start_round(struct cons *c, uint32_t r)
     c->step = CONS_STEP_PROPOSE;
     struct round_state *rs = round_get(c, r);
     IDL_ASSERT(rs);
-    if (c->cfg.self >= 0 && cons_proposer(c->cfg.n_vals, c->height, r) == (unsigned)c->cfg.self) {
-        if (!rs->proposed) {
-            rs->proposed = true;
-            struct cons_action *a = emit(c, CONS_ACT_PROPOSE);
-            a->valid_round = c->valid_round;
-            if (c->valid_round >= 0)
-                memcpy(a->hash, c->valid, HASH_BYTES);
-        }
-    } else {
-        schedule(c, CONS_STEP_PROPOSE);
+    if (c->cfg.self >= 0 && cons_proposer(c->cfg.n_vals, c->height, r) == (unsigned)c->cfg.self &&
+        !rs->proposed) {
+        rs->proposed = true;
+        struct cons_action *a = emit(c, CONS_ACT_PROPOSE);
+        a->valid_round = c->valid_round;
+        if (c->valid_round >= 0)
+            memcpy(a->hash, c->valid, HASH_BYTES);
     }
+    /*
+     * The paper schedules this only for the other validators, since the proposer prevotes
+     * its own proposal at once. But a proposer may be unable to: after a restart it may no
+     * longer hold the prevotes that justify re-proposing its valid value (L28), or it may
+     * have proposed this round before the restart. It must then give up on the round like
+     * everyone else rather than wait in the propose step for ever.
+     */
+    schedule(c, CONS_STEP_PROPOSE);
     /* After a restart, our own votes in this round tell how far we had gone. */
     if (rs->my_voted[VOTE_PRECOMMIT])
         c->step = CONS_STEP_PRECOMMIT;
@@ -485,14 +541,8 @@ cons_on_vote(struct cons *c, const struct cons_vote *v)
         return;
     struct slot *s = v->type == VOTE_PREVOTE ? &rs->prevote[v->validator]
                                              : &rs->precommit[v->validator];
-    if (s->has) {
-        if (memcmp(s->hash, v->hash, HASH_BYTES) != 0)
-            c->equivocations++; /* the first vote stands */
+    if (!slot_add(c, s, v->hash, v->sig))
         return;
-    }
-    s->has = true;
-    memcpy(s->hash, v->hash, HASH_BYTES);
-    memcpy(s->sig, v->sig, SIG_BYTES);
     if (c->step == CONS_STEP_WAIT)
         cons_kick(c);
     else
@@ -533,9 +583,7 @@ cons_restore_vote(struct cons *c, const struct cons_vote *own)
     memcpy(rs->my_hash[own->type], own->hash, HASH_BYTES);
     struct slot *s = own->type == VOTE_PREVOTE ? &rs->prevote[c->cfg.self]
                                                : &rs->precommit[c->cfg.self];
-    s->has = true;
-    memcpy(s->hash, own->hash, HASH_BYTES);
-    memcpy(s->sig, own->sig, SIG_BYTES);
+    (void)slot_add(c, s, own->hash, own->sig);
     if (own->round > c->restored_round)
         c->restored_round = own->round;
 }
@@ -581,18 +629,42 @@ cons_certificate(const struct cons *c, uint32_t round, const uint8_t hash[HASH_B
     if (!sigs)
         return IDL_ERR_NOMEM;
     uint32_t n = 0;
-    for (size_t i = 0; i < c->cfg.n_vals; i++)
-        if (rs->precommit[i].has && !memcmp(rs->precommit[i].hash, hash, HASH_BYTES)) {
+    for (size_t i = 0; i < c->cfg.n_vals; i++) {
+        const struct signed_hash *v = slot_find(&rs->precommit[i], hash);
+        if (v) {
             sigs[n].validator = (uint16_t)i;
-            memcpy(sigs[n].sig, rs->precommit[i].sig, SIG_BYTES);
+            memcpy(sigs[n].sig, v->sig, SIG_BYTES);
             n++;
         }
+    }
     out->height = c->height;
     out->round = round;
     memcpy(out->block_hash, hash, HASH_BYTES);
     out->sigs.items = sigs;
     out->sigs.count = n;
     return IDL_OK;
+}
+
+size_t
+cons_prevotes(const struct cons *c, uint32_t round, const uint8_t hash[HASH_BYTES],
+              struct cons_vote *out, size_t max)
+{
+    const struct round_state *rs = round_find(c, round);
+    size_t n = 0;
+    for (size_t i = 0; rs && i < c->cfg.n_vals && n < max; i++) {
+        const struct signed_hash *v = slot_find(&rs->prevote[i], hash);
+        if (!v)
+            continue;
+        struct cons_vote *o = &out[n++];
+        memset(o, 0, sizeof(*o));
+        o->type = VOTE_PREVOTE;
+        o->height = c->height;
+        o->round = round;
+        memcpy(o->hash, hash, HASH_BYTES);
+        o->validator = (uint16_t)i;
+        memcpy(o->sig, v->sig, SIG_BYTES);
+    }
+    return n;
 }
 
 uint64_t
@@ -621,14 +693,16 @@ cons_own_vote(const struct cons *c, uint32_t round, unsigned type, struct cons_v
         return false;
     const struct slot *s = type == VOTE_PREVOTE ? &rs->prevote[c->cfg.self]
                                                 : &rs->precommit[c->cfg.self];
+    const struct signed_hash *v = slot_find(s, rs->my_hash[type]);
     memset(out, 0, sizeof(*out));
     out->type = (uint8_t)type;
     out->height = c->height;
     out->round = round;
     memcpy(out->hash, rs->my_hash[type], HASH_BYTES);
     out->validator = (uint16_t)c->cfg.self;
-    memcpy(out->sig, s->sig, SIG_BYTES);
-    return s->has;
+    if (v)
+        memcpy(out->sig, v->sig, SIG_BYTES);
+    return v != NULL;
 }
 
 uint32_t

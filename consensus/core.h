@@ -151,6 +151,14 @@ void cons_actions_clear(struct cons *c);
 IDL_MUST_USE idl_err cons_certificate(const struct cons *c, uint32_t round,
                                       const uint8_t hash[HASH_BYTES], struct ledger_commit *out);
 
+/*
+ * The prevotes for `hash` in `round` (at most max, by validator index) into out; returns
+ * how many. For a valid value, these are its proof: the engine sends them with a
+ * re-proposal and again on its ticks, so that a node that missed them can accept it.
+ */
+size_t cons_prevotes(const struct cons *c, uint32_t round, const uint8_t hash[HASH_BYTES],
+                     struct cons_vote *out, size_t max);
+
 /* Introspection for the engine, logs and tests. */
 uint64_t cons_height(const struct cons *c);
 uint32_t cons_round(const struct cons *c);

@@ -8,7 +8,9 @@
  *
  * Write-ahead log records: [1, encoded PROPOSAL or VOTE message] for each of our own
  * messages, [2, lock record] for each change of the locked or valid value, with the valid
- * block's bytes so that it can be proposed again after a restart.
+ * block's bytes so that it can be proposed again after a restart, and after it [3, encoded
+ * VOTE message] for each prevote that made the value valid (its proof: a re-proposal is
+ * accepted only by a node that holds it, so a restarted proposer must still have it).
  */
 #include "engine.h"
 
@@ -23,8 +25,9 @@
 #define PEERS_MAX 128
 #define OWN_MSGS_MAX 8
 #define SYNC_TIMEOUT_MS 5000
+#define RESTORED_POL_MAX (4 * LEDGER_VALIDATORS_MAX)
 
-enum wal_kind { WAL_MSG = 1, WAL_LOCK = 2 };
+enum wal_kind { WAL_MSG = 1, WAL_LOCK = 2, WAL_POL = 3 };
 
 struct cached {
     uint8_t hash[HASH_BYTES];
@@ -37,7 +40,8 @@ struct cached {
 struct peer {
     uint32_t id;
     bool up, validator, bad;
-    uint64_t height;
+    uint64_t height;  /* the highest tip it claimed (not proven until its blocks arrive) */
+    uint32_t strikes; /* sync requests it left unanswered since it last sent a block */
 };
 
 struct held {
@@ -69,10 +73,14 @@ struct engine {
     size_t n_peers;
     bool syncing;
     uint32_t sync_peer;
-    uint64_t sync_to, sync_deadline;
+    uint64_t sync_from, sync_to, sync_deadline;
     bool restored;
     struct cons_proposal restored_props[OWN_MSGS_MAX]; /* our proposals before the restart */
     size_t n_restored_props;
+    int32_t valid_round; /* the core's valid value (-1: none), whose proof we spread */
+    uint8_t valid_hash[HASH_BYTES];
+    struct idl_bytes *restored_pol; /* that proof, from the log, until engine_start */
+    size_t n_restored_pol;
     uint64_t refused, equivocations;
 };
 
@@ -234,6 +242,49 @@ publish(struct engine *e, const struct cons_msg *m)
     return IDL_OK;
 }
 
+/*
+ * The proof of our valid value: the prevotes that made it valid, as VOTE messages (at most
+ * one per validator; the caller frees each). None if we have no valid value.
+ */
+static size_t
+pol_messages(struct engine *e, struct idl_bytes out[LEDGER_VALIDATORS_MAX])
+{
+    if (!e->core || e->valid_round < 0)
+        return 0;
+    struct cons_vote v[LEDGER_VALIDATORS_MAX];
+    size_t n = cons_prevotes(e->core, (uint32_t)e->valid_round, e->valid_hash, v,
+                             LEDGER_VALIDATORS_MAX);
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        struct cons_msg m = {.kind = MSG_VOTE};
+        cons_vote_to_msg(&m.body.vote, &v[i]);
+        if (cons_msg_encode(&m, &out[k]) == IDL_OK)
+            k++;
+    }
+    return k;
+}
+
+/*
+ * Sends the proof of our valid value to every peer: with a re-proposal, and on each tick
+ * while we hold one, so that a node that missed those prevotes (they belong to a round
+ * that is over) can still accept the value when it is proposed again. Queued behind the
+ * event's log records when `queued`, else sent at once.
+ */
+static void
+pol_send(struct engine *e, bool queued)
+{
+    struct idl_bytes pol[LEDGER_VALIDATORS_MAX];
+    size_t n = pol_messages(e, pol);
+    for (size_t i = 0; i < n; i++) {
+        if (!queued)
+            e->host.broadcast(e->host.arg, pol[i].data, pol[i].len);
+        else if (queue(&e->out_msgs, &e->n_msgs, &e->cap_msgs, pol[i].data, pol[i].len, NULL,
+                       0) != IDL_OK)
+            halt(e, "out of memory for outgoing messages");
+        free(pol[i].data);
+    }
+}
+
 /* ---- the block cache ---- */
 
 static struct cached *
@@ -292,13 +343,26 @@ preverified(void *arg, const uint8_t txid[HASH_BYTES])
     return e->host.preverified && e->host.preverified(e->host.arg, txid);
 }
 
+/* The index of a validator's public key in the set, or -1. */
+static int
+validator_index(const struct engine *e, const uint8_t pk[SIG_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < e->n_vals; i++)
+        if (!memcmp(e->vals[i].pubkey, pk, SIG_PUBKEY_BYTES))
+            return (int)i;
+    return -1;
+}
+
 /*
- * Checks and executes a proposed block once: decoded for this chain and height, proposed
- * by `proposer`, timed no later than our clock allows, and valid on the ledger (every
- * signature checked except those our pool already checked).
+ * Checks and executes a proposed block once: decoded for this chain and height, built by
+ * a validator, timed no later than our clock allows, and valid on the ledger (every
+ * signature checked except those our pool already checked). The verdict is the block's
+ * alone, whichever round it is proposed in: a block built in one round may be proposed
+ * again in a later one by another validator (its valid value). Whether its builder may
+ * propose it fresh in a given round is on_proposal's question.
  */
 static void
-cache_check(struct engine *e, struct cached *c, unsigned proposer)
+cache_check(struct engine *e, struct cached *c)
 {
     if (c->checked)
         return;
@@ -307,8 +371,7 @@ cache_check(struct engine *e, struct cached *c, unsigned proposer)
     char why[LEDGER_WHY_MAX] = "";
     if (ledger_block_decode(&b, c->raw.data, c->raw.len, ledger_chain_id(e->l)) != IDL_OK)
         return;
-    bool ok = b.header.height == e->height &&
-              !memcmp(b.header.proposer, e->vals[proposer].pubkey, SIG_PUBKEY_BYTES) &&
+    bool ok = b.header.height == e->height && validator_index(e, b.header.proposer) >= 0 &&
               b.header.time_ms <= e->host.now_ms(e->host.arg) + e->cfg.max_clock_drift_ms;
     struct ledger_exec_opts opts = {true, preverified, e};
     if (ok && ledger_block_execute(e->l, &b, &opts, &c->ex, why, sizeof(why)) == IDL_OK)
@@ -465,6 +528,8 @@ act_propose(struct engine *e, const struct cons_action *a)
         c->ex = ex;
         c->checked = c->valid = true;
     }
+    if (a->valid_round >= 0)
+        pol_send(e, true); /* the re-proposal's justification, ahead of it */
     struct cons_msg m = {.kind = MSG_PROPOSAL};
     struct msg_proposal *p = &m.body.proposal;
     p->height = a->height;
@@ -527,6 +592,15 @@ act_lock(struct engine *e, const struct cons_action *a)
     if (wal_write(e, WAL_LOCK, buf, len) != IDL_OK)
         halt(e, "cannot write the consensus log");
     free(buf);
+    e->valid_round = a->valid_round_lock;
+    memcpy(e->valid_hash, a->valid_hash, HASH_BYTES);
+    struct idl_bytes pol[LEDGER_VALIDATORS_MAX];
+    size_t n = pol_messages(e, pol);
+    for (size_t i = 0; i < n; i++) {
+        if (!e->halted && wal_write(e, WAL_POL, pol[i].data, pol[i].len) != IDL_OK)
+            halt(e, "cannot write the consensus log");
+        free(pol[i].data);
+    }
 }
 
 /* Carries out the core's actions until it has none left (feedback may create more). */
@@ -583,6 +657,16 @@ held_clear(struct held *h, size_t *n)
 static void maybe_sync(struct engine *e, bool urgent);
 
 static void
+restored_pol_clear(struct engine *e)
+{
+    for (size_t i = 0; i < e->n_restored_pol; i++)
+        free(e->restored_pol[i].data);
+    free(e->restored_pol);
+    e->restored_pol = NULL;
+    e->n_restored_pol = 0;
+}
+
+static void
 start_height(struct engine *e)
 {
     struct ledger_tip tip;
@@ -591,6 +675,8 @@ start_height(struct engine *e)
     for (size_t i = 0; i < e->n_own; i++)
         free(e->own[i].data);
     e->n_own = 0;
+    e->valid_round = -1;
+    restored_pol_clear(e);
     e->height = tip.height + 1;
     if (e->core)
         cons_start_height(e->core, e->height);
@@ -618,11 +704,12 @@ pending_take(struct engine *e, struct held *out)
         if (cons_msg_decode(&m, e->pending[i].msg.data, e->pending[i].msg.len) != IDL_OK)
             continue;
         struct ledger_block b;
-        bool next = ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
-                                        ledger_chain_id(e->l)) == IDL_OK &&
-                    b.header.height == e->height;
-        if (next)
+        bool next = false;
+        if (ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
+                                ledger_chain_id(e->l)) == IDL_OK) {
+            next = b.header.height == e->height;
             ledger_block_free(&b);
+        }
         cons_msg_free(&m);
         if (next) {
             *out = e->pending[i];
@@ -647,6 +734,13 @@ hold(struct held *list, size_t *n, size_t max, uint32_t peer, const uint8_t *msg
 
 /* ---- block sync ---- */
 
+/*
+ * Asks a peer that claims to be ahead for the blocks we lack. Claims are cheap (a STATUS
+ * says anything), so a peer that leaves a request unanswered for SYNC_TIMEOUT_MS earns a
+ * strike, and the next request goes to the peer ahead with the fewest strikes (then the
+ * highest claim): a liar that claims a far tip and never answers cannot hold a lagging
+ * node back. A peer's strikes are cleared when a block of its arrives.
+ */
 static void
 request_sync(struct engine *e)
 {
@@ -655,10 +749,18 @@ request_sync(struct engine *e)
         return;
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
+    if (e->syncing && tip.height < e->sync_from) {
+        struct peer *slow = peer_get(e, e->sync_peer, false);
+        if (slow && slow->strikes < UINT32_MAX)
+            slow->strikes++;
+    }
     struct peer *best = NULL;
     for (size_t i = 0; i < e->n_peers; i++) {
         struct peer *p = &e->peers[i];
-        if (p->up && !p->bad && p->height > tip.height && (!best || p->height > best->height))
+        if (!p->up || p->bad || p->height <= tip.height)
+            continue;
+        if (!best || p->strikes < best->strikes ||
+            (p->strikes == best->strikes && p->height > best->height))
             best = p;
     }
     e->syncing = false;
@@ -671,6 +773,7 @@ request_sync(struct engine *e)
         return;
     e->syncing = true;
     e->sync_peer = best->id;
+    e->sync_from = tip.height + 1;
     e->sync_to = tip.height + CONS_SYNC_BLOCKS_MAX < best->height
                      ? tip.height + CONS_SYNC_BLOCKS_MAX
                      : best->height;
@@ -783,6 +886,8 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
     ledger_block_free(&b);
     if (!c || commit(e, c->hash, &d->commit, "certified by peers") != IDL_OK)
         return false;
+    if (p)
+        p->strikes = 0;
     start_height(e);
     return true;
 }
@@ -809,6 +914,17 @@ on_decided_msg(struct engine *e, uint32_t peer, const struct msg_decided *d)
 
 /* ---- consensus messages ---- */
 
+/* Is this a vote with a valid signature of a validator of the set? */
+static bool
+vote_authentic(const struct engine *e, const struct msg_vote *m)
+{
+    uint8_t sighash[HASH_BYTES];
+    if (m->validator >= e->n_vals)
+        return false;
+    ledger_vote_sighash(sighash, ledger_chain_id(e->l), m->type, m->height, m->round, m->hash);
+    return sig_verify(m->sig, sighash, e->vals[m->validator].pubkey);
+}
+
 static void
 on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
 {
@@ -823,6 +939,7 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
     }
     uint8_t sighash[HASH_BYTES], hash[HASH_BYTES];
     memcpy(hash, b.hash, HASH_BYTES);
+    int builder = validator_index(e, b.header.proposer);
     ledger_block_free(&b);
     cons_proposal_sighash(sighash, ledger_chain_id(e->l), p->height, p->round, p->valid_round,
                           hash);
@@ -833,10 +950,11 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
     struct cached *c = cache_add(e, hash, p->block.data, p->block.len);
     if (!c)
         return;
-    cache_check(e, c, p->proposer);
-    struct cons_proposal cp = {p->height, p->round,
-                               p->valid_round == MSG_NO_ROUND ? -1 : (int32_t)p->valid_round,
-                               {0}, c->valid};
+    cache_check(e, c);
+    /* A fresh block must be the round proposer's own; a re-proposed one is from earlier. */
+    bool fresh = p->valid_round == MSG_NO_ROUND;
+    struct cons_proposal cp = {p->height, p->round, fresh ? -1 : (int32_t)p->valid_round, {0},
+                               c->valid && (!fresh || builder == (int)p->proposer)};
     memcpy(cp.hash, hash, HASH_BYTES);
     cons_on_proposal(e->core, &cp);
 }
@@ -844,14 +962,8 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
 static void
 on_vote(struct engine *e, uint32_t peer, const struct msg_vote *m)
 {
-    if (m->validator >= e->n_vals) {
-        refuse(e, peer, "vote", "unknown validator");
-        return;
-    }
-    uint8_t sighash[HASH_BYTES];
-    ledger_vote_sighash(sighash, ledger_chain_id(e->l), m->type, m->height, m->round, m->hash);
-    if (!sig_verify(m->sig, sighash, e->vals[m->validator].pubkey)) {
-        refuse(e, peer, "vote", "bad signature");
+    if (!vote_authentic(e, m)) {
+        refuse(e, peer, "vote", m->validator >= e->n_vals ? "unknown validator" : "bad signature");
         return;
     }
     struct cons_vote v;
@@ -881,6 +993,30 @@ on_txs(struct engine *e, uint32_t peer, const struct msg_txs *t)
         e->host.txs_in(e->host.arg, peer, tx[i].raw.data, tx[i].raw.len);
 }
 
+/*
+ * A proposal or vote of a later height than ours. Those of the next height are held for
+ * when we get there (they are checked then). A validator's signed vote at height h says
+ * that h - 1 was decided: the peer that sent it can give us that block, so we may sync.
+ * Unsigned claims do not count.
+ */
+static void
+on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8_t *msg,
+          size_t len)
+{
+    bool authentic = m->kind == MSG_VOTE && vote_authentic(e, &m->body.vote);
+    if (m->kind == MSG_VOTE && !authentic) {
+        refuse(e, peer, "vote", "bad signature");
+        return;
+    }
+    uint64_t h = m->kind == MSG_VOTE ? m->body.vote.height : m->body.proposal.height;
+    if (h == e->height + 1)
+        hold(e->future, &e->n_future, FUTURE_MAX, peer, msg, len);
+    struct peer *p = authentic ? peer_get(e, peer, true) : NULL;
+    if (p && h - 1 > p->height)
+        p->height = h - 1;
+    maybe_sync(e, false);
+}
+
 /* The height a consensus message is about (0 if it has none). */
 static uint64_t
 msg_height(const struct cons_msg *m)
@@ -904,12 +1040,7 @@ engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size_t le
     if (h && (!e->core || !e->started)) {
         /* Replicas do not take part; a validator not started yet drops it (it is resent). */
     } else if (h && h > e->height) {
-        if (h == e->height + 1)
-            hold(e->future, &e->n_future, FUTURE_MAX, peer, msg, len);
-        struct peer *p = peer_get(e, peer, true);
-        if (p && h - 1 > p->height)
-            p->height = h - 1; /* it decided h - 1, which we have not */
-        maybe_sync(e, false);
+        on_future(e, peer, &m, msg, len);
     } else if (h == e->height && m.kind == MSG_PROPOSAL) {
         on_proposal(e, peer, &m.body.proposal);
     } else if (h == e->height && m.kind == MSG_VOTE) {
@@ -980,6 +1111,7 @@ engine_tick(struct engine *e)
     /* Our latest messages again: peers that lost them (a dropped link) catch up. */
     for (size_t i = 0; i < e->n_own; i++)
         e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
+    pol_send(e, false);
     struct cons_msg m = {.kind = MSG_STATUS};
     m.body.status.height = tip.height;
     memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
@@ -1000,6 +1132,8 @@ restore_lock(struct engine *e, const uint8_t *b, size_t len)
         return;
     int32_t lr = (int32_t)codec_be32_get(b + 8), vr = (int32_t)codec_be32_get(b + 44);
     cons_restore_lock(e->core, lr, b + 12, vr, b + 48);
+    e->valid_round = vr;
+    memcpy(e->valid_hash, b + 48, HASH_BYTES);
     if (raw_len) {
         /* We locked it because it was valid and 2f+1 prevoted it: no need to check again. */
         struct cached *c = cache_add(e, b + 48, b + 84, raw_len);
@@ -1009,6 +1143,30 @@ restore_lock(struct engine *e, const uint8_t *b, size_t len)
     e->restored = true;
 }
 
+/* A prevote of our valid value's proof: kept to be counted again once we start. */
+static void
+restore_pol(struct engine *e, const uint8_t *msg, size_t len)
+{
+    struct cons_msg m;
+    if (cons_msg_decode(&m, msg, len) != IDL_OK)
+        return;
+    bool ours = m.kind == MSG_VOTE && m.body.vote.height == e->height &&
+                m.body.vote.type == VOTE_PREVOTE;
+    cons_msg_free(&m);
+    if (!ours || e->n_restored_pol == RESTORED_POL_MAX)
+        return;
+    if (!e->restored_pol) {
+        e->restored_pol = calloc(RESTORED_POL_MAX, sizeof(*e->restored_pol));
+        if (!e->restored_pol)
+            return;
+    }
+    uint8_t *copy = malloc(len);
+    if (!copy)
+        return;
+    memcpy(copy, msg, len);
+    e->restored_pol[e->n_restored_pol++] = (struct idl_bytes){copy, len};
+}
+
 void
 engine_restore(struct engine *e, const uint8_t *rec, size_t len)
 {
@@ -1016,6 +1174,10 @@ engine_restore(struct engine *e, const uint8_t *rec, size_t len)
         return;
     if (rec[0] == WAL_LOCK) {
         restore_lock(e, rec + 1, len - 1);
+        return;
+    }
+    if (rec[0] == WAL_POL) {
+        restore_pol(e, rec + 1, len - 1);
         return;
     }
     struct cons_msg m;
@@ -1069,6 +1231,17 @@ engine_start(struct engine *e)
         for (size_t i = 0; i < e->n_own; i++)
             e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
         cons_kick(e->core);
+        /* The proof of our valid value, which we may have to propose again. */
+        for (size_t i = 0; i < e->n_restored_pol; i++) {
+            struct cons_msg m;
+            if (cons_msg_decode(&m, e->restored_pol[i].data, e->restored_pol[i].len) != IDL_OK)
+                continue;
+            struct cons_vote v;
+            cons_vote_from_msg(&v, &m.body.vote);
+            cons_on_vote(e->core, &v);
+            cons_msg_free(&m);
+        }
+        restored_pol_clear(e);
         /* Our own proposals count for us as they count for the peers we sent them to. */
         for (size_t i = 0; i < e->n_restored_props; i++)
             cons_on_proposal(e->core, &e->restored_props[i]);
@@ -1088,6 +1261,7 @@ engine_new(struct engine **out, struct ledger *l, const struct cons_engine_confi
     e->cfg = *cfg;
     e->host = *host;
     e->vals = ledger_validators(l, &e->n_vals);
+    e->valid_round = -1;
     if (cfg->self >= 0) {
         struct cons_config cc = {e->vals, e->n_vals, cfg->self, cfg->timeouts};
         idl_err rc = cons_new(&e->core, &cc);
@@ -1115,6 +1289,7 @@ engine_free(struct engine *e)
         free(e->own[i].data);
     held_clear(e->future, &e->n_future);
     held_clear(e->pending, &e->n_pending);
+    restored_pol_clear(e);
     for (size_t i = 0; i < e->n_recs; i++)
         free(e->out_recs[i].data);
     for (size_t i = 0; i < e->n_msgs; i++)

@@ -447,10 +447,15 @@ expect_lock(const struct tc *t, int32_t locked_round, const uint8_t *locked, int
           hname(a->valid_hash));
 }
 
+/*
+ * The round's proposer proposes, and schedules the propose timeout like everyone else (it
+ * may be unable to prevote its own proposal after a restart), and does nothing more.
+ */
 static void
-expect_only_propose(const struct tc *t, uint32_t round, int32_t vr, const uint8_t *hash)
+expect_propose(const struct tc *t, uint32_t round, int32_t vr, const uint8_t *hash)
 {
-    CHECK(t, t->nlog == 1 && t->log[0].kind == CONS_ACT_PROPOSE, "expected only a PROPOSE");
+    EXPECT_KINDS(t, CONS_ACT_PROPOSE, CONS_ACT_TIMEOUT);
+    expect_timeout(t, round, CONS_STEP_PROPOSE, T_PROPOSE + round * T_DELTA);
     const struct cons_action *a = &t->log[0];
     CHECK(t, a->round == round, "PROPOSE in round %u, want %u", a->round, round);
     CHECK(t, a->valid_round == vr, "PROPOSE valid_round %d, want %d", a->valid_round, vr);
@@ -646,7 +651,7 @@ test_proposer_start_round_proposes_new_block_without_valid_round(void **state)
     (void)state;
     struct tc *t = t_open(1, 1); /* proposer of (1, 0) is 1 */
     kick(t);
-    expect_only_propose(t, 0, -1, NULL); /* zero hash: build a new block; no timeout */
+    expect_propose(t, 0, -1, NULL); /* zero hash: build a new block; no timeout */
     assert_int_equal(cons_step_of(t->c), CONS_STEP_PROPOSE);
     /* The engine builds X, signs it and feeds it back: we prevote our own block. */
     prop(t, 0, X, -1, true);
@@ -1053,7 +1058,7 @@ test_polka_after_nil_precommit_sets_valid_value_only_and_is_reproposed(void **st
     expect_only_timeout(t, 0, CONS_STEP_PRECOMMIT, T_PRECOMMIT);
     fire(t, 0, CONS_STEP_PRECOMMIT);
     /* Round 1, our turn: re-propose the valid value X with valid_round 0 (L15-19). */
-    expect_only_propose(t, 1, 0, X);
+    expect_propose(t, 1, 0, X);
     prop(t, 1, X, 0, true); /* fed back by the engine */
     expect_only_vote(t, PREVOTE, X);
     t_close(t);
@@ -1114,30 +1119,65 @@ test_proposal_counts_as_proposer_message_for_round_skip(void **state)
 
 /* ---- 8. equivocation ---- */
 
+/*
+ * A Byzantine validator's conflicting votes each count for the value they name, as they
+ * do at the peers that received them; otherwise a quorum that other honest nodes saw (and
+ * locked on) could never be rebuilt here, and the height would stall.
+ */
 static void
-test_second_different_prevote_is_ignored_and_counted_as_equivocation(void **state)
+test_conflicting_votes_count_for_each_value_and_as_equivocations(void **state)
 {
     (void)state;
-    struct tc *t = prevoted_x_in_round0();
+    struct tc *t = prevoted_x_in_round0(); /* self = 2 prevoted X */
     pv(t, 0, 0, NULL); /* validator 0: nil first */
-    pv(t, 0, 0, X);    /* then X: ignored */
+    expect_none(t);
+    pv(t, 0, 0, X); /* then X: 2 for X (0 and us), not yet a quorum */
     expect_none(t);
     assert_int_equal(cons_equivocations(t->c), 1);
     pv(t, 0, 0, NULL); /* the same vote again is no equivocation */
     assert_int_equal(cons_equivocations(t->c), 1);
     pv(t, 0, 0, Y);
     assert_int_equal(cons_equivocations(t->c), 2);
-    pv(t, 1, 0, X); /* ours, 1: only 2 for X (validator 0's X did not count); 3 in all */
-    expect_only_timeout(t, 0, CONS_STEP_PREVOTE, T_PREVOTE);
-    pv(t, 3, 0, X); /* now 3 for X */
+    pv(t, 1, 0, X); /* 0, 1 and us: a polka for X; 3 prevotes of any kind */
     expect_lock(t, 0, X, 0, X);
     expect_vote(t, PRECOMMIT, X);
-    /* Precommits are tracked the same way. */
+    expect_timeout(t, 0, CONS_STEP_PREVOTE, T_PREVOTE);
+    /* Precommits likewise: 1 precommits nil, then X. */
     pc(t, 1, 0, NULL);
     pc(t, 1, 0, X);
     assert_int_equal(cons_equivocations(t->c), 3);
-    pc(t, 3, 0, X); /* ours and 3 for X: 2 (1's X was ignored) */
-    expect_no(t, CONS_ACT_DECIDE);
+    expect_no(t, CONS_ACT_DECIDE); /* 1 and us */
+    pc(t, 3, 0, X);
+    expect_decide(t, X, 0);
+    struct ledger_commit cert;
+    assert_int_equal(cons_certificate(t->c, 0, X, &cert), IDL_OK);
+    assert_int_equal(cert.sigs.count, 3); /* 1, 2, 3: validator 1's X precommit is in it */
+    const struct ledger_commit_sig *sg = cert.sigs.items;
+    assert_int_equal(sg[0].validator, 1);
+    assert_int_equal(sg[1].validator, 2);
+    assert_int_equal(sg[2].validator, 3);
+    schema_free(&ledger_commit_schema, &cert);
+    t_close(t);
+}
+
+/* A validator's flood of different votes is bounded: beyond a few, they are dropped. */
+static void
+test_a_flood_of_conflicting_votes_is_bounded(void **state)
+{
+    (void)state;
+    struct tc *t = prevoted_x_in_round0();
+    uint8_t junk[16][HASH_BYTES];
+    for (unsigned i = 0; i < 16; i++) {
+        memset(junk[i], 0xa0 + i, HASH_BYTES);
+        pv(t, 0, 0, junk[i]);
+    }
+    assert_int_equal(cons_equivocations(t->c), 15);
+    /* Validator 0's X arrives after the flood: it no longer counts, 1 and 3 must do it. */
+    pv(t, 0, 0, X);
+    pv(t, 1, 0, X);
+    expect_no(t, CONS_ACT_LOCK);
+    pv(t, 3, 0, X);
+    expect_lock(t, 0, X, 0, X);
     t_close(t);
 }
 
@@ -1229,7 +1269,7 @@ test_restore_resumes_in_round_of_last_own_vote(void **state)
     t = t_open(1, 1); /* proposer of (1, 0) is 1 */
     cons_restore_proposal(t->c, 0);
     kick(t);
-    expect_none(t);
+    expect_only_timeout(t, 0, CONS_STEP_PROPOSE, T_PROPOSE); /* and it may give up on it */
     t_close(t);
 }
 
@@ -1507,7 +1547,7 @@ test_start_height_forgets_round_lock_valid_value_and_votes(void **state)
     assert_int_equal(cons_certificate(t->c, 0, X, &cert), IDL_ERR_NOT_FOUND);
 
     kick(t);
-    expect_only_propose(t, 0, -1, NULL); /* the valid value X was not carried over */
+    expect_propose(t, 0, -1, NULL); /* the valid value X was not carried over */
     prop(t, 0, Y, -1, true);
     expect_only_vote(t, PREVOTE, Y); /* nor the lock on X */
     t_close(t);
@@ -1544,7 +1584,8 @@ main(void)
         cmocka_unit_test(test_two_validators_in_later_round_make_core_skip_to_it),
         cmocka_unit_test(test_one_validator_in_later_round_does_not_make_core_skip),
         cmocka_unit_test(test_proposal_counts_as_proposer_message_for_round_skip),
-        cmocka_unit_test(test_second_different_prevote_is_ignored_and_counted_as_equivocation),
+        cmocka_unit_test(test_conflicting_votes_count_for_each_value_and_as_equivocations),
+        cmocka_unit_test(test_a_flood_of_conflicting_votes_is_bounded),
         cmocka_unit_test(test_second_different_proposal_in_round_is_ignored),
         cmocka_unit_test(test_restored_prevote_is_never_replaced_by_timeout_nil),
         cmocka_unit_test(test_restored_precommit_is_never_replaced_by_nil_precommit),
