@@ -46,6 +46,7 @@ struct peer {
 
 struct held {
     uint32_t peer;
+    uint64_t height; /* the height the message is about */
     struct idl_bytes msg;
 };
 
@@ -680,6 +681,15 @@ start_height(struct engine *e)
     e->height = tip.height + 1;
     if (e->core)
         cons_start_height(e->core, e->height);
+    /* Held blocks of heights now committed (we decided them ourselves) are of no use. */
+    for (size_t i = 0; i < e->n_pending;) {
+        if (e->pending[i].height < e->height) {
+            free(e->pending[i].msg.data);
+            e->pending[i] = e->pending[--e->n_pending];
+        } else {
+            i++;
+        }
+    }
     /* Messages of this height that arrived while we finished the last one. */
     size_t n = e->n_future;
     struct held *f = n ? malloc(n * sizeof(*f)) : NULL;
@@ -695,33 +705,33 @@ start_height(struct engine *e)
     free(f);
 }
 
-/* Takes the held certified block of the height being decided, if one arrived early. */
+/*
+ * Takes the held certified block of the height being decided, if one arrived early, and
+ * drops those of heights already committed (by consensus, or from another peer).
+ */
 static bool
 pending_take(struct engine *e, struct held *out)
 {
-    for (size_t i = 0; i < e->n_pending; i++) {
-        struct cons_msg m;
-        if (cons_msg_decode(&m, e->pending[i].msg.data, e->pending[i].msg.len) != IDL_OK)
-            continue;
-        struct ledger_block b;
-        bool next = false;
-        if (ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
-                                ledger_chain_id(e->l)) == IDL_OK) {
-            next = b.header.height == e->height;
-            ledger_block_free(&b);
-        }
-        cons_msg_free(&m);
-        if (next) {
-            *out = e->pending[i];
-            e->pending[i] = e->pending[--e->n_pending];
-            return true;
+    bool found = false;
+    for (size_t i = 0; i < e->n_pending;) {
+        struct held *h = &e->pending[i];
+        if (h->height > e->height || (found && h->height == e->height)) {
+            i++;
+        } else if (h->height == e->height) {
+            *out = *h;
+            *h = e->pending[--e->n_pending];
+            found = true;
+        } else {
+            free(h->msg.data);
+            *h = e->pending[--e->n_pending];
         }
     }
-    return false;
+    return found;
 }
 
 static void
-hold(struct held *list, size_t *n, size_t max, uint32_t peer, const uint8_t *msg, size_t len)
+hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height,
+     const uint8_t *msg, size_t len)
 {
     if (*n == max)
         return; /* far enough behind that block sync will do better */
@@ -729,7 +739,7 @@ hold(struct held *list, size_t *n, size_t max, uint32_t peer, const uint8_t *msg
     if (!copy)
         return;
     memcpy(copy, msg, len);
-    list[(*n)++] = (struct held){peer, {copy, len}};
+    list[(*n)++] = (struct held){peer, height, {copy, len}};
 }
 
 /* ---- block sync ---- */
@@ -860,7 +870,7 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
             m.body.decided = *d;
             struct idl_bytes enc;
             if (cons_msg_encode(&m, &enc) == IDL_OK) {
-                hold(e->pending, &e->n_pending, PENDING_MAX, peer, enc.data, enc.len);
+                hold(e->pending, &e->n_pending, PENDING_MAX, peer, h, enc.data, enc.len);
                 free(enc.data);
             }
         }
@@ -1010,7 +1020,7 @@ on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8
     }
     uint64_t h = m->kind == MSG_VOTE ? m->body.vote.height : m->body.proposal.height;
     if (h == e->height + 1)
-        hold(e->future, &e->n_future, FUTURE_MAX, peer, msg, len);
+        hold(e->future, &e->n_future, FUTURE_MAX, peer, h, msg, len);
     struct peer *p = authentic ? peer_get(e, peer, true) : NULL;
     if (p && h - 1 > p->height)
         p->height = h - 1;

@@ -9,7 +9,8 @@
  * height far ahead so that the victim asks it for blocks, and answers every sync request
  * with those blocks tampered: in mode "cert" a certificate signature has one bit flipped;
  * in mode "block" a block's time is changed, so its hash no longer matches the signed
- * certificate. A correct victim refuses both and syncs from honest peers instead.
+ * certificate. Heights beyond what it fetched get the last block renumbered. A correct
+ * victim refuses them all and syncs from honest peers instead.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -59,16 +60,48 @@ tamper(struct cons_msg *m)
     }
 }
 
+/*
+ * A block for height h, tampered. Up to the fetched top it is the honest block; beyond it
+ * (the victim synced from honest peers first and now asks us for what we claimed to
+ * have) it is the top block renumbered to h, with the top block's certificate.
+ */
+static bool
+forge(uint64_t h, struct cons_msg *m)
+{
+    uint64_t src = h <= ev.top ? h : ev.top;
+    if (src >= BLOCKS_MAX || !ev.blocks[src].data ||
+        cons_msg_decode(m, ev.blocks[src].data, ev.blocks[src].len) != IDL_OK)
+        return false;
+    if (h != src) {
+        struct ledger_block b;
+        struct idl_bytes raw;
+        if (ledger_block_decode(&b, m->body.decided.block.data, m->body.decided.block.len,
+                                ev.chain) != IDL_OK) {
+            cons_msg_free(m);
+            return false;
+        }
+        b.header.height = h;
+        idl_err rc = ledger_block_encode(&b, &raw);
+        ledger_block_free(&b);
+        if (rc) {
+            cons_msg_free(m);
+            return false;
+        }
+        free(m->body.decided.block.data);
+        m->body.decided.block = raw;
+    }
+    tamper(m);
+    return true;
+}
+
 static void
 serve(uint32_t peer, const struct msg_sync_req *req)
 {
     pthread_mutex_lock(&ev.lock);
-    for (uint64_t h = req->from; h <= ev.top && h < req->from + req->max && h < BLOCKS_MAX; h++) {
+    for (uint64_t h = req->from; h > 0 && h < req->from + req->max && h < req->from + 64; h++) {
         struct cons_msg m;
-        if (!ev.blocks[h].data ||
-            cons_msg_decode(&m, ev.blocks[h].data, ev.blocks[h].len) != IDL_OK)
+        if (!forge(h, &m))
             continue;
-        tamper(&m);
         struct idl_bytes out;
         if (cons_msg_encode(&m, &out) == IDL_OK) {
             p2p_send(net, peer, out.data, out.len);

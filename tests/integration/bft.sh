@@ -1,0 +1,254 @@
+#!/bin/sh
+# bft.sh: four validators and three replicas as real processes on loopback.
+#
+#   - transactions sent to each validator and to a replica commit, and every node
+#     reports the same block hash at every height;
+#   - one validator killed (kill -9): commits go on; a second killed: nothing commits
+#     (the CLI gives up with exit 3); one restarted: the waiting transaction commits;
+#     the other restarted: it catches up to the same chain;
+#   - a replica started late syncs from genesis and answers verify, while a lying peer
+#     (tests/tools/evilpeer) claims a far tip and serves it blocks with a forged
+#     certificate; a second late replica gets blocks whose hash no longer matches the
+#     certificate. Both refuse them, mark the peer, and sync from the honest nodes.
+#
+# Nodes 0-3 are validators, 4 is a replica from the start, 5 and 6 start late.
+. "$(dirname "$0")/lib.sh"
+
+PORT=$((${IT_PORT_BASE:-18000} + 700))
+NET="$T/net"
+: "${TOOLS:?TOOLS must name the directory holding evilpeer}"
+EVIL="$TOOLS/evilpeer"
+[ -x "$EVIL" ] || bail "no evilpeer in $TOOLS"
+
+for p in $(seq "$PORT" $((PORT + 15))); do
+    port_free "$p" || bail "port $p is in use; set IT_PORT_BASE elsewhere"
+done
+"$IDL" testnet --dir "$NET" --validators 4 --replicas 3 --base-port "$PORT" \
+    >"$T/testnet.out" 2>&1 || {
+    diag_file "$T/testnet.out"
+    bail "idledger testnet failed"
+}
+IDLEDGER_PASSPHRASE=$(cat "$NET/passphrase")
+export IDLEDGER_PASSPHRASE
+unset IDLEDGER_KEY 2>/dev/null || true
+
+# ---------------------------------------------------------------- nodes
+
+api_of() { echo "http://127.0.0.1:$((PORT + 2 * $1))"; }
+p2p_of() { echo "127.0.0.1:$((PORT + 2 * $1 + 1))"; }
+
+# on K: the CLI's environment points at node K (its address and API token).
+on() {
+    IDLEDGER_NODE=$(api_of "$1")
+    IDLEDGER_API_TOKEN=$(cat "$NET/node$1/api-token")
+    API=$IDLEDGER_NODE
+    export IDLEDGER_NODE IDLEDGER_API_TOKEN
+}
+
+# start K: starts node K and waits until it answers /v1/status.
+start() {
+    "$IDLD" --home "$NET/node$1" >>"$NET/node$1.log" 2>&1 </dev/null &
+    eval "PID_$1=$!"
+    track_pid "$!"
+    _i=0
+    while [ $_i -lt 100 ]; do
+        alive "$(eval echo "\$PID_$1")" || {
+            diag_file "$NET/node$1.log" "node $1 log"
+            return 1
+        }
+        curl -s -m 1 "$(api_of "$1")/v1/status" 2>/dev/null | jq -e '.height | numbers' \
+            >/dev/null 2>&1 && return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    diag "node $1 did not answer within 10 s"
+    return 1
+}
+
+kill9() {
+    _pid=$(eval echo "\$PID_$1")
+    kill -9 "$_pid" 2>/dev/null
+    wait "$_pid" 2>/dev/null
+    untrack_pid "$_pid"
+}
+
+status_of() { curl -s -m 10 "$(api_of "$1")/v1/status"; }
+height_of() { status_of "$1" | jq -r '.height // 0'; }
+
+# hashes K H: the block hashes of node K at heights 1..H, one a line.
+hashes() {
+    _tok=$(cat "$NET/node$1/api-token")
+    for _h in $(seq 1 "$2"); do
+        curl -s -m 10 -H "Authorization: Bearer $_tok" "$(api_of "$1")/v1/blocks/$_h" |
+            jq -r '.hash // "missing"'
+    done
+}
+
+# wait_height K H [SECONDS]: until node K's height is at least H (20 s by default).
+wait_height() {
+    _i=0
+    while [ $_i -lt $((${3:-20} * 10)) ]; do
+        [ "$(height_of "$1")" -ge "$2" ] 2>/dev/null && return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    return 1
+}
+
+# same_chain NAME H NODES...: every node has the same block hash as node 0 at 1..H.
+same_chain() {
+    _name=$1 _top=$2
+    shift 2
+    hashes 0 "$_top" >"$T/hashes.0"
+    if grep -q missing "$T/hashes.0"; then
+        fail "$_name: node 0 has blocks 1..$_top"
+        return
+    fi
+    _bad=""
+    for _k in "$@"; do
+        hashes "$_k" "$_top" >"$T/hashes.$_k"
+        cmp -s "$T/hashes.0" "$T/hashes.$_k" || _bad="$_bad $_k"
+    done
+    if [ -z "$_bad" ]; then
+        pass "$_name: nodes 0 $* have the same block hash at every height 1..$_top"
+    else
+        fail "$_name: nodes 0 $* have the same block hash at every height 1..$_top"
+        diag "differing:$_bad"
+    fi
+}
+
+# ---------------------------------------------------------------- transactions
+
+_n=0
+# biz K: root-sysadmin adds a new business account at 440000 through node K; the
+# command's exit status is the test's (it must commit).
+biz() {
+    _n=$((_n + 1))
+    on "$1"
+    expect_exit 0 "business account biz-$_n sent to node $1 commits" \
+        "$IDL" --json --timeout 20 --key "$NET/admins/sysadmin.key" --basis "$(form "biz$_n")" \
+        account add --id "biz-$_n" --org 440000 --class business --name 王芳 \
+        --id-number "$(idnum "44010620010101$(printf %03d $_n)")"
+}
+
+for k in 0 1 2 3 4; do
+    check "node $k starts" start "$k"
+done
+on 4
+is "$(status_of 4 | jq -r .role)" replica "node 4 reports role replica"
+is "$(status_of 0 | jq -r .role)" validator "node 0 reports role validator"
+
+for k in 0 1 2 3 4; do
+    biz "$k"
+done
+on 1
+expect_exit 0 "root-sysadmin registers system teacher through node 1" \
+    "$IDL" --timeout 20 --key "$NET/admins/sysadmin.key" --basis "$(form system)" \
+    system add --code teacher --name 全国教师管理信息系统 --roles query,manager
+on 4
+expect_exit 0 "root-secadmin grants teacher/query to biz-1 through replica 4" \
+    "$IDL" --timeout 20 --key "$NET/admins/secadmin.key" --basis "$(form grant)" \
+    grant add --account biz-1 --system teacher --role query
+
+H=$(height_of 0)
+for k in 1 2 3 4; do
+    check "node $k reaches height $H" wait_height "$k" "$H"
+done
+same_chain "all up" "$H" 1 2 3 4
+is "$(status_of 4 | jq -r .catching_up)" false "replica 4 is not catching up"
+
+# ---------------------------------------------------------------- faults
+
+kill9 3
+pass "validator 3 killed (kill -9)"
+biz 0
+biz 4
+
+kill9 2
+pass "validator 2 killed (kill -9): 2 of 4 left, no quorum"
+H2=$(height_of 0)
+on 0
+expect_exit 3 "with two validators down, a transaction does not commit (exit 3)" \
+    "$IDL" --json --timeout 4 --key "$NET/admins/sysadmin.key" --basis "$(form stuck)" \
+    account add --id biz-stuck --org 440000 --class business --name 王芳 \
+    --id-number "$(idnum 44010620010101999)"
+STUCK=$(grep -o '[0-9a-f]\{64\}' "$ERR" | head -n 1)
+like "$STUCK" '^[0-9a-f]{64}$' "the CLI names the waiting transaction"
+sleep 2
+is "$(height_of 0) $(height_of 1)" "$H2 $H2" "no block is committed without a quorum"
+
+check "validator 2 restarts" start 2
+i=0
+while [ $i -lt 200 ] && [ "$(api "/v1/tx/$STUCK" | jq -r .state)" != committed ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(api "/v1/tx/$STUCK" | jq -r .state)" committed \
+    "with validator 2 back, the waiting transaction commits"
+biz 2
+
+check "validator 3 restarts" start 3
+H3=$(height_of 0)
+check "validator 3 catches up to height $H3" wait_height 3 "$H3"
+biz 3
+H3=$(height_of 0)
+for k in 1 2 3 4; do
+    wait_height "$k" "$H3" 10
+done
+same_chain "after the restarts" "$H3" 1 2 3 4
+
+# ---------------------------------------------------------------- late replicas, lying peer
+
+# evil MODE K PORT: a lying peer that fetched the chain from node 0 and now dials node K.
+evil() {
+    : >"$T/evil.$1"
+    "$EVIL" --genesis "$NET/genesis.json" --honest "$(p2p_of 0)" --victim "$(p2p_of "$2")" \
+        --listen "127.0.0.1:$3" --mode "$1" --seconds 20 >"$T/evil.$1" 2>&1 &
+    EVIL_PID=$!
+    track_pid "$EVIL_PID"
+    _i=0
+    while [ $_i -lt 100 ] && ! grep -q fetched "$T/evil.$1"; do
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    like "$(cat "$T/evil.$1")" "fetched [1-9][0-9]* blocks" "evilpeer ($1) fetched the chain"
+}
+
+# late_replica MODE K WANT: replica K starts late with a lying peer (MODE) at it; its log
+# must show the refusal (WANT).
+late_replica() {
+    _mode=$1 _k=$2 _want=$3
+    evil "$_mode" "$_k" $((PORT + 14 + _k - 5))
+    check "late replica $_k starts" start "$_k"
+    check "late replica $_k syncs from genesis to height $H3" wait_height "$_k" "$H3" 30
+    same_chain "late replica $_k" "$H3" "$_k"
+    like "$(grep '"msg":"refused"' "$NET/node$_k.log" | head -n 3)" \
+        "$_want" "replica $_k refused the lying peer's blocks ($_mode)"
+    wait "$EVIL_PID" 2>/dev/null
+    untrack_pid "$EVIL_PID"
+    like "$(cat "$T/evil.$_mode")" "served [1-9][0-9]* tampered blocks" \
+        "evilpeer ($_mode) did serve tampered blocks"
+    on "$_k"
+    expect_exit 0 "late replica $_k answers verify" \
+        "$IDL" --json verify --account biz-1 --system teacher --role query
+    is "$(jq -r .allowed "$OUT")" true "late replica $_k: biz-1 may act as teacher/query"
+}
+late_replica cert 5 "certificate does not verify"
+late_replica block 6 "certificate does not verify"
+
+biz 5
+H4=$(height_of 0)
+for k in 1 2 3 4 5 6; do
+    wait_height "$k" "$H4" 10
+done
+same_chain "at the end" "$H4" 1 2 3 4 5 6
+for k in 0 1 2 3 4 5 6; do
+    _pid=$(eval echo "\$PID_$k")
+    kill -TERM "$_pid"
+    rc=0
+    wait "$_pid" || rc=$?
+    untrack_pid "$_pid"
+    is "$rc" 0 "node $k stops cleanly on SIGTERM"
+done
+
+done_testing
