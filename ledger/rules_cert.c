@@ -315,9 +315,11 @@ rules_cert_anchor(struct rules *r)
                             "%s has no approved certificate application", b->account);
     }
     if (app.medium[0] && b->medium[0] && strcmp(app.medium, b->medium) != 0) {
+        /* The reason is formatted before the record is freed (which clears it). */
+        rc = rules_refuse(r, IDL_ERR_INVALID, "%s was handed medium %s, not %s", b->account,
+                          app.medium, b->medium);
         schema_free(&rec_cert_app_schema, &app);
-        return rules_refuse(r, IDL_ERR_INVALID, "%s was handed medium %s, not %s", b->account,
-                            app.medium, b->medium);
+        return rc;
     }
     struct cert_info ci = {0};
     struct state_key k;
