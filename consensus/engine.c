@@ -1201,7 +1201,8 @@ engine_restore(struct engine *e, const uint8_t *rec, size_t len)
         struct idl_bytes raw = {(uint8_t *)(uintptr_t)rec + 1, len - 1};
         own_remember(e, &raw);
         e->restored = true;
-    } else if (m.kind == MSG_PROPOSAL && m.body.proposal.height == e->height) {
+    } else if (m.kind == MSG_PROPOSAL && m.body.proposal.height == e->height &&
+               m.body.proposal.proposer == e->cfg.self) {
         struct ledger_block b;
         if (ledger_block_decode(&b, m.body.proposal.block.data, m.body.proposal.block.len,
                                 ledger_chain_id(e->l)) == IDL_OK) {
