@@ -246,6 +246,46 @@ fx_submit(struct fx *f, struct ledger_tx *tx)
 }
 
 idl_err
+fx_submit_many(struct fx *f, struct ledger_tx *txs, size_t n)
+{
+    assert_true(n > 0);
+    struct idl_bytes *raw = calloc(n ? n : 1, sizeof(*raw));
+    assert_non_null(raw);
+    for (size_t i = 0; i < n; i++) {
+        struct fx_actor *a = fx_actor(f, txs[i].actor);
+        assert_non_null(a);
+        txs[i].nonce = ++a->nonce;
+        assert_int_equal(ledger_tx_sign(&txs[i], a->key->sk), IDL_OK);
+        assert_int_equal(ledger_tx_encode(&txs[i], &raw[i]), IDL_OK);
+        ledger_tx_free(&txs[i]);
+    }
+    f->time_ms += 1000;
+    f->why[0] = '\0';
+    struct drop d = {IDL_OK, f->why, sizeof(f->why)};
+    struct ledger_exec *ex;
+    assert_int_equal(ledger_block_build(f->ledger, raw, (uint32_t)n, f->time_ms,
+                                        f->validator->pk, NULL, on_drop, &d, &ex),
+                     IDL_OK);
+    for (size_t i = 0; i < n; i++)
+        free(raw[i].data);
+    free(raw);
+    uint32_t got;
+    const struct ledger_tx_result *res = ledger_exec_results(ex, &got);
+    assert_int_equal(got, n); /* every one authenticated */
+    idl_err outcome = IDL_OK;
+    for (uint32_t i = 0; i < got && !outcome; i++) {
+        outcome = res[i].code;
+        snprintf(f->why, sizeof(f->why), "%s", res[i].reason);
+    }
+    memcpy(f->last_txid, res[got - 1].txid, HASH_BYTES);
+    struct idl_bytes cert;
+    commit_cert(f, ledger_exec_block(ex), &cert);
+    assert_int_equal(ledger_exec_commit(f->ledger, ex, &cert), IDL_OK);
+    free(cert.data);
+    return outcome;
+}
+
+idl_err
 fx_org_add(struct fx *f, const char *actor, const char *code, unsigned kind, const char *parent,
            unsigned school_type)
 {
@@ -371,6 +411,37 @@ org_admins(struct fx *f, const char *parent_sys, const char *parent_sec, const c
         if (fx_authorize(f, parent_sec, id) != IDL_OK)
             fail_msg("authorising %s: %s", id, f->why);
     }
+}
+
+void
+fx_admins(struct fx *f, const char *parent_sys, const char *parent_sec, const char *org,
+          const char *prefix, unsigned seed)
+{
+    org_admins(f, parent_sys, parent_sec, org, prefix, seed);
+}
+
+idl_err
+fx_review(struct fx *f, const char *actor, const char *org, const char *note)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, TX_REVIEW_RECORD);
+    snprintf(tx.body.review.org, sizeof(tx.body.review.org), "%s", org);
+    snprintf(tx.body.review.note, sizeof(tx.body.review.note), "%s", note);
+    return fx_submit(f, &tx);
+}
+
+void
+fx_empty_block(struct fx *f, uint64_t time_ms)
+{
+    struct ledger_exec *ex;
+    assert_int_equal(ledger_block_build(f->ledger, NULL, 0, time_ms, f->validator->pk, NULL,
+                                        NULL, NULL, &ex),
+                     IDL_OK);
+    struct idl_bytes cert;
+    commit_cert(f, ledger_exec_block(ex), &cert);
+    f->time_ms = ledger_exec_block(ex)->header.time_ms;
+    assert_int_equal(ledger_exec_commit(f->ledger, ex, &cert), IDL_OK);
+    free(cert.data);
 }
 
 void

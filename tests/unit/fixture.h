@@ -71,6 +71,12 @@ void fx_tx(struct fx *f, struct ledger_tx *tx, const char *actor, unsigned type)
 /* Signs with the actor's key and next nonce, commits it in a block of its own. */
 idl_err fx_submit(struct fx *f, struct ledger_tx *tx);
 
+/*
+ * Signs each of n transactions (each actor's nonces in order) and commits them together in
+ * one block. Returns the first outcome that is not IDL_OK (as fx_submit), else IDL_OK.
+ */
+idl_err fx_submit_many(struct fx *f, struct ledger_tx *txs, size_t n);
+
 /* Shorthands: one transaction each. */
 idl_err fx_org_add(struct fx *f, const char *actor, const char *code, unsigned kind,
                    const char *parent, unsigned school_type);
@@ -94,6 +100,21 @@ idl_err fx_delegate(struct fx *f, const char *actor, const char *code, int deleg
  * training, sysadmin, auditor.
  */
 void fx_tree(struct fx *f);
+
+/*
+ * Creates PREFIX-sys, PREFIX-sec and PREFIX-aud, the management accounts of org (person
+ * seeds seed, seed + 1, seed + 2), signed by the sysadmin of org's parent, and has the
+ * parent's secadmin authorise each. Fails the test on any refusal.
+ */
+void fx_admins(struct fx *f, const char *parent_sys, const char *parent_sec, const char *org,
+               const char *prefix, unsigned seed);
+/* Records org's periodic access review (review.record) with a note. */
+idl_err fx_review(struct fx *f, const char *actor, const char *org, const char *note);
+/*
+ * Commits a block without transactions whose block time is time_ms (the ledger raises it to
+ * the tip's if lower): how a test moves the chain's clock. Later transactions follow it.
+ */
+void fx_empty_block(struct fx *f, uint64_t time_ms);
 
 /* The status of an account (asserts that it exists). */
 unsigned fx_status(struct fx *f, const char *id);

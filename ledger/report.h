@@ -1,0 +1,146 @@
+/*
+ * Reports over the committed state (DOMAIN.md §5 and the periodic review of §3): the
+ * business-account roll-up in the shape of the seeds' tables (附件5, 附件6) and the list of
+ * accounts an organisation must review.
+ *
+ * Conventions:
+ *   - Each report is a pure function of one snapshot of the store and its arguments: every
+ *     read goes through a single store iterator, so a block committed while a report runs
+ *     is either wholly in it or wholly absent. "Now" is an argument (the node passes its
+ *     tip's block time); nothing here reads a clock.
+ *   - Pointers are never NULL. A report is written into *out, which the caller owns and
+ *     releases with the matching _free function, also after a failed call (out is zeroed
+ *     first, so freeing it is always safe).
+ *   - Returns: IDL_OK; IDL_ERR_NOT_FOUND if the organisation does not exist;
+ *     IDL_ERR_TOO_LARGE past REPORT_ORGS_MAX organisations or REPORT_ACCOUNTS_MAX accounts;
+ *     IDL_ERR_NOMEM; IDL_ERR_CORRUPT if a stored record does not decode.
+ *   - The output is plain C data: no JSON. node/api_reports.c renders it.
+ */
+#ifndef IDL_REPORT_H
+#define IDL_REPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "state.h"
+#include "store.h"
+
+#define REPORT_ORGS_MAX     100000     /* organisations one roll-up visits */
+#define REPORT_ACCOUNTS_MAX 1000000    /* accounts one review examines */
+#define REPORT_NONE         UINT32_MAX /* "no such organisation in the report", as an index */
+
+/* Business accounts by status. total is the sum of by_status. */
+struct report_tally {
+    uint64_t total;
+    uint64_t by_status[STATUS__COUNT]; /* [STATUS_NONE] is always 0 */
+};
+
+/*
+ * One organisation of the reported subtree. Units are in depth-first order, a parent before
+ * its children, children in code order: the order of the rows of the seeds' tables.
+ */
+struct report_unit {
+    char code[LEDGER_CODE_MAX + 1];
+    char name[LEDGER_NAME_MAX + 1];
+    uint8_t kind;    /* enum ledger_org_kind */
+    uint32_t parent; /* index in units; REPORT_NONE for the reported organisation */
+    /*
+     * The city and the county the unit lies in, as indices in units (a city or county is in
+     * itself), REPORT_NONE if none within the subtree: universities, province-run units and
+     * the province have no city; city-run schools have a city and no county. A report
+     * starting below a city does not look above its own organisation.
+     */
+    uint32_t city, county;
+    /*
+     * True if the unit is a row of the table: every school, university and other unit, and
+     * a bureau (province, city, county) that has business accounts of its own (本级).
+     */
+    bool row;
+    struct report_tally own;  /* business accounts of this organisation */
+    struct report_tally tree; /* of this organisation and everything below it */
+};
+
+/* Holders of one business-system role in the subtree. */
+struct report_role {
+    char system[LEDGER_CODE_MAX + 1];
+    char role[LEDGER_CODE_MAX + 1];
+    uint64_t count;
+};
+
+struct report_business {
+    struct report_unit *units; /* units[0] is the reported organisation */
+    size_t n_units;
+    /* Rows outside any city of the subtree: the province's own, universities, province-run
+     * schools (and everything, for a report that starts below a city). */
+    struct report_tally outside_cities;
+    bool any_outside_cities;   /* at least one row lies outside every city */
+    struct report_role *roles; /* sorted by system, then role */
+    size_t n_roles;
+};
+
+/*
+ * The business accounts of organisation `org` and every organisation below it, counted per
+ * organisation and rolled up county -> city -> province (units[0].tree is the total).
+ *
+ * Reads the per-organisation counters the ledger keeps (SP_COUNTS) and the holders of each
+ * role (SP_ROLE_COUNT), walking the organisation tree (SP_ORG_CHILD); it does not scan the
+ * accounts. Role counts are grants held, whatever the holder's status: a disabled account
+ * keeps its grants on the ledger (they no longer verify), and so it is counted.
+ */
+IDL_MUST_USE idl_err report_business(struct store *s, const char *org, struct report_business *out);
+void report_business_free(struct report_business *r);
+
+/* Why an account is due for review. */
+enum report_due_why {
+    REPORT_DUE_CHANGED = 1,  /* changed (status, post, personal data) since the last review */
+    REPORT_DUE_INTERVAL = 2, /* neither reviewed nor created within the interval */
+};
+
+struct report_due {
+    char account[LEDGER_ID_MAX + 1];
+    char org[LEDGER_CODE_MAX + 1];
+    uint8_t class;  /* enum ledger_class */
+    uint8_t post;   /* enum ledger_post */
+    uint8_t status; /* enum ledger_account_status; never STATUS_DISABLED */
+    uint8_t why;    /* enum report_due_why */
+    uint64_t changed_height;
+    uint64_t since_ms; /* the later of its creation and the last review */
+};
+
+struct report_review {
+    char org[LEDGER_CODE_MAX + 1];
+    struct rec_review last; /* the last review recorded; all zero if none */
+    uint32_t interval_days; /* the chain's policy */
+    uint64_t now_ms;        /* as given */
+    struct report_due *due; /* in the order of the scan: org's accounts by id, then each
+                             * delegating child's (children in code order) */
+    size_t n_due;
+};
+
+/*
+ * The accounts organisation `org` must review at time now_ms (DOMAIN.md §3, 定期核查): its
+ * own accounts, management and business, and the accounts of each direct child that
+ * delegated its business users to it. Disabled accounts are left out: their access is
+ * already withdrawn. An account is due when
+ *   - org has recorded a review (last.height > 0) and the account changed at its height
+ *     or later (REPORT_DUE_CHANGED: the ledger keeps the height of an account's last
+ *     change, not its place in the block, so a change in the review's own block is listed
+ *     whether it came before or after the review), or else
+ *   - the later of its creation and the last review is interval_days or more before now_ms
+ *     (REPORT_DUE_INTERVAL).
+ * Recording a review (review.record) therefore clears every account it lists (but those
+ * changed in the same block), until the next change or the next interval.
+ */
+IDL_MUST_USE idl_err report_review(struct store *s, const char *org, uint64_t now_ms,
+                                   struct report_review *out);
+void report_review_free(struct report_review *r);
+
+/*
+ * Writes why d is due at now_ms as one English sentence fragment ("changed at height 12,
+ * after the last review", "not reviewed for 183 days") into out (truncated to out_len).
+ */
+void report_due_reason(const struct report_due *d, uint64_t now_ms, char *out, size_t out_len);
+
+#endif
