@@ -15,8 +15,8 @@ query_org_within(struct state *st, const char *org, const char *scope, bool *wit
     char code[LEDGER_CODE_MAX + 1];
     snprintf(code, sizeof(code), "%s", org);
     *within = false;
-    /* The tree is at most a handful of levels deep; the bound guards against a cycle. */
-    for (int depth = 0; depth < 16 && code[0]; depth++) {
+    /* org.add keeps the tree within LEDGER_ORG_DEPTH_MAX levels. */
+    for (int depth = 0; depth < LEDGER_ORG_DEPTH_MAX && code[0]; depth++) {
         if (strcmp(code, scope) == 0) {
             *within = true;
             return IDL_OK;

@@ -281,6 +281,21 @@ kind_fits_parent(unsigned kind, unsigned parent_kind)
     }
 }
 
+/* The level of organisation o in the tree (the root is 1), counted up to max + 1. */
+static idl_err
+org_level(struct rules *r, const struct rec_org *o, unsigned max, unsigned *level)
+{
+    struct rec_org up = *o;
+    *level = 1;
+    while (up.parent[0] && *level <= max) {
+        idl_err rc = state_org_get(r->st, up.parent, &up);
+        if (rc)
+            return rc;
+        (*level)++;
+    }
+    return IDL_OK;
+}
+
 static idl_err
 apply_org_add(struct rules *r)
 {
@@ -301,6 +316,12 @@ apply_org_add(struct rules *r)
                       ledger_org_kind_name(b->kind), ledger_org_kind_name(parent.kind));
     if ((b->kind == ORG_KIND_SCHOOL) != (b->school_type != SCHOOL_NONE))
         return rules_refuse(r, IDL_ERR_INVALID, "a school type is given for schools, and only for them");
+    unsigned level;
+    if ((rc = org_level(r, &parent, LEDGER_ORG_DEPTH_MAX, &level)) != IDL_OK)
+        return rc;
+    if (level >= LEDGER_ORG_DEPTH_MAX)
+        return rules_refuse(r, IDL_ERR_POLICY, "the organisation tree is at most %d levels deep",
+                            LEDGER_ORG_DEPTH_MAX);
 
     struct rec_org org = {0};
     snprintf(org.code, sizeof(org.code), "%s", b->code);
@@ -882,7 +903,8 @@ cert_role_check(struct rules *r, const struct rec_account *a, const struct rec_o
     rc = state_has(r->st, &k, &taken);
     if (!rc && taken)
         return rules_refuse(r, IDL_ERR_POLICY,
-                            "%s already has its %s/%s: one per organisation, universities apart",
+                            "%s already has its %s/%s: one per organisation, universities apart "
+                            "(a disabled holder keeps it until the grant is removed)",
                             a->org, b->system, b->role);
     return rc;
 }

@@ -37,6 +37,7 @@
 #define LEDGER_CHAIN_ID_MAX 32
 #define LEDGER_ID_MAX 64        /* account ids, legacy account names */
 #define LEDGER_CODE_MAX 32      /* organisation, business system and role codes */
+#define LEDGER_ORG_DEPTH_MAX 16 /* levels of the organisation tree, the root included */
 #define LEDGER_NAME_MAX 192     /* names in UTF-8 bytes (64 CJK characters) */
 #define LEDGER_REASON_MAX 600   /* reasons and notes in UTF-8 bytes (200 CJK characters) */
 #define LEDGER_SEAL_OVERHEAD 40 /* XChaCha20-Poly1305: 24-byte nonce + 16-byte tag */

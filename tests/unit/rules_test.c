@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "fixture.h"
+#include "ledger/query.h"
 
 static int
 setup(void **state)
@@ -509,6 +510,36 @@ org_rules(void **state)
                         SCHOOL_VOCATIONAL));
 }
 
+/*
+ * "Other" units may nest under one another, but the tree stays within
+ * LEDGER_ORG_DEPTH_MAX levels, so that every walk up it (scope checks) reaches the root.
+ */
+static void
+org_depth_bounded(void **state)
+{
+    struct fx *f = *state;
+    char parent[16] = FX_ROOT, sys[24] = "root-sysadmin", sec[24] = "root-secadmin";
+    for (unsigned level = 2; level <= LEDGER_ORG_DEPTH_MAX; level++) {
+        char code[16], prefix[16];
+        snprintf(code, sizeof(code), "9900%02u", level);
+        snprintf(prefix, sizeof(prefix), "d%u", level);
+        FX_OK(f, fx_org_add(f, sys, code, ORG_KIND_OTHER, parent, 0));
+        fx_admins(f, sys, sec, code, prefix, 1000 + 3 * level);
+        snprintf(parent, sizeof(parent), "%s", code);
+        snprintf(sys, sizeof(sys), "%s-sys", prefix);
+        snprintf(sec, sizeof(sec), "%s-sec", prefix);
+    }
+    FX_EXPECT(f, fx_org_add(f, sys, "990099", ORG_KIND_OTHER, parent, 0), IDL_ERR_POLICY);
+    assert_why(f, "at most 16 levels");
+    /* The deepest organisation is still found within the root's scope. */
+    struct state *st;
+    bool within = false;
+    assert_int_equal(state_new(&st, ledger_store(f->ledger)), IDL_OK);
+    assert_int_equal(query_org_within(st, parent, FX_ROOT, &within), IDL_OK);
+    state_free(st);
+    assert_true(within);
+}
+
 /* ---- business systems ---- */
 
 static void
@@ -607,6 +638,7 @@ main(void)
         T(update_rules),
         T(delegation),
         T(org_rules),
+        T(org_depth_bounded),
         T(system_rules),
         T(legacy_binding),
         T(review_rules),
