@@ -960,6 +960,10 @@ apply_grant(struct rules *r)
     if (!add && !held)
         return rules_refuse(r, IDL_ERR_NOT_FOUND, "%s does not hold %s/%s", a.id, b->system, b->role);
     rc = role_count_add(r, a.org, b, add ? 1 : -1);
+    /* What the account may do changed: the organisation's next review looks at it. */
+    rules_mark_changed(r, &a);
+    if (!rc)
+        rc = rules_put_account(r, &a, a.status);
     if (rc)
         return rc;
     if (!add)

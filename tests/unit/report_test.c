@@ -894,8 +894,11 @@ review_changed_since_last(void **state)
     FX_OK(f, fx_business_add(f, "k-sys", "b4401060002-200", "4401060002", 30100));
     FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_DISABLE, "b4401060002-100"));
     FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_LOCK, "b4401060001-0"));
-    const char *due[] = {"b440106-0", "b4401060002-0", "b4401060002-200", "k-aud"};
-    review_refused(f, "k-aud", due, 3, reviewed); /* the auditor: before its post moves */
+    /* What an account may do is part of the review: a withdrawn grant is a change. */
+    FX_OK(f, fx_grant(f, "k-sec", TX_GRANT_REMOVE, "b4401060002-3", "teacher", "query"));
+    const char *due[] = {"b440106-0", "b4401060002-0", "b4401060002-200", "b4401060002-3",
+                         "k-aud"};
+    review_refused(f, "k-aud", due, 4, reviewed); /* the auditor: before its post moves */
     FX_OK(f, fx_account_op(f, "c-sys", TX_ACCOUNT_DISABLE, "k-sec"));
     FX_OK(f, change_post(f, "c-sys", "k-aud", POST_SECADMIN));
     assert_int_equal(fx_status(f, "k-aud"), STATUS_PENDING);
