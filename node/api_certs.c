@@ -20,12 +20,21 @@
 void
 api_read_audit(struct api_req *r, const char *endpoint, const char *account)
 {
+    api_read_audit_org(r, endpoint, account, NULL);
+}
+
+void
+api_read_audit_org(struct api_req *r, const char *endpoint, const char *account,
+                   const char *org)
+{
     struct readaudit_entry e = {.time_ms = node_now_ms()};
     snprintf(e.client, sizeof(e.client), "%s", r->client[0] ? r->client : "open");
     snprintf(e.endpoint, sizeof(e.endpoint), "%s", endpoint);
     snprintf(e.account, sizeof(e.account), "%s", account ? account : "");
+    snprintf(e.org, sizeof(e.org), "%s", org ? org : "");
     struct state *st;
-    if (account && account[0] && state_new(&st, ledger_store(r->n->ledger)) == IDL_OK) {
+    if (!e.org[0] && account && account[0] &&
+        state_new(&st, ledger_store(r->n->ledger)) == IDL_OK) {
         struct rec_account a;
         if (state_account_get(st, account, &a) == IDL_OK)
             snprintf(e.org, sizeof(e.org), "%s", a.org);

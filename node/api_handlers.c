@@ -549,6 +549,7 @@ api_h_org(struct api_req *r)
                             (int)o.delegated, "children", c.list, "admins",
                             org_admins(st, code));
     state_free(st);
+    api_read_audit_org(r, "GET /v1/orgs", NULL, code); /* it names the admin accounts */
     api_reply(r, 200, out);
 }
 
@@ -673,7 +674,7 @@ api_h_audit(struct api_req *r)
                            (size_t)limit, 0, ""};
     idl_err rc = query_scan(ledger_store(r->n->ledger), &prefix, &from, 0, collect_audit, &s);
     state_free(st);
-    api_read_audit(r, "GET /v1/audit", actor);
+    api_read_audit_org(r, "GET /v1/audit", actor, org);
     if (rc) {
         json_decref(s.entries);
         api_fail(r, rc, NULL);

@@ -64,8 +64,14 @@ json_t *api_body_object(struct api_req *r, const char *const *allowed);
 /* Lower-case hex of n bytes as a JSON string. */
 json_t *api_hex(const uint8_t *p, size_t n);
 
-/* Records a read of account data (node/readaudit.h); account may be NULL. */
+/*
+ * Records a read of account data (node/readaudit.h): about `account` (may be NULL), filed
+ * under its organisation, or under `org` for reads about an organisation as a whole (an
+ * audit log, a report), so that the organisation's auditor can list it.
+ */
 void api_read_audit(struct api_req *r, const char *endpoint, const char *account);
+void api_read_audit_org(struct api_req *r, const char *endpoint, const char *account,
+                        const char *org);
 
 /* A certificate record as JSON (full: with issuer, masked subject, key, history). */
 json_t *api_cert_json(struct api_req *r, const struct rec_cert *c, bool full);

@@ -110,7 +110,7 @@ api_h_report_business(struct api_req *r)
                   count_json(top->tree.by_status[STATUS_LOCKED]));
     business_tables(&b, out);
     report_business_free(&b);
-    api_read_audit(r, "GET /v1/reports/business-accounts", NULL);
+    api_read_audit_org(r, "GET /v1/reports/business-accounts", NULL, org);
     api_reply(r, 200, out);
 }
 
@@ -154,6 +154,6 @@ api_h_report_review(struct api_req *r)
         count_json(rv.last.height), "reviewed_time", count_json(rv.last.time_ms), "interval_days",
         count_json(rv.interval_days), "as_of", count_json(rv.now_ms), "due", due);
     report_review_free(&rv);
-    api_read_audit(r, "GET /v1/reports/review", NULL);
+    api_read_audit_org(r, "GET /v1/reports/review", NULL, org);
     api_reply(r, 200, out);
 }

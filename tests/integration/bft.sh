@@ -56,8 +56,9 @@ start() {
             diag_file "$NET/node$1.log" "node $1 log"
             return 1
         }
-        curl -s -m 1 "$(api_of "$1")/v1/status" 2>/dev/null | jq -e '.height | numbers' \
-            >/dev/null 2>&1 && return 0
+        # (jq 1.6 -e exits 0 on empty input: test the printed value instead)
+        _h=$(curl -s -m 1 "$(api_of "$1")/v1/status" 2>/dev/null | jq -r '.height | numbers' 2>/dev/null)
+        [ -z "$_h" ] || return 0
         sleep 0.1
         _i=$((_i + 1))
     done
@@ -203,7 +204,7 @@ same_chain "after the restarts" "$H3" 1 2 3 4
 evil() {
     : >"$T/evil.$1"
     "$EVIL" --genesis "$NET/genesis.json" --honest "$(p2p_of 0)" --victim "$(p2p_of "$2")" \
-        --listen "127.0.0.1:$3" --mode "$1" --seconds 20 >"$T/evil.$1" 2>&1 &
+        --listen "127.0.0.1:$3" --mode "$1" --seconds 8 >"$T/evil.$1" 2>&1 &
     EVIL_PID=$!
     track_pid "$EVIL_PID"
     _i=0
