@@ -241,8 +241,10 @@ api_h_verify_signature(struct api_req *r)
     uint64_t at = at_j ? (uint64_t)json_integer_value(at_j) : node_now_ms() / 1000;
     struct rec_cert c = {0};
     int ok = fingerprint_arg(r, json_string_value(json_object_get(body, "fingerprint")), fp);
-    if (ok && (at_j && (!json_is_integer(at_j) || json_integer_value(at_j) < 0))) {
-        api_error(r, 400, "malformed", "at must be Unix seconds");
+    /* Up to the end of year 9999: far past any certificate, and safe to turn into ms. */
+    if (ok && (at_j && (!json_is_integer(at_j) || json_integer_value(at_j) < 0 ||
+                        json_integer_value(at_j) > 253402300799))) {
+        api_error(r, 400, "malformed", "at must be Unix seconds (year 9999 at most)");
         ok = 0;
     }
     if (ok && digest == (json_object_get(body, "message_b64") != NULL)) {
