@@ -266,12 +266,16 @@ cmd_realname(struct cli *c)
 static int
 cmd_read_audit(struct cli *c)
 {
-    const char *org = cli_get(c, "org");
+    const char *org = cli_get(c, "org"), *since = cli_get(c, "since"),
+               *limit = cli_get(c, "limit");
     if (!org)
         return cli_usage(c, "--org C is required");
+    if ((since && (!*since || strspn(since, "0123456789") != strlen(since) || strlen(since) > 19)) ||
+        (limit && (!*limit || strspn(limit, "0123456789") != strlen(limit) || strlen(limit) > 4)))
+        return cli_usage(c, "--since is Unix milliseconds and --limit a number (1 to 1000)");
     char path[256];
-    snprintf(path, sizeof(path), "/v1/read-audit?org=%.32s%s%.20s", org,
-             cli_get(c, "since") ? "&since=" : "", cli_get(c, "since") ? cli_get(c, "since") : "");
+    snprintf(path, sizeof(path), "/v1/read-audit?org=%.32s%s%s%s%s", org, since ? "&since=" : "",
+             since ? since : "", limit ? "&limit=" : "", limit ? limit : "");
     json_t *reply;
     int rc = cli_signed_query(c, path, &reply);
     if (rc)
@@ -331,9 +335,11 @@ const struct cli_command cli_cert_commands[] = {
      "--id-number X --name N [--doc-type T]",
      "Is this person registered under this name, and with which accounts (no personal data\n"
      "comes back).\n\nexample:\n  idledger realname check --id-number 440106199003071231 --name 王芳\n"},
-    {"read-audit", "org=,since=", 0, cmd_read_audit, "--org C [--since UNIX_MS]",
-     "Lists which business systems asked this node about C's accounts, and when. For C's\n"
-     "auditor: the request is signed with --key.\n\nexample:\n"
-     "  idledger --key gz-aud.key read-audit --org 440100\n"},
+    {"read-audit", "org=,since=,limit=", 0, cmd_read_audit,
+     "--org C [--since UNIX_MS] [--limit N]",
+     "Lists which business systems asked this node about C's accounts, and when, oldest\n"
+     "first from --since, at most --limit (default 100, at most 1000). For C's auditor:\n"
+     "the request is signed with --key.\n\nexample:\n"
+     "  idledger --key gz-aud.key read-audit --org 440100 --limit 1000\n"},
 };
 const size_t cli_cert_ncommands = IDL_ARRAY_LEN(cli_cert_commands);
