@@ -57,9 +57,9 @@ struct cli_command {
 
 /* The command tables of cmd_tx.c, cmd_query.c and cmd_misc.c. */
 extern const struct cli_command cli_tx_commands[], cli_query_commands[], cli_misc_commands[],
-    cli_cert_commands[], cli_report_commands[];
+    cli_cert_commands[], cli_report_commands[], cli_import_commands[];
 extern const size_t cli_tx_ncommands, cli_query_ncommands, cli_misc_ncommands,
-    cli_cert_ncommands, cli_report_ncommands;
+    cli_cert_ncommands, cli_report_ncommands, cli_import_ncommands;
 
 /* The value of a command option, or NULL. */
 const char *cli_get(const struct cli *c, const char *name);
@@ -97,6 +97,14 @@ int cli_query(struct cli *c, const char *path, json_t **reply);
  * code. Frees tx.
  */
 int cli_submit(struct cli *c, struct ledger_tx *tx);
+
+/*
+ * Fills the envelope of an unsigned tx for the --key's account (public key pk): chain id
+ * (GET /v1/status), actor (--as, or GET /v1/keys), next nonce (GET
+ * /v1/accounts/{actor}/nonce, which counts the actor's pooled transactions), time, and the
+ * --basis form's hash. Returns EXIT_OK_ or an exit code (message printed).
+ */
+int cli_tx_prepare(struct cli *c, struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BYTES]);
 
 /*
  * A query signed by the --key's account (management accounts authenticate reads that

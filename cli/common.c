@@ -246,8 +246,8 @@ find_actor(struct cli *c, const uint8_t pk[SIG_PUBKEY_BYTES], char actor[LEDGER_
     return EXIT_OK_;
 }
 
-static int
-prepare(struct cli *c, struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BYTES])
+int
+cli_tx_prepare(struct cli *c, struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BYTES])
 {
     json_t *status, *nonce;
     int rc = cli_query(c, "/v1/status", &status);
@@ -340,7 +340,7 @@ cli_submit(struct cli *c, struct ledger_tx *tx)
     struct wallet_key *key;
     int rc = cli_load_key(c, &key);
     if (!rc)
-        rc = prepare(c, tx, key->pk);
+        rc = cli_tx_prepare(c, tx, key->pk);
     char why[LEDGER_WHY_MAX];
     if (!rc && ledger_tx_check(tx, why, sizeof(why)) != IDL_OK)
         rc = cli_usage(c, "%s", why);

@@ -28,6 +28,7 @@ static const struct {
     {cli_query_commands, &cli_query_ncommands},
     {cli_cert_commands, &cli_cert_ncommands},
     {cli_report_commands, &cli_report_ncommands},
+    {cli_import_commands, &cli_import_ncommands},
     {cli_misc_commands, &cli_misc_ncommands},
 };
 
