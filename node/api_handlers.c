@@ -199,16 +199,16 @@ struct records {
 static int
 collect_record(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
 {
-    (void)val, (void)vl;
     struct records *c = arg;
-    if (kl != c->prefix_len + 4)
+    struct rec_tx t;
+    if (kl != c->prefix_len + 4 || schema_decode_bytes(&rec_tx_schema, &t, val, vl) != IDL_OK)
         return 0;
     uint32_t i = codec_be32_get(key + c->prefix_len);
     char reason[LEDGER_WHY_MAX];
     reason_of(c->r, c->txid, i + 1, reason, sizeof(reason));
-    json_array_append_new(c->list,
-                          json_pack("{s:i, s:s, s:s}", "record", (int)i, "state", "rejected",
-                                    "reason", reason));
+    json_array_append_new(c->list, json_pack("{s:i, s:s, s:s, s:s}", "record", (int)i, "state",
+                                             "rejected", "code", idl_errname((idl_err)t.code),
+                                             "reason", reason));
     return 0;
 }
 
