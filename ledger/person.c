@@ -56,6 +56,30 @@ person_index(const struct person_keys *k, enum idnum_doc doc, const char *normal
     sodium_memzero(buf, sizeof(buf));
 }
 
+/*
+ * Random nonces, drawn from the system a few kilobytes at a time rather than one system
+ * call per sealed field (a bulk import seals millions of fields). Per thread, so no lock;
+ * the pool is wiped as it is used, and nonces need only be unpredictable and unique.
+ */
+static void
+nonce_draw(uint8_t *out, size_t n)
+{
+    static _Thread_local uint8_t pool[4096];
+    static _Thread_local size_t left;
+    if (n > sizeof(pool)) {
+        randombytes_buf(out, n);
+        return;
+    }
+    if (left < n) {
+        randombytes_buf(pool, sizeof(pool));
+        left = sizeof(pool);
+    }
+    uint8_t *from = pool + sizeof(pool) - left;
+    memcpy(out, from, n);
+    sodium_memzero(from, n);
+    left -= n;
+}
+
 static void
 seal_ad(uint8_t ad[15 + HASH_BYTES + 1], const uint8_t key[HASH_BYTES], unsigned field)
 {
@@ -77,7 +101,7 @@ person_seal_bytes(const struct person_keys *k, const uint8_t key[HASH_BYTES], un
         return IDL_ERR_NOMEM;
     uint8_t ad[15 + HASH_BYTES + 1];
     seal_ad(ad, key, field);
-    randombytes_buf(out->data, npub);
+    nonce_draw(out->data, npub);
     unsigned long long clen;
     crypto_aead_xchacha20poly1305_ietf_encrypt(out->data + npub, &clen, data, len, ad,
                                                sizeof(ad), NULL, out->data, k->seal);

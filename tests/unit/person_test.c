@@ -293,6 +293,35 @@ test_two_seals_differ(void **state)
     person_keys_free(k);
 }
 
+static int
+cmp_nonce(const void *a, const void *b)
+{
+    return memcmp(a, b, 24);
+}
+
+/* Nonces come from a pool refilled in blocks: no two of many seals share one. */
+static void
+test_many_seals_have_distinct_nonces(void **state)
+{
+    (void)state;
+    enum { N = 2000 };
+    struct person_keys *k = keys_from(1);
+    uint8_t key[HASH_BYTES] = {7};
+    uint8_t(*nonces)[24] = malloc(N * 24);
+    assert_non_null(nonces);
+    for (size_t i = 0; i < N; i++) {
+        struct idl_bytes a;
+        assert_int_equal(person_seal(k, key, PF_MOBILE, "13812345678", &a), IDL_OK);
+        memcpy(nonces[i], a.data, 24);
+        free(a.data);
+    }
+    qsort(nonces, N, 24, cmp_nonce);
+    for (size_t i = 1; i < N; i++)
+        assert_memory_not_equal(nonces[i - 1], nonces[i], 24);
+    free(nonces);
+    person_keys_free(k);
+}
+
 /* Masks `text` as `field`, checks the result, and that the full input is not in it. */
 static void
 assert_mask(unsigned field, const char *text, const char *want)
@@ -400,6 +429,7 @@ main(void)
         cmocka_unit_test(test_open_reports_small_buffer),
         cmocka_unit_test(test_seal_refuses_text_over_max),
         cmocka_unit_test(test_two_seals_differ),
+        cmocka_unit_test(test_many_seals_have_distinct_nonces),
         cmocka_unit_test(test_mask_name),
         cmocka_unit_test(test_mask_mobile),
         cmocka_unit_test(test_mask_email),
