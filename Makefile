@@ -103,6 +103,21 @@ $(BUILD)/tools/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/node/p2p.o $(B
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
+# The benchmark load generator (tests/bench): `make bench` builds it and the binaries and
+# runs tests/bench/run.sh, which prints a table and writes $(BENCH_OUT) (QUICK=1: a run of
+# under two minutes; BENCH_DIR: where the networks live, default a fresh /tmp directory).
+BENCH_SRC := $(wildcard tests/bench/*.c)
+BENCH_TOOL := $(BUILD)/tools/loadgen
+BENCH_OUT ?= out/bench.json
+$(BENCH_TOOL): $(BENCH_SRC:%.c=$(BUILD)/%.o) $(LIB)
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench: deps
+	@$(MAKE) --no-print-directory $(BINS) $(BENCH_TOOL)
+	@BIN=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) QUICK=$(QUICK) \
+	    BENCH_OUT=$(abspath $(BENCH_OUT)) ./tests/bench/run.sh
+
 integration: $(BINS) $(TOOLS)
 	@BIN=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) ./tests/run-integration.sh
 
