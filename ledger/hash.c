@@ -10,6 +10,7 @@
 
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
+#include <stdbool.h>
 #include <string.h>
 
 _Static_assert(sizeof(struct hash_ctx) == sizeof(SHA256_CTX), "hash_ctx mirrors SHA256_CTX");
@@ -23,17 +24,48 @@ as_sha(struct hash_ctx *ctx)
 void
 hash_sha256(uint8_t out[HASH_BYTES], const void *data, size_t len)
 {
-    SHA256(data, len, out);
+    /* Not the one-shot SHA256(): in OpenSSL 3 it looks the algorithm up on every call. */
+    SHA256_CTX c;
+    SHA256_Init(&c);
+    SHA256_Update(&c, data, len);
+    SHA256_Final(out, &c);
 }
+
+/*
+ * The state after SHA256(tag) || SHA256(tag), one 64-byte block, is the same for every hash
+ * under a tag: each thread keeps the last few tags' states and starts from a copy.
+ */
+#define TAG_CACHE      8
+#define TAG_CACHED_MAX 48
+
+struct tag_state {
+    char tag[TAG_CACHED_MAX];
+    SHA256_CTX ctx;
+};
+
+static _Thread_local struct tag_state tag_cache[TAG_CACHE];
+static _Thread_local unsigned tag_next;
 
 void
 hash_tagged_init(struct hash_ctx *ctx, const char *tag)
 {
+    size_t len = strlen(tag);
+    bool cacheable = len > 0 && len < TAG_CACHED_MAX;
+    for (unsigned i = 0; cacheable && i < TAG_CACHE; i++)
+        if (strcmp(tag_cache[i].tag, tag) == 0) {
+            *as_sha(ctx) = tag_cache[i].ctx;
+            return;
+        }
     uint8_t th[HASH_BYTES];
-    hash_sha256(th, tag, strlen(tag));
+    hash_sha256(th, tag, len);
     SHA256_Init(as_sha(ctx));
     SHA256_Update(as_sha(ctx), th, sizeof(th));
     SHA256_Update(as_sha(ctx), th, sizeof(th));
+    if (cacheable) {
+        struct tag_state *t = &tag_cache[tag_next++ % TAG_CACHE];
+        memcpy(t->tag, tag, len + 1);
+        t->ctx = *as_sha(ctx);
+    }
 }
 
 void
