@@ -19,20 +19,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAX 8
-#define FUTURE_MAX 1024
-#define PENDING_MAX CONS_SYNC_BLOCKS_MAX
-#define PEERS_MAX 128
-#define OWN_MSGS_MAX 8
-#define SYNC_TIMEOUT_MS 5000
+#define CACHE_MAX        8
+#define FUTURE_MAX       1024
+#define PENDING_MAX      CONS_SYNC_BLOCKS_MAX
+#define PEERS_MAX        128
+#define OWN_MSGS_MAX     8
+#define SYNC_TIMEOUT_MS  5000
 #define RESTORED_POL_MAX (4 * LEDGER_VALIDATORS_MAX)
 
 enum wal_kind { WAL_MSG = 1, WAL_LOCK = 2, WAL_POL = 3 };
 
 struct cached {
     uint8_t hash[HASH_BYTES];
-    struct idl_bytes raw;    /* encoded block */
-    struct ledger_exec *ex;  /* executed against the tip, or NULL */
+    struct idl_bytes raw;   /* encoded block */
+    struct ledger_exec *ex; /* executed against the tip, or NULL */
     bool checked, valid;
     bool keep; /* our valid value: never evicted, we may have to propose it again */
 };
@@ -75,6 +75,7 @@ struct engine {
     bool syncing;
     uint32_t sync_peer;
     uint64_t sync_from, sync_to, sync_deadline;
+    uint64_t sync_bytes; /* block and certificate bytes of the reply received so far */
     bool restored;
     struct cons_proposal restored_props[OWN_MSGS_MAX]; /* our proposals before the restart */
     size_t n_restored_props;
@@ -253,8 +254,8 @@ pol_messages(struct engine *e, struct idl_bytes out[LEDGER_VALIDATORS_MAX])
     if (!e->core || e->valid_round < 0)
         return 0;
     struct cons_vote v[LEDGER_VALIDATORS_MAX];
-    size_t n = cons_prevotes(e->core, (uint32_t)e->valid_round, e->valid_hash, v,
-                             LEDGER_VALIDATORS_MAX);
+    size_t n =
+        cons_prevotes(e->core, (uint32_t)e->valid_round, e->valid_hash, v, LEDGER_VALIDATORS_MAX);
     size_t k = 0;
     for (size_t i = 0; i < n; i++) {
         struct cons_msg m = {.kind = MSG_VOTE};
@@ -279,8 +280,8 @@ pol_send(struct engine *e, bool queued)
     for (size_t i = 0; i < n; i++) {
         if (!queued)
             e->host.broadcast(e->host.arg, pol[i].data, pol[i].len);
-        else if (queue(&e->out_msgs, &e->n_msgs, &e->cap_msgs, pol[i].data, pol[i].len, NULL,
-                       0) != IDL_OK)
+        else if (queue(&e->out_msgs, &e->n_msgs, &e->cap_msgs, pol[i].data, pol[i].len, NULL, 0) !=
+                 IDL_OK)
             halt(e, "out of memory for outgoing messages");
         free(pol[i].data);
     }
@@ -391,9 +392,12 @@ static void start_height(struct engine *e);
  * cache (executed there if it was not yet). Returns IDL_OK, or an error if the block is
  * unknown or does not apply.
  */
+/* Commits a cached block; durable false for one fetched while catching up (see
+ * ledger_exec_commit_lazy): the last block of each sync request is durable, and so all
+ * before it. */
 static idl_err
 commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes *cert,
-       const char *how)
+       const char *how, bool durable)
 {
     struct cached *c = cache_find(e, hash);
     if (!c)
@@ -420,7 +424,7 @@ commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes 
         memcpy(copy, res, n * sizeof(*copy));
     struct ledger_exec *ex = c->ex;
     c->ex = NULL;
-    idl_err rc = ledger_exec_commit(e->l, ex, cert);
+    idl_err rc = ledger_exec_commit_lazy(e->l, ex, cert, durable);
     if (rc) {
         free(copy);
         halt(e, "cannot commit a decided block to the store");
@@ -481,10 +485,10 @@ decided(struct engine *e, uint32_t round, const uint8_t hash[HASH_BYTES])
         }
     }
     if (!rc)
-        rc = commit(e, hash, &enc, "decided");
+        rc = commit(e, hash, &enc, "decided", true);
     if (!rc) {
-        bool proposer = e->cfg.self >= 0 &&
-                        cons_proposer(e->n_vals, e->height, round) == (unsigned)e->cfg.self;
+        bool proposer =
+            e->cfg.self >= 0 && cons_proposer(e->n_vals, e->height, round) == (unsigned)e->cfg.self;
         announce(e, raw.data ? &raw : NULL, &enc, proposer);
         start_height(e);
     }
@@ -551,7 +555,9 @@ act_propose(struct engine *e, const struct cons_action *a)
 static void
 act_vote(struct engine *e, const struct cons_action *a)
 {
-    struct cons_vote v = {.type = a->vote_type, .height = a->height, .round = a->round,
+    struct cons_vote v = {.type = a->vote_type,
+                          .height = a->height,
+                          .round = a->round,
                           .validator = (uint16_t)e->cfg.self};
     memcpy(v.hash, a->hash, HASH_BYTES);
     uint8_t sighash[HASH_BYTES];
@@ -730,8 +736,8 @@ pending_take(struct engine *e, struct held *out)
 }
 
 static void
-hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height,
-     const uint8_t *msg, size_t len)
+hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height, const uint8_t *msg,
+     size_t len)
 {
     if (*n == max)
         return; /* far enough behind that block sync will do better */
@@ -788,6 +794,7 @@ request_sync(struct engine *e)
                      ? tip.height + CONS_SYNC_BLOCKS_MAX
                      : best->height;
     e->sync_deadline = now + SYNC_TIMEOUT_MS;
+    e->sync_bytes = 0;
     event(e, ENGINE_EV_SYNC, "asking peer %u for blocks %llu.. (it has %llu)", best->id,
           (unsigned long long)(tip.height + 1), (unsigned long long)best->height);
 }
@@ -814,9 +821,9 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
     struct ledger_tip tip;
     ledger_tip(l, &tip);
     uint64_t last = req->from + (req->max < CONS_SYNC_BLOCKS_MAX ? req->max : CONS_SYNC_BLOCKS_MAX);
-    size_t bytes = 0;
-    for (uint64_t h = req->from; h > 0 && h < last && h <= tip.height && bytes < (16u << 20);
-         h++) {
+    size_t bytes = 0; /* counted as the asker counts them: block and certificate */
+    for (uint64_t h = req->from;
+         h > 0 && h < last && h <= tip.height && bytes < CONS_SYNC_REPLY_BYTES; h++) {
         struct ledger_block b;
         struct idl_bytes cert;
         if (ledger_block_get(l, h, &b, &cert) != IDL_OK)
@@ -835,7 +842,7 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
         struct idl_bytes enc;
         if (cons_msg_encode(&m, &enc) == IDL_OK) {
             host->send(host->arg, peer, enc.data, enc.len);
-            bytes += enc.len;
+            bytes += raw.len + cert.len;
             free(enc.data);
         }
         free(raw.data);
@@ -892,9 +899,10 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
             e->syncing = false;
         return false;
     }
+    bool more = e->syncing && e->sync_peer == peer && h < e->sync_to;
     struct cached *c = cache_add(e, b.hash, d->block.data, d->block.len);
     ledger_block_free(&b);
-    if (!c || commit(e, c->hash, &d->commit, "certified by peers") != IDL_OK)
+    if (!c || commit(e, c->hash, &d->commit, "certified by peers", !more) != IDL_OK)
         return false;
     if (p)
         p->strikes = 0;
@@ -905,6 +913,12 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
 static void
 on_decided_msg(struct engine *e, uint32_t peer, const struct msg_decided *d)
 {
+    /* A reply ends at CONS_SYNC_REPLY_BYTES (msg.h): then the next request can go out. */
+    bool reply_full = false;
+    if (e->syncing && e->sync_peer == peer) {
+        e->sync_bytes += d->block.len + d->commit.len;
+        reply_full = e->sync_bytes >= CONS_SYNC_REPLY_BYTES;
+    }
     bool applied = decided_apply(e, peer, d);
     /* Apply, in a loop rather than by recursion, the held blocks that now follow. */
     struct held next;
@@ -917,7 +931,7 @@ on_decided_msg(struct engine *e, uint32_t peer, const struct msg_decided *d)
         }
         free(next.msg.data);
     }
-    if (e->syncing && e->height > e->sync_to)
+    if (e->syncing && (e->height > e->sync_to || reply_full))
         e->syncing = false;
     maybe_sync(e, true);
 }
@@ -963,7 +977,10 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
     cache_check(e, c);
     /* A fresh block must be the round proposer's own; a re-proposed one is from earlier. */
     bool fresh = p->valid_round == MSG_NO_ROUND;
-    struct cons_proposal cp = {p->height, p->round, fresh ? -1 : (int32_t)p->valid_round, {0},
+    struct cons_proposal cp = {p->height,
+                               p->round,
+                               fresh ? -1 : (int32_t)p->valid_round,
+                               {0},
                                c->valid && (!fresh || builder == (int)p->proposer)};
     memcpy(cp.hash, hash, HASH_BYTES);
     cons_on_proposal(e->core, &cp);
@@ -1010,8 +1027,7 @@ on_txs(struct engine *e, uint32_t peer, const struct msg_txs *t)
  * Unsigned claims do not count.
  */
 static void
-on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8_t *msg,
-          size_t len)
+on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8_t *msg, size_t len)
 {
     bool authentic = m->kind == MSG_VOTE && vote_authentic(e, &m->body.vote);
     if (m->kind == MSG_VOTE && !authentic) {
@@ -1160,8 +1176,8 @@ restore_pol(struct engine *e, const uint8_t *msg, size_t len)
     struct cons_msg m;
     if (cons_msg_decode(&m, msg, len) != IDL_OK)
         return;
-    bool ours = m.kind == MSG_VOTE && m.body.vote.height == e->height &&
-                m.body.vote.type == VOTE_PREVOTE;
+    bool ours =
+        m.kind == MSG_VOTE && m.body.vote.height == e->height && m.body.vote.type == VOTE_PREVOTE;
     cons_msg_free(&m);
     if (!ours || e->n_restored_pol == RESTORED_POL_MAX)
         return;

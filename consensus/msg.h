@@ -10,7 +10,11 @@
  *   VOTE      type, height, round, block hash (zero = nil), validator index, signature of
  *             ledger_vote_sighash (the same bytes a commit certificate is checked against);
  *   DECIDED   a committed block and its commit certificate: announcements and sync replies;
- *   SYNC_REQ  "send me the committed blocks from height H on (at most N)";
+ *   SYNC_REQ  "send me the committed blocks from height H on (at most N)": answered with
+ *             DECIDED messages, in height order, ending at N blocks, at the server's tip,
+ *             or after the block that brings the reply's block and certificate bytes to
+ *             CONS_SYNC_REPLY_BYTES, whichever comes first (so the asker, counting the
+ *             same bytes, knows when a reply is complete and asks for the next);
  *   STATUS    the sender's tip height and hash, and whether it votes;
  *   TXS       transactions to add to the receiver's pool (gossip from where they entered).
  */
@@ -24,9 +28,10 @@
 #include "ledger/codec.h"
 #include "ledger/schema.h"
 
-#define CONS_MSG_VERSION 1
-#define CONS_SYNC_BLOCKS_MAX 512
-#define CONS_TXS_MAX 10000
+#define CONS_MSG_VERSION      1
+#define CONS_SYNC_BLOCKS_MAX  512
+#define CONS_SYNC_REPLY_BYTES (16u << 20)
+#define CONS_TXS_MAX          10000
 
 enum cons_msg_kind {
     MSG_PROPOSAL = 1,

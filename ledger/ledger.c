@@ -558,8 +558,8 @@ ledger_block_execute(struct ledger *l, const struct ledger_block *b,
         rc = fail(why, why_len, IDL_ERR_INVALID, "block hash does not match its contents");
     char txwhy[LEDGER_WHY_MAX];
     for (uint32_t i = 0; !rc && i < b->header.tx_count; i++) {
-        struct rules_ctx ctx = {b->header.height, i, b->header.time_ms, &l->policy, l->root,
-                                l->pkeys};
+        struct rules_ctx ctx = {b->header.height, i,       b->header.time_ms,
+                                &l->policy,       l->root, l->pkeys};
         rc = exec_tx(l, ex->st, &ctx, &b->txs[i], opts, &ex->results[i], txwhy, sizeof(txwhy));
         if (rc)
             fail(why, why_len, rc, "transaction %u: %s", i, txwhy);
@@ -670,6 +670,13 @@ ledger_exec_free(struct ledger_exec *ex)
 idl_err
 ledger_exec_commit(struct ledger *l, struct ledger_exec *ex, const struct idl_bytes *commit)
 {
+    return ledger_exec_commit_lazy(l, ex, commit, true);
+}
+
+idl_err
+ledger_exec_commit_lazy(struct ledger *l, struct ledger_exec *ex, const struct idl_bytes *commit,
+                        bool durable)
+{
     struct ledger_tip tip;
     ledger_tip(l, &tip);
     if (tip.height != ex->base_height) {
@@ -707,11 +714,11 @@ ledger_exec_commit(struct ledger *l, struct ledger_exec *ex, const struct idl_by
         rc = store_batch_put(&batch, k.b, k.len, tipenc.data, tipenc.len);
     /*
      * The commit point: the block, its certificate, its state changes and the new tip in
-     * one batch, synced. A crash before this leaves the previous tip intact; after it, the
-     * whole block is there.
+     * one batch, synced unless the caller can fetch the block again. A crash before this
+     * leaves the previous tip intact; after it, the whole block is there.
      */
     if (!rc)
-        rc = store_write(l->store, &batch, true);
+        rc = store_write(l->store, &batch, durable);
     if (!rc) {
         pthread_mutex_lock(&l->lock);
         l->tip = next;

@@ -32,7 +32,7 @@
 struct person_keys;
 
 #define LEDGER_ROOT_ADMINS 3
-#define LEDGER_WHY_MAX 320
+#define LEDGER_WHY_MAX     320
 
 /* What genesis puts in the state (the genesis module builds it from genesis.json). */
 struct ledger_genesis {
@@ -129,9 +129,8 @@ IDL_MUST_USE idl_err ledger_block_execute(struct ledger *l, const struct ledger_
 typedef void (*ledger_drop_fn)(void *arg, uint32_t index, idl_err code, const char *why);
 IDL_MUST_USE idl_err ledger_block_build(struct ledger *l, const struct idl_bytes *txs, uint32_t n,
                                         uint64_t time_ms, const uint8_t proposer[SIG_PUBKEY_BYTES],
-                                        const struct ledger_exec_opts *opts,
-                                        ledger_drop_fn on_drop, void *arg,
-                                        struct ledger_exec **out);
+                                        const struct ledger_exec_opts *opts, ledger_drop_fn on_drop,
+                                        void *arg, struct ledger_exec **out);
 
 /* The block an exec holds and the result of each of its transactions, in block order. */
 const struct ledger_block *ledger_exec_block(const struct ledger_exec *ex);
@@ -146,6 +145,14 @@ void ledger_exec_state_hash(const struct ledger_exec *ex, uint8_t out[HASH_BYTES
  */
 IDL_MUST_USE idl_err ledger_exec_commit(struct ledger *l, struct ledger_exec *ex,
                                         const struct idl_bytes *commit);
+/*
+ * The same, but with durable false the batch is only handed to the operating system: a
+ * killed process loses nothing, a power cut may lose it until the next durable commit
+ * (which syncs everything before it). For blocks fetched from peers while catching up,
+ * which can be fetched again.
+ */
+IDL_MUST_USE idl_err ledger_exec_commit_lazy(struct ledger *l, struct ledger_exec *ex,
+                                             const struct idl_bytes *commit, bool durable);
 void ledger_exec_free(struct ledger_exec *ex);
 
 /* Reads a stored block (and, if commit is not NULL, its certificate bytes). */
