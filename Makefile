@@ -118,7 +118,7 @@ bench: deps
 	@BIN=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) QUICK=$(QUICK) \
 	    BENCH_OUT=$(abspath $(BENCH_OUT)) ./tests/bench/run.sh
 
-integration: $(BINS) $(TOOLS)
+integration: $(BINS) $(TOOLS) $(BENCH_TOOL)
 	@BIN=$(abspath $(BIN)) TOOLS=$(abspath $(BUILD)/tools) ./tests/run-integration.sh
 
 test: deps

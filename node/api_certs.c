@@ -24,8 +24,7 @@ api_read_audit(struct api_req *r, const char *endpoint, const char *account)
 }
 
 void
-api_read_audit_org(struct api_req *r, const char *endpoint, const char *account,
-                   const char *org)
+api_read_audit_org(struct api_req *r, const char *endpoint, const char *account, const char *org)
 {
     struct readaudit_entry e = {.time_ms = node_now_ms()};
     snprintf(e.client, sizeof(e.client), "%s", r->client[0] ? r->client : "open");
@@ -40,7 +39,7 @@ api_read_audit_org(struct api_req *r, const char *endpoint, const char *account,
             snprintf(e.org, sizeof(e.org), "%s", a.org);
         state_free(st);
     }
-    if (readaudit_put(ledger_store(r->n->ledger), &e) != IDL_OK)
+    if (readaudit_put(r->n->readaudit, &e) != IDL_OK)
         log_warn("cannot record a read", "{s:s}", "endpoint", endpoint);
 }
 
@@ -88,8 +87,8 @@ masked_subject(struct api_req *r, const struct rec_cert *c)
         uint8_t *der = malloc(c->der.len);
         struct cert_info ci;
         if (der &&
-            person_open(r->n->pkeys, a.person, PF_CERTIFICATE, c->der.data, c->der.len,
-                        (char *)der, c->der.len) == IDL_OK &&
+            person_open(r->n->pkeys, a.person, PF_CERTIFICATE, c->der.data, c->der.len, (char *)der,
+                        c->der.len) == IDL_OK &&
             cert_parse(&ci, der, c->der.len - LEDGER_SEAL_OVERHEAD, NULL, 0) == IDL_OK) {
             char masked[CERT_DN_MAX + 1];
             cert_mask_subject(ci.subject, masked, sizeof(masked));
@@ -111,9 +110,8 @@ api_cert_json(struct api_req *r, const struct rec_cert *c, bool full)
 {
     json_t *out = json_pack("{s:o, s:s, s:s, s:s, s:I, s:I}", "fingerprint",
                             api_hex(c->fingerprint, HASH_BYTES), "account", c->account, "status",
-                            ledger_cert_status_name(c->status), "serial", c->serial,
-                            "not_before", (json_int_t)c->not_before, "not_after",
-                            (json_int_t)c->not_after);
+                            ledger_cert_status_name(c->status), "serial", c->serial, "not_before",
+                            (json_int_t)c->not_before, "not_after", (json_int_t)c->not_after);
     if (!full)
         return out;
     json_t *hist = json_array();
@@ -187,8 +185,8 @@ api_h_cert_seal(struct api_req *r)
                       json_pack("{s:o, s:s, s:s, s:s, s:I, s:I, s:s}", "fingerprint",
                                 api_hex(ci.fingerprint, HASH_BYTES), "sealed", shex, "serial",
                                 ci.serial, "issuer", ci.issuer, "not_before",
-                                (json_int_t)ci.not_before, "not_after",
-                                (json_int_t)ci.not_after, "key", cert_key_name(ci.key)));
+                                (json_int_t)ci.not_before, "not_after", (json_int_t)ci.not_after,
+                                "key", cert_key_name(ci.key)));
             api_read_audit(r, "POST /v1/certs/seal", account);
         }
         free(shex);
@@ -228,8 +226,8 @@ b64_member(struct api_req *r, json_t *body, const char *name, size_t max, size_t
 void
 api_h_verify_signature(struct api_req *r)
 {
-    static const char *const allowed[] = {"fingerprint", "message_b64", "digest_b64",
-                                          "signature_b64", "at", NULL};
+    static const char *const allowed[] = {"fingerprint",   "message_b64", "digest_b64",
+                                          "signature_b64", "at",          NULL};
     json_t *body = api_body_object(r, allowed);
     if (!body)
         return;
@@ -258,17 +256,17 @@ api_h_verify_signature(struct api_req *r)
     ok = ok && msg && sig && cert_load(r, fp, &c);
     if (ok) {
         const char *reason = "ok";
-        bool valid = cert_verify(c.spki.data, c.spki.len, msg, msg_len, digest, sig, sig_len) ==
-                     IDL_OK;
+        bool valid =
+            cert_verify(c.spki.data, c.spki.len, msg, msg_len, digest, sig, sig_len) == IDL_OK;
         unsigned cert_status = query_cert_status_at(&c, at * 1000 + 999);
         unsigned acct_status = STATUS_NONE;
-        if (query_status_at(ledger_store(r->n->ledger), c.account, at * 1000 + 999,
-                            &acct_status) != IDL_OK)
+        if (query_status_at(ledger_store(r->n->ledger), c.account, at * 1000 + 999, &acct_status) !=
+            IDL_OK)
             acct_status = STATUS_NONE;
         if (!valid)
             reason = "the signature does not verify under this certificate's key";
         else if (cert_status != CERT_ACTIVE)
-            reason = cert_status == CERT_NONE ? "the certificate was not anchored at that time"
+            reason = cert_status == CERT_NONE     ? "the certificate was not anchored at that time"
                      : cert_status == CERT_FROZEN ? "the certificate was frozen at that time"
                                                   : "the certificate was revoked at that time";
         else if (at < c.not_before || at >= c.not_after)
@@ -344,8 +342,8 @@ api_h_realname(struct api_req *r)
                 for (uint32_t i = 0; i < p.fields.count; i++) {
                     char text[LEDGER_PERSON_TEXT_MAX + 1];
                     if (f[i].field == PF_NAME &&
-                        person_open(r->n->pkeys, key, PF_NAME, f[i].data.data, f[i].data.len,
-                                    text, sizeof(text)) == IDL_OK)
+                        person_open(r->n->pkeys, key, PF_NAME, f[i].data.data, f[i].data.len, text,
+                                    sizeof(text)) == IDL_OK)
                         registered = !strcmp(text, name);
                     sodium_memzero(text, sizeof(text));
                 }
@@ -359,18 +357,16 @@ api_h_realname(struct api_req *r)
             state_key_init(&k, SP_PERSON_ACCOUNT);
             state_key_raw(&k, key, HASH_BYTES);
             struct person_accounts pa = {accounts, k.len};
-            if (query_scan(ledger_store(r->n->ledger), &k, NULL, 0, collect_account, &pa) !=
-                IDL_OK)
+            if (query_scan(ledger_store(r->n->ledger), &k, NULL, 0, collect_account, &pa) != IDL_OK)
                 json_array_clear(accounts);
         }
         size_t i;
         json_t *v;
-        json_array_foreach(accounts, i, v) api_read_audit(r, "POST /v1/realname/check",
-                                                           json_string_value(v));
+        json_array_foreach(accounts, i, v)
+            api_read_audit(r, "POST /v1/realname/check", json_string_value(v));
         if (!json_array_size(accounts))
             api_read_audit(r, "POST /v1/realname/check", NULL);
-        api_reply(r, 200, json_pack("{s:b, s:o}", "registered", registered, "accounts",
-                                    accounts));
+        api_reply(r, 200, json_pack("{s:b, s:o}", "registered", registered, "accounts", accounts));
     }
     json_decref(body);
 }
@@ -415,7 +411,7 @@ api_h_read_audit(struct api_req *r)
         return;
     }
     struct reads rd = {json_array()};
-    rc = readaudit_list(ledger_store(r->n->ledger), org, since_ms, limit, collect_read, &rd);
+    rc = readaudit_list(r->n->readaudit, org, since_ms, limit, collect_read, &rd);
     if (rc) {
         json_decref(rd.list);
         api_fail(r, rc, NULL);

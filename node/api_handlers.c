@@ -51,49 +51,47 @@ api_h_status(struct api_req *r)
     ledger_tip(n->ledger, &tip);
     json_t *vals = json_array();
     for (size_t i = 0; i < n->genesis.n_validators; i++)
-        json_array_append_new(vals, json_pack("{s:s, s:o, s:I}", "name",
-                                              n->genesis.validators[i].name, "pubkey",
-                                              api_hex(n->genesis.validators[i].pubkey, 32),
-                                              "power",
-                                              (json_int_t)n->genesis.validators[i].power));
+        json_array_append_new(vals,
+                              json_pack("{s:s, s:o, s:I}", "name", n->genesis.validators[i].name,
+                                        "pubkey", api_hex(n->genesis.validators[i].pubkey, 32),
+                                        "power", (json_int_t)n->genesis.validators[i].power));
     api_reply(r, 200,
-              json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:o, s:o, s:I, s:{s:I}, s:s}",
-                        "chain_id", n->genesis.chain_id, "height", (json_int_t)tip.height,
-                        "node_id", n->cfg.node_id, "role",
-                        n->validator_index >= 0 ? "validator" : "replica", "validators", vals,
-                        "catching_up", (int)atomic_load(&n->catching_up), "block_hash",
-                        api_hex(tip.block_hash, HASH_BYTES), "state_hash",
+              json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:o, s:o, s:I, s:{s:I}, s:s}", "chain_id",
+                        n->genesis.chain_id, "height", (json_int_t)tip.height, "node_id",
+                        n->cfg.node_id, "role", n->validator_index >= 0 ? "validator" : "replica",
+                        "validators", vals, "catching_up", (int)atomic_load(&n->catching_up),
+                        "block_hash", api_hex(tip.block_hash, HASH_BYTES), "state_hash",
                         api_hex(tip.state_hash, HASH_BYTES), "time", (json_int_t)tip.time_ms,
                         "mempool", "txs", (json_int_t)mempool_count(n->pool), "version",
                         IDL_VERSION));
 }
 
-/* Admits one hex-encoded transaction; on success returns its txid JSON, else sets *err. */
-static json_t *
-submit_hex(struct api_req *r, const char *hex, idl_err *err, char *why, size_t why_len)
+/* The bytes of one hex-encoded transaction into raw (to free), or the refusal into bad. */
+static idl_err
+hex_tx(const char *hex, struct idl_bytes *raw, struct node_admission *bad)
 {
     size_t len = hex ? strlen(hex) : 0;
-    *err = IDL_OK;
+    memset(bad, 0, sizeof(*bad));
     if (!hex || len == 0 || len % 2 || len / 2 > LEDGER_TX_BYTES_MAX) {
-        *err = len / 2 > LEDGER_TX_BYTES_MAX ? IDL_ERR_TOO_LARGE : IDL_ERR_MALFORMED;
-        snprintf(why, why_len, "tx must be the hex of one encoded transaction");
-        return NULL;
+        bad->rc = len / 2 > LEDGER_TX_BYTES_MAX ? IDL_ERR_TOO_LARGE : IDL_ERR_MALFORMED;
+        snprintf(bad->why, sizeof(bad->why), "tx must be the hex of one encoded transaction");
+        return bad->rc;
     }
-    uint8_t *raw = malloc(len / 2);
-    if (!raw) {
-        *err = IDL_ERR_NOMEM;
-        return NULL;
+    raw->data = malloc(len / 2);
+    raw->len = len / 2;
+    if (!raw->data) {
+        bad->rc = IDL_ERR_NOMEM;
+        snprintf(bad->why, sizeof(bad->why), "out of memory");
+        return bad->rc;
     }
-    if (codec_hex_decode(raw, len / 2, hex) != IDL_OK) {
-        free(raw);
-        *err = IDL_ERR_MALFORMED;
-        snprintf(why, why_len, "tx is not valid hex");
-        return NULL;
+    if (codec_hex_decode(raw->data, raw->len, hex) != IDL_OK) {
+        free(raw->data);
+        raw->data = NULL;
+        bad->rc = IDL_ERR_MALFORMED;
+        snprintf(bad->why, sizeof(bad->why), "tx is not valid hex");
+        return bad->rc;
     }
-    uint8_t txid[HASH_BYTES];
-    *err = node_submit(r->n, raw, len / 2, txid, why, why_len);
-    free(raw);
-    return *err ? NULL : api_hex(txid, HASH_BYTES);
+    return IDL_OK;
 }
 
 void
@@ -103,16 +101,18 @@ api_h_tx_post(struct api_req *r)
     json_t *body = api_body_object(r, allowed);
     if (!body)
         return;
-    idl_err err;
-    char why[LEDGER_WHY_MAX] = "";
-    json_t *txid = submit_hex(r, json_string_value(json_object_get(body, "tx")), &err, why,
-                              sizeof(why));
+    struct idl_bytes raw;
+    struct node_admission a;
+    if (hex_tx(json_string_value(json_object_get(body, "tx")), &raw, &a) == IDL_OK) {
+        node_submit_many(r->n, &raw, 1, true, &a);
+        free(raw.data);
+    }
     json_decref(body);
-    if (!txid) {
-        api_fail(r, err, why);
+    if (a.rc) {
+        api_fail(r, a.rc, a.why);
         return;
     }
-    api_reply(r, 202, json_pack("{s:o}", "txid", txid));
+    api_reply(r, 202, json_pack("{s:o}", "txid", api_hex(a.txid, HASH_BYTES)));
 }
 
 void
@@ -128,23 +128,51 @@ api_h_txs_post(struct api_req *r)
         api_error(r, 400, "malformed", "txs must be a list of at most 10000 hex transactions");
         return;
     }
-    json_t *results = json_array();
-    int accepted = 0;
-    size_t i;
+    /* Decode every entry first, so that the checks of the whole list run in parallel. */
+    size_t count = json_array_size(list);
+    struct idl_bytes *raws = calloc(count ? count : 1, sizeof(*raws));
+    struct node_admission *adm = calloc(count ? count : 1, sizeof(*adm));
+    size_t *slot = calloc(count ? count : 1, sizeof(*slot)); /* entry -> raws index + 1 */
+    if (!raws || !adm || !slot) {
+        free(raws);
+        free(adm);
+        free(slot);
+        json_decref(body);
+        api_fail(r, IDL_ERR_NOMEM, "out of memory");
+        return;
+    }
+    size_t n_raw = 0, i;
     json_t *e;
     json_array_foreach(list, i, e)
     {
-        idl_err err;
-        char why[LEDGER_WHY_MAX] = "";
-        json_t *txid = submit_hex(r, json_string_value(e), &err, why, sizeof(why));
-        if (txid) {
+        if (hex_tx(json_string_value(e), &raws[n_raw], &adm[i]) == IDL_OK)
+            slot[i] = ++n_raw;
+    }
+    struct node_admission *done = calloc(n_raw ? n_raw : 1, sizeof(*done));
+    if (done)
+        node_submit_many(r->n, raws, n_raw, true, done);
+    json_t *results = json_array();
+    int accepted = 0;
+    for (i = 0; i < count; i++) {
+        struct node_admission *a = &adm[i];
+        if (slot[i])
+            a = done ? &done[slot[i] - 1]
+                     : &(struct node_admission){IDL_ERR_NOMEM, {0}, "out of memory"};
+        if (!a->rc) {
             accepted++;
-            json_array_append_new(results, json_pack("{s:o}", "txid", txid));
+            json_array_append_new(results,
+                                  json_pack("{s:o}", "txid", api_hex(a->txid, HASH_BYTES)));
         } else {
             json_array_append_new(results, json_pack("{s:{s:s, s:s}}", "error", "code",
-                                                     idl_errname(err), "message", why));
+                                                     idl_errname(a->rc), "message", a->why));
         }
     }
+    for (i = 0; i < n_raw; i++)
+        free(raws[i].data);
+    free(raws);
+    free(adm);
+    free(slot);
+    free(done);
     json_decref(body);
     api_reply(r, 200, json_pack("{s:i, s:o}", "accepted", accepted, "results", results));
 }
@@ -157,15 +185,15 @@ tx_details(struct api_req *r, uint64_t height, uint32_t index, json_t *out)
     if (ledger_block_get(r->n->ledger, height, &b, NULL) != IDL_OK)
         return;
     struct ledger_tx tx;
-    if (index < b.header.tx_count &&
-        ledger_tx_decode(&tx, b.txs[index].data, b.txs[index].len, r->n->genesis.chain_id) ==
-            IDL_OK) {
+    if (index < b.header.tx_count && ledger_tx_decode(&tx, b.txs[index].data, b.txs[index].len,
+                                                      r->n->genesis.chain_id) == IDL_OK) {
         json_object_set_new(out, "type", json_string(ledger_tx_type_name(tx.type)));
         json_object_set_new(out, "actor", json_string(tx.actor));
-        bool cert_op = tx.type == TX_CERT_FREEZE || tx.type == TX_CERT_UNFREEZE ||
-                       tx.type == TX_CERT_REVOKE;
-        json_object_set_new(out, "target", cert_op ? api_hex(tx.body.cert_op.fingerprint, 32)
-                                                   : json_string(ledger_tx_target(&tx)));
+        bool cert_op =
+            tx.type == TX_CERT_FREEZE || tx.type == TX_CERT_UNFREEZE || tx.type == TX_CERT_REVOKE;
+        json_object_set_new(out, "target",
+                            cert_op ? api_hex(tx.body.cert_op.fingerprint, 32)
+                                    : json_string(ledger_tx_target(&tx)));
         ledger_tx_free(&tx);
     }
     ledger_block_free(&b);
@@ -173,8 +201,7 @@ tx_details(struct api_req *r, uint64_t height, uint32_t index, json_t *out)
 
 /* The recorded reason of a refused transaction, or of record - 1 of a batch ("" if none). */
 static void
-reason_of(struct api_req *r, const uint8_t txid[HASH_BYTES], uint32_t record, char *out,
-          size_t n)
+reason_of(struct api_req *r, const uint8_t txid[HASH_BYTES], uint32_t record, char *out, size_t n)
 {
     struct state_key k;
     state_key_init(&k, SP_REASON);
@@ -206,9 +233,9 @@ collect_record(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, siz
     uint32_t i = codec_be32_get(key + c->prefix_len);
     char reason[LEDGER_WHY_MAX];
     reason_of(c->r, c->txid, i + 1, reason, sizeof(reason));
-    json_array_append_new(c->list, json_pack("{s:i, s:s, s:s, s:s}", "record", (int)i, "state",
-                                             "rejected", "code", idl_errname((idl_err)t.code),
-                                             "reason", reason));
+    json_array_append_new(c->list,
+                          json_pack("{s:i, s:s, s:s, s:s}", "record", (int)i, "state", "rejected",
+                                    "code", idl_errname((idl_err)t.code), "reason", reason));
     return 0;
 }
 
@@ -311,8 +338,9 @@ api_h_key(struct api_req *r)
         api_fail(r, rc, rc == IDL_ERR_NOT_FOUND ? "no account has this public key" : NULL);
         return;
     }
-    api_reply(r, 200, json_pack("{s:s#, s:o}", "account", (const char *)v.data, (int)v.len,
-                                "pubkey", api_hex(pk, SIG_PUBKEY_BYTES)));
+    api_reply(r, 200,
+              json_pack("{s:s#, s:o}", "account", (const char *)v.data, (int)v.len, "pubkey",
+                        api_hex(pk, SIG_PUBKEY_BYTES)));
     free(v.data);
 }
 
@@ -334,9 +362,8 @@ collect_grant(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
     json_int_t height = 0;
     if (schema_decode_bytes(&rec_grant_schema, &g, val, vl) == IDL_OK)
         height = (json_int_t)g.height;
-    json_array_append_new(c->list,
-                          json_pack("{s:s, s:s, s:I}", "system", system, "role", role, "height",
-                                    height));
+    json_array_append_new(
+        c->list, json_pack("{s:s, s:s, s:I}", "system", system, "role", role, "height", height));
     return 0;
 }
 
@@ -346,8 +373,8 @@ collect_legacy(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, siz
     struct collect *c = arg;
     char system[LEDGER_CODE_MAX + 1];
     query_key_part(key, kl, c->prefix_len, system, sizeof(system));
-    json_array_append_new(c->list, json_pack("{s:s, s:s#}", "system", system, "account",
-                                             (const char *)val, (int)vl));
+    json_array_append_new(
+        c->list, json_pack("{s:s, s:s#}", "system", system, "account", (const char *)val, (int)vl));
     return 0;
 }
 
@@ -437,13 +464,13 @@ api_h_account(struct api_req *r)
     json_t *certs = account_certs(r, st, a.id);
     state_free(st);
     api_read_audit(r, "GET /v1/accounts", a.id);
-    json_t *out = json_pack(
-        "{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "id", a.id, "org", a.org,
-        "class", ledger_class_name(a.class), "post", ledger_post_name(a.post), "status",
-        ledger_status_name(a.status), "grants", scan_list(r, SP_GRANT, a.id, collect_grant),
-        "certs", certs, "legacy", scan_list(r, SP_LEGACY_OF, a.id, collect_legacy),
-        "person", person, "created_height", (json_int_t)a.created_height, "changed_height",
-        (json_int_t)a.changed_height);
+    json_t *out = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:I, s:I}", "id", a.id,
+                            "org", a.org, "class", ledger_class_name(a.class), "post",
+                            ledger_post_name(a.post), "status", ledger_status_name(a.status),
+                            "grants", scan_list(r, SP_GRANT, a.id, collect_grant), "certs", certs,
+                            "legacy", scan_list(r, SP_LEGACY_OF, a.id, collect_legacy), "person",
+                            person, "created_height", (json_int_t)a.created_height,
+                            "changed_height", (json_int_t)a.changed_height);
     if (!hash_is_zero(a.pubkey))
         json_object_set_new(out, "pubkey", api_hex(a.pubkey, SIG_PUBKEY_BYTES));
     api_reply(r, 200, out);
@@ -493,8 +520,8 @@ collect_child(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
     query_key_part(key, kl, c->prefix_len, code, sizeof(code));
     struct rec_org o;
     if (state_org_get(c->st, code, &o) == IDL_OK)
-        json_array_append_new(c->list, json_pack("{s:s, s:s, s:s}", "code", o.code, "name",
-                                                 o.name, "kind", ledger_org_kind_name(o.kind)));
+        json_array_append_new(c->list, json_pack("{s:s, s:s, s:s}", "code", o.code, "name", o.name,
+                                                 "kind", ledger_org_kind_name(o.kind)));
     return 0;
 }
 
@@ -546,8 +573,7 @@ api_h_org(struct api_req *r)
                             o.name, "kind", ledger_org_kind_name(o.kind), "school_type",
                             ledger_school_type_name(o.school_type), "parent",
                             o.parent[0] ? json_string(o.parent) : json_null(), "delegated",
-                            (int)o.delegated, "children", c.list, "admins",
-                            org_admins(st, code));
+                            (int)o.delegated, "children", c.list, "admins", org_admins(st, code));
     state_free(st);
     api_read_audit_org(r, "GET /v1/orgs", NULL, code); /* it names the admin accounts */
     api_reply(r, 200, out);
@@ -558,7 +584,7 @@ api_h_org(struct api_req *r)
 struct audit_scan {
     struct api_req *r;
     json_t *entries;
-    const char *actor; /* filter, or NULL */
+    const char *actor;  /* filter, or NULL */
     uint64_t to_height; /* 0: no bound */
     unsigned posts;     /* bit per post: only actors now holding one of them; 0: all */
     struct state *st;
@@ -596,11 +622,11 @@ collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
         s->entries,
         json_pack("{s:I, s:i, s:i, s:o, s:s, s:s, s:s, s:o, s:I, s:s, s:s}", "height",
                   (json_int_t)e.height, "index", (int)e.index, "record", (int)e.record, "txid",
-                  api_hex(e.txid, HASH_BYTES),
-                  "type", ledger_tx_type_name(e.type), "actor", e.actor, "target", e.target,
-                  "basis", hash_is_zero(e.basis) ? json_null() : api_hex(e.basis, HASH_BYTES),
-                  "time", (json_int_t)e.time_ms, "status", ledger_tx_status_name(e.status),
-                  "reason", reason));
+                  api_hex(e.txid, HASH_BYTES), "type", ledger_tx_type_name(e.type), "actor",
+                  e.actor, "target", e.target, "basis",
+                  hash_is_zero(e.basis) ? json_null() : api_hex(e.basis, HASH_BYTES), "time",
+                  (json_int_t)e.time_ms, "status", ledger_tx_status_name(e.status), "reason",
+                  reason));
     s->count++;
     return 0;
 }
@@ -670,8 +696,8 @@ api_h_audit(struct api_req *r)
     struct state *st = view(r);
     if (!st)
         return;
-    struct audit_scan s = {r, json_array(), org ? actor : NULL, to_height, post_bits, st,
-                           (size_t)limit, 0, ""};
+    struct audit_scan s = {
+        r, json_array(), org ? actor : NULL, to_height, post_bits, st, (size_t)limit, 0, ""};
     idl_err rc = query_scan(ledger_store(r->n->ledger), &prefix, &from, 0, collect_audit, &s);
     state_free(st);
     api_read_audit_org(r, "GET /v1/audit", actor, org);
@@ -680,8 +706,9 @@ api_h_audit(struct api_req *r)
         api_fail(r, rc, NULL);
         return;
     }
-    api_reply(r, 200, json_pack("{s:o, s:o}", "entries", s.entries, "next",
-                                s.next[0] ? json_string(s.next) : json_null()));
+    api_reply(r, 200,
+              json_pack("{s:o, s:o}", "entries", s.entries, "next",
+                        s.next[0] ? json_string(s.next) : json_null()));
 }
 
 /* ---- blocks ---- */
@@ -715,8 +742,7 @@ api_h_block(struct api_req *r)
     idl_err rc = ledger_block_get(r->n->ledger, height, &b, &cert);
     if (rc) {
         if (rc == IDL_ERR_NOT_FOUND)
-            api_error(r, 404, "not_found", "no block at height %llu",
-                      (unsigned long long)height);
+            api_error(r, 404, "not_found", "no block at height %llu", (unsigned long long)height);
         else
             api_fail(r, rc, NULL);
         return;
@@ -732,19 +758,17 @@ api_h_block(struct api_req *r)
         char reason[LEDGER_WHY_MAX] = "";
         if (state_get_rec(st, &k, &rec_tx_schema, &t) == IDL_OK && t.status == TXS_REJECTED)
             reason_of(r, b.txids[i], 0, reason, sizeof(reason));
-        json_array_append_new(results, json_pack("{s:o, s:s, s:s}", "txid",
-                                                 api_hex(b.txids[i], HASH_BYTES), "state",
-                                                 reason[0] ? "rejected" : "committed", "reason",
-                                                 reason));
+        json_array_append_new(
+            results, json_pack("{s:o, s:s, s:s}", "txid", api_hex(b.txids[i], HASH_BYTES), "state",
+                               reason[0] ? "rejected" : "committed", "reason", reason));
     }
     state_free(st);
-    json_t *out = json_pack("{s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "height",
-                            (json_int_t)b.header.height, "hash", api_hex(b.hash, HASH_BYTES),
-                            "prev_hash", api_hex(b.header.prev_hash, HASH_BYTES), "app_hash",
-                            api_hex(b.header.app_hash, HASH_BYTES), "time",
-                            (json_int_t)b.header.time_ms, "proposer",
-                            api_hex(b.header.proposer, SIG_PUBKEY_BYTES), "txs", txs, "results",
-                            results, "commit", commit_json(&cert));
+    json_t *out = json_pack(
+        "{s:I, s:o, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "height", (json_int_t)b.header.height,
+        "hash", api_hex(b.hash, HASH_BYTES), "prev_hash", api_hex(b.header.prev_hash, HASH_BYTES),
+        "app_hash", api_hex(b.header.app_hash, HASH_BYTES), "time", (json_int_t)b.header.time_ms,
+        "proposer", api_hex(b.header.proposer, SIG_PUBKEY_BYTES), "txs", txs, "results", results,
+        "commit", commit_json(&cert));
     free(cert.data);
     ledger_block_free(&b);
     api_reply(r, 200, out);
@@ -764,8 +788,8 @@ seal_add(struct api_req *r, json_t *fields, const uint8_t key[HASH_BYTES], unsig
     char *hex = malloc(2 * sealed.len + 1);
     if (hex) {
         codec_hex_encode(hex, sealed.data, sealed.len);
-        json_array_append_new(fields, json_pack("{s:s, s:s}", "field",
-                                                ledger_person_field_name(field), "data", hex));
+        json_array_append_new(
+            fields, json_pack("{s:s, s:s}", "field", ledger_person_field_name(field), "data", hex));
     }
     free(hex);
     free(sealed.data);
@@ -898,9 +922,8 @@ void
 api_h_seal_batch(struct api_req *r)
 {
     static const char *const allowed[] = {"persons", NULL};
-    static const char *const person_fields[] = {"doc_type", "id_number", "name",
-                                                "mobile",   "email",     "office_phone",
-                                                "address",  NULL};
+    static const char *const person_fields[] = {"doc_type", "id_number",    "name",    "mobile",
+                                                "email",    "office_phone", "address", NULL};
     json_t *body = api_body_object(r, allowed);
     if (!body)
         return;
@@ -973,16 +996,16 @@ seal_update(struct api_req *r, json_t *body, const char *id)
         api_error(r, 400, "invalid", "nothing to change");
         return;
     }
-    api_reply(r, 200, json_pack("{s:{s:o, s:o}, s:b}", "person", "key",
-                                api_hex(a.person, HASH_BYTES), "fields", fields, "registered",
-                                1));
+    api_reply(r, 200,
+              json_pack("{s:{s:o, s:o}, s:b}", "person", "key", api_hex(a.person, HASH_BYTES),
+                        "fields", fields, "registered", 1));
 }
 
 void
 api_h_seal(struct api_req *r)
 {
-    static const char *const allowed[] = {"account", "doc_type", "id_number", "name", "mobile",
-                                          "email",   "office_phone", "address", NULL};
+    static const char *const allowed[] = {"account", "doc_type",     "id_number", "name", "mobile",
+                                          "email",   "office_phone", "address",   NULL};
     json_t *body = api_body_object(r, allowed);
     if (!body)
         return;

@@ -21,9 +21,9 @@
 #include "node/node.h"
 #include "node/p2p.h"
 
-#define QUEUE_MAX 200000
+#define QUEUE_MAX       200000
 #define WAL_RESET_BYTES (64u * 1024 * 1024)
-#define TICK_MS 1000
+#define TICK_MS         1000
 #define POOL_MAX_AGE_MS (10 * 60 * 1000)
 
 enum { EV_MSG, EV_PEER };
@@ -163,8 +163,7 @@ host_event(void *arg, enum engine_event ev, uint64_t height, uint32_t round, con
                  "detail", detail);
         break;
     case ENGINE_EV_HALT:
-        log_error("consensus halted", "{s:I, s:s}", "height", (json_int_t)height, "detail",
-                  detail);
+        log_error("consensus halted", "{s:I, s:s}", "height", (json_int_t)height, "detail", detail);
         break;
     case ENGINE_EV_ROUND:
         if (round > 0)
@@ -204,29 +203,26 @@ enqueue(struct bft *b, const struct ev *e)
     pthread_mutex_unlock(&b->lock);
 }
 
-/* Gossiped transactions: admitted here, on the receiving thread. */
+/* Gossiped transactions: admitted here, on the receiving thread (and, for a long list, on
+ * the other cores too), and not sent on. */
 static void
 admit_gossip(struct bft *b, const uint8_t *msg, size_t len)
 {
     struct cons_msg m;
     if (cons_msg_decode(&m, msg, len) != IDL_OK)
         return;
-    const struct msg_tx *tx = m.body.txs.txs.items;
-    int added = 0;
-    for (uint32_t i = 0; i < m.body.txs.txs.count; i++) {
-        struct ledger_tx t;
-        uint64_t next;
-        char why[LEDGER_WHY_MAX];
-        if (ledger_tx_admit(b->n->ledger, tx[i].raw.data, tx[i].raw.len, &t, &next, why,
-                            sizeof(why)) != IDL_OK)
-            continue;
-        added += mempool_add(b->n->pool, t.id, t.actor, t.nonce, tx[i].raw.data, tx[i].raw.len,
-                             node_now_ms()) == IDL_OK;
-        ledger_tx_free(&t);
+    uint32_t count = m.body.txs.txs.count;
+    struct idl_bytes *raws = calloc(count ? count : 1, sizeof(*raws));
+    struct node_admission *res = calloc(count ? count : 1, sizeof(*res));
+    if (raws && res) {
+        const struct msg_tx *tx = m.body.txs.txs.items;
+        for (uint32_t i = 0; i < count; i++)
+            raws[i] = tx[i].raw;
+        node_submit_many(b->n, raws, count, false, res);
     }
+    free(raws);
+    free(res);
     cons_msg_free(&m);
-    if (added)
-        bft_work(b);
 }
 
 static void
@@ -440,8 +436,9 @@ bft_start(struct bft **out, struct node *n, char *why, size_t why_len)
     const char *peers[CONFIG_PEERS_MAX];
     for (uint32_t i = 0; i < n->cfg.n_peers; i++)
         peers[i] = n->cfg.peers[i];
-    struct p2p_config pc = {n->cfg.p2p_listen, peers, n->cfg.n_peers, n->genesis.hash, n->key,
-                            n->cfg.tls_cert, n->cfg.tls_key, n->cfg.tls_ca};
+    struct p2p_config pc = {n->cfg.p2p_listen, peers,        n->cfg.n_peers,
+                            n->genesis.hash,   n->key,       n->cfg.tls_cert,
+                            n->cfg.tls_key,    n->cfg.tls_ca};
     if (!rc)
         rc = p2p_start(&b->p2p, &pc, on_recv, on_peer, b, why, why_len);
     if (!rc && pthread_create(&b->thread, NULL, run, b) != 0) {

@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <nng/nng.h>
 #include <signal.h>
 #include <sodium.h>
@@ -174,6 +175,10 @@ run(const char *home)
 int
 main(int argc, char **argv)
 {
+    /* glibc gives each thread that allocates (HTTP workers, admission) an arena of its own,
+     * which keeps freed memory resident: two arenas hold the daemon's heap to what it uses
+     * (docs/BENCHMARKS.md, peak RSS). */
+    mallopt(M_ARENA_MAX, 2);
     const char *home = NULL;
     int i = 1;
     for (; i < argc; i++) {

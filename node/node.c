@@ -4,15 +4,19 @@
  */
 #include "node.h"
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ledger/file.h"
 #include "node/api.h"
 #include "node/bft.h"
 #include "node/log.h"
+#include "node/readaudit.h"
 
 #include <jansson.h>
 
@@ -55,14 +59,14 @@ open_genesis(struct node *n, char *why, size_t why_len)
 static idl_err
 open_key(struct node *n, const char *passphrase, char *why, size_t why_len)
 {
-    idl_err rc = wallet_key_load(&n->key, n->cfg.key, passphrase, strlen(passphrase), why,
-                                 why_len);
+    idl_err rc = wallet_key_load(&n->key, n->cfg.key, passphrase, strlen(passphrase), why, why_len);
     if (rc)
         return rc;
     n->validator_index = find_validator(&n->genesis, n->key->pk);
     if (!strcmp(n->cfg.role, "validator") && n->validator_index < 0) {
-        snprintf(why, why_len, "role is validator but this node's key is not in the genesis "
-                               "validator set");
+        snprintf(why, why_len,
+                 "role is validator but this node's key is not in the genesis "
+                 "validator set");
         return IDL_ERR_INVALID;
     }
     if (!strcmp(n->cfg.role, "replica"))
@@ -71,8 +75,7 @@ open_key(struct node *n, const char *passphrase, char *why, size_t why_len)
 }
 
 idl_err
-node_open(struct node **out, const char *home, const char *passphrase, char *why,
-          size_t why_len)
+node_open(struct node **out, const char *home, const char *passphrase, char *why, size_t why_len)
 {
     struct node *n = calloc(1, sizeof(*n));
     *out = NULL;
@@ -102,44 +105,140 @@ node_open(struct node **out, const char *home, const char *passphrase, char *why
     return IDL_OK;
 }
 
+/* ---- admission ---- */
+
+/* What the pool needs of an admitted transaction. */
+struct admitted {
+    char actor[LEDGER_ID_MAX + 1];
+    uint64_t nonce;
+};
+
+/* The checks that need no lock: decode, signature, nonce against the committed state. */
+static void
+admit_check(struct node *n, const struct idl_bytes *raw, struct node_admission *out,
+            struct admitted *a)
+{
+    struct ledger_tx tx;
+    uint64_t next;
+    memset(out->txid, 0, HASH_BYTES);
+    out->why[0] = '\0';
+    out->rc =
+        ledger_tx_admit(n->ledger, raw->data, raw->len, &tx, &next, out->why, sizeof(out->why));
+    if (out->rc == IDL_OK || out->rc == IDL_ERR_SIGNATURE || out->rc == IDL_ERR_NONCE ||
+        out->rc == IDL_ERR_NOT_FOUND)
+        hash_tagged(out->txid, "idledger/txid", raw->data, raw->len);
+    if (out->rc)
+        return;
+    snprintf(a->actor, sizeof(a->actor), "%s", tx.actor);
+    a->nonce = tx.nonce;
+    ledger_tx_free(&tx);
+}
+
+/* Into the pool, after admit_check passed. */
+static void
+admit_pool(struct node *n, const struct idl_bytes *raw, const struct admitted *a, bool gossip,
+           struct node_admission *out)
+{
+    out->rc =
+        mempool_add(n->pool, out->txid, a->actor, a->nonce, raw->data, raw->len, node_now_ms());
+    if (out->rc == IDL_ERR_EXISTS)
+        snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
+    else if (out->rc == IDL_ERR_UNAVAILABLE)
+        snprintf(out->why, sizeof(out->why), "the transaction pool is full; try again shortly");
+    if (!out->rc && gossip && n->bft)
+        bft_gossip(n->bft, raw->data, raw->len); /* to the validators, wherever it entered */
+}
+
 idl_err
 node_submit(struct node *n, const uint8_t *raw, size_t len, uint8_t txid[HASH_BYTES], char *why,
             size_t why_len)
 {
-    memset(txid, 0, HASH_BYTES);
-    struct ledger_tx tx;
-    uint64_t next;
-    idl_err rc = ledger_tx_admit(n->ledger, raw, len, &tx, &next, why, why_len);
-    if (rc == IDL_OK || rc == IDL_ERR_SIGNATURE || rc == IDL_ERR_NONCE ||
-        rc == IDL_ERR_NOT_FOUND)
-        hash_tagged(txid, "idledger/txid", raw, len);
-    if (rc) {
-        atomic_fetch_add(&n->metrics.txs_refused, 1);
-        return rc;
+    struct node_admission res;
+    struct idl_bytes b = {(uint8_t *)(uintptr_t)raw, len};
+    node_submit_many(n, &b, 1, true, &res);
+    memcpy(txid, res.txid, HASH_BYTES);
+    if (res.rc)
+        snprintf(why, why_len, "%s", res.why);
+    return res.rc;
+}
+
+/* Below this many transactions the checks run on the calling thread alone. */
+#define ADMIT_PARALLEL_MIN 64
+#define ADMIT_THREADS_MAX  8
+#define ADMIT_CHUNK        16
+
+struct admit_job {
+    struct node *n;
+    const struct idl_bytes *raws;
+    struct node_admission *out;
+    struct admitted *a;
+    size_t count;
+    atomic_size_t next;
+};
+
+static void *
+admit_worker(void *arg)
+{
+    struct admit_job *j = arg;
+    for (;;) {
+        size_t i = atomic_fetch_add(&j->next, ADMIT_CHUNK);
+        if (i >= j->count)
+            return NULL;
+        size_t end = i + ADMIT_CHUNK < j->count ? i + ADMIT_CHUNK : j->count;
+        for (; i < end; i++)
+            admit_check(j->n, &j->raws[i], &j->out[i], &j->a[i]);
     }
-    rc = mempool_add(n->pool, tx.id, tx.actor, tx.nonce, raw, len, node_now_ms());
-    if (rc == IDL_ERR_EXISTS)
-        snprintf(why, why_len, "transaction is already in the pool");
-    else if (rc == IDL_ERR_UNAVAILABLE)
-        snprintf(why, why_len, "the transaction pool is full; try again shortly");
-    ledger_tx_free(&tx);
-    if (rc) {
-        atomic_fetch_add(&n->metrics.txs_refused, 1);
-        return rc;
+}
+
+void
+node_submit_many(struct node *n, const struct idl_bytes *raws, size_t count, bool gossip,
+                 struct node_admission *out)
+{
+    struct admitted one, *a = count > 1 ? calloc(count, sizeof(*a)) : &one;
+    if (!a) {
+        for (size_t i = 0; i < count; i++) {
+            out[i].rc = IDL_ERR_NOMEM;
+            snprintf(out[i].why, sizeof(out[i].why), "out of memory");
+        }
+        return;
     }
-    atomic_fetch_add(&n->metrics.txs_admitted, 1);
-    if (n->bft) {
-        bft_gossip(n->bft, raw, len); /* to the validators, wherever it entered */
+    struct admit_job job = {n, raws, out, a, count, 0};
+    pthread_t th[ADMIT_THREADS_MAX];
+    size_t started = 0;
+    if (count >= ADMIT_PARALLEL_MIN) {
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        size_t want = cores > 1 ? (size_t)cores - 1 : 0;
+        if (want > ADMIT_THREADS_MAX)
+            want = ADMIT_THREADS_MAX;
+        while (started < want && pthread_create(&th[started], NULL, admit_worker, &job) == 0)
+            started++;
+    }
+    admit_worker(&job);
+    for (size_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+
+    size_t added = 0;
+    for (size_t i = 0; i < count; i++) {
+        if (!out[i].rc)
+            admit_pool(n, &raws[i], &a[i], gossip, &out[i]);
+        if (out[i].rc) {
+            atomic_fetch_add(&n->metrics.txs_refused, 1);
+        } else {
+            atomic_fetch_add(&n->metrics.txs_admitted, 1);
+            added++;
+        }
+    }
+    if (a != &one)
+        free(a);
+    if (added && n->bft)
         bft_work(n->bft);
-    }
-    return IDL_OK;
 }
 
 /* ---- after a commit ---- */
 
 void
-node_committed(struct node *n, const struct ledger_tx_result *res, uint32_t count,
-               uint64_t height, uint64_t us)
+node_committed(struct node *n, const struct ledger_tx_result *res, uint32_t count, uint64_t height,
+               uint64_t us)
 {
     struct mempool_used *used = count ? calloc(count, sizeof(*used)) : NULL;
     uint32_t rejected = 0;
@@ -172,7 +271,11 @@ node_committed(struct node *n, const struct ledger_tx_result *res, uint32_t coun
 idl_err
 node_start(struct node *n, char *why, size_t why_len)
 {
-    idl_err rc = api_start(&n->api, n, why, why_len);
+    idl_err rc = readaudit_open(&n->readaudit, n->store);
+    if (rc)
+        snprintf(why, why_len, "cannot start the read-audit log: %s", idl_strerror(rc));
+    if (!rc)
+        rc = api_start(&n->api, n, why, why_len);
     if (!rc)
         rc = bft_start(&n->bft, n, why, why_len);
     return rc;
@@ -186,6 +289,8 @@ node_stop(struct node *n)
     n->bft = NULL;
     api_stop(n->api);
     n->api = NULL;
+    readaudit_close(n->readaudit); /* after the API: no read comes in any more */
+    n->readaudit = NULL;
 }
 
 void
@@ -193,6 +298,7 @@ node_close(struct node *n)
 {
     if (!n)
         return;
+    readaudit_close(n->readaudit); /* if node_start failed after opening it */
     mempool_free(n->pool);
     tokens_close(n->tokens);
     ledger_close(n->ledger);

@@ -49,6 +49,7 @@ struct node {
     int validator_index; /* in genesis.validators, -1 for a replica */
     bool open_api;
     struct api *api;
+    struct readaudit *readaudit; /* who read what here (node/readaudit.h) */
     struct node_metrics metrics;
 
     struct bft *bft; /* consensus: proposes, votes, commits, syncs */
@@ -75,6 +76,22 @@ void node_close(struct node *n);
  */
 IDL_MUST_USE idl_err node_submit(struct node *n, const uint8_t *raw, size_t len,
                                  uint8_t txid[HASH_BYTES], char *why, size_t why_len);
+
+/* One transaction's admission: its id (set whenever the bytes decode), result and reason. */
+struct node_admission {
+    idl_err rc;
+    uint8_t txid[HASH_BYTES];
+    char why[LEDGER_WHY_MAX];
+};
+
+/*
+ * Admits count transactions, each on its own as node_submit would. The checks (decoding,
+ * signature, nonce) of a large list run on all cores at once; the pool then takes the
+ * admitted ones in list order, so one actor's nonces stay in order. With gossip false
+ * (transactions that came by gossip) they are not sent on.
+ */
+void node_submit_many(struct node *n, const struct idl_bytes *raws, size_t count, bool gossip,
+                      struct node_admission *out);
 
 /*
  * After an engine committed a block: cleans the pool of what the block used, counts, logs.

@@ -445,3 +445,24 @@ loadgen_grant(const struct bench_opts *o)
     free(s);
     return rc;
 }
+
+int
+loadgen_hex(const struct bench_opts *o)
+{
+    struct bench_tx *txs;
+    size_t n;
+    if (bench_txs_read(o->in, &txs, &n) != 0) {
+        fprintf(stderr, "loadgen hex: cannot read %s\n", o->in);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *hex = malloc(2 * txs[i].raw.len + 1);
+        if (hex) {
+            codec_hex_encode(hex, txs[i].raw.data, txs[i].raw.len);
+            puts(hex);
+        }
+        free(hex);
+    }
+    bench_txs_free(txs, n);
+    return 0;
+}

@@ -137,7 +137,7 @@ loadgen_csv(const struct bench_opts *o)
 /* ---- options ---- */
 
 static const char usage[] =
-    "usage: loadgen sig|gen|submit|latency|grant|csv [--node URL] [--token-file F]\n"
+    "usage: loadgen sig|gen|submit|latency|grant|csv|hex [--node URL] [--token-file F]\n"
     "       [--admins DIR] [--passphrase-file F] [--org CODE] [--in F] [--out F]\n"
     "       [--count N] [--first I] [--actors K] [--threads T] [--batch B] [--conns C]\n"
     "       [--window W] [--rate R] [--seconds S] [--system S] [--role R] [--unit CODE]\n"
@@ -191,14 +191,15 @@ static int
 need(const struct bench_opts *o, const char *cmd)
 {
     const char *missing = NULL;
-    if (strcmp(cmd, "sig") && strcmp(cmd, "csv") && !o->node)
+    if (strcmp(cmd, "sig") && strcmp(cmd, "csv") && strcmp(cmd, "hex") && !o->node)
         missing = "--node";
     else if ((!strcmp(cmd, "gen") || !strcmp(cmd, "grant")) &&
              (!o->admins || !o->passphrase_file || !o->token_file))
         missing = "--admins, --passphrase-file and --token-file";
     else if ((!strcmp(cmd, "gen") || !strcmp(cmd, "csv")) && (!o->out || !o->count))
         missing = "--out and --count";
-    else if ((!strcmp(cmd, "submit") || !strcmp(cmd, "latency") || !strcmp(cmd, "grant")) &&
+    else if ((!strcmp(cmd, "submit") || !strcmp(cmd, "latency") || !strcmp(cmd, "grant") ||
+              !strcmp(cmd, "hex")) &&
              !o->in)
         missing = "--in";
     else if (!strcmp(cmd, "latency") && o->rate <= 0)
@@ -237,7 +238,8 @@ main(int argc, char **argv)
         int (*fn)(const struct bench_opts *);
     } cmds[] = {{"sig", loadgen_sig},         {"gen", loadgen_gen},
                 {"submit", loadgen_submit},   {"latency", loadgen_latency},
-                {"grant", loadgen_grant},     {"csv", loadgen_csv}};
+                {"grant", loadgen_grant},     {"csv", loadgen_csv},
+                {"hex", loadgen_hex}};
     for (size_t i = 0; i < IDL_ARRAY_LEN(cmds); i++)
         if (!strcmp(argv[1], cmds[i].name)) {
             if (need(&o, argv[1]) != 0)

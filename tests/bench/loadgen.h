@@ -29,6 +29,8 @@ int loadgen_sig(const struct bench_opts *o);
 int loadgen_gen(const struct bench_opts *o);
 int loadgen_grant(const struct bench_opts *o);
 int loadgen_csv(const struct bench_opts *o);
+/* hex --in F: prints each transaction of a gen file as one line of hex (for tests). */
+int loadgen_hex(const struct bench_opts *o);
 int loadgen_submit(const struct bench_opts *o);
 int loadgen_latency(const struct bench_opts *o);
 

@@ -162,6 +162,50 @@ bad "POST /v1/persons/seal with a wrong token" 401 "$GOOD_ID" "$NAME"
 
 # ---------------------------------------------------------------- still serving
 
+# A list of 100 signed transactions with broken entries among them (bad hex, a repeat, a
+# forged signature): each entry gets its own answer, in list order, and the good ones all
+# commit. Lists this long are checked on all cores at once and pooled in order, so one
+# actor's nonces must come out in sequence.
+"$TOOLS/loadgen" gen --node "$API" --token-file "$NODE_HOME/api-token" --admins "$NET/admins" \
+    --passphrase-file "$NET/passphrase" --count 100 --first 0 --out "$T/list.bin" >/dev/null
+"$TOOLS/loadgen" hex --in "$T/list.bin" >"$T/list.hex"
+is "$(wc -l <"$T/list.hex" | tr -d ' ')" 100 "loadgen wrote 100 signed account.add transactions"
+# The forged copy of the 71st: its last byte (in the signature) changed.
+case $(sed -n 71p "$T/list.hex") in
+*0) FORGED=$(sed -n 71p "$T/list.hex" | sed 's/.$/1/') ;;
+*) FORGED=$(sed -n 71p "$T/list.hex" | sed 's/.$/0/') ;;
+esac
+{
+    sed -n 1,10p "$T/list.hex"
+    echo zz
+    sed -n 11,50p "$T/list.hex"
+    sed -n 1p "$T/list.hex"
+    sed -n 51,70p "$T/list.hex"
+    echo "$FORGED"
+    sed -n 71,100p "$T/list.hex"
+} | jq -R . | jq -s '{txs: .}' >"$T/list.json"
+http POST /v1/txs -H "$JSON" --data-binary @"$T/list.json"
+is "$CODE" 200 "POST /v1/txs with 103 entries, 3 broken: HTTP 200"
+is "$(jq .accepted "$T/.body")" 100 "the 100 good transactions are accepted"
+is "$(jq '.results | length' "$T/.body")" 103 "one answer per entry"
+is "$(jq -r '[.results[10].error.code, .results[51].error.code, .results[72].error.code] | join(" ")' "$T/.body")" \
+    "malformed exists bad_signature" "the broken entries are refused where they stand: bad hex, repeat, forged"
+is "$(jq '[.results[] | select(.txid)] | length' "$T/.body")" 100 "every other entry has its txid"
+jq -r '.results[].txid // empty' "$T/.body" >"$T/list.ids"
+LAST=$(tail -n 1 "$T/list.ids")
+i=0
+until [ "$(api "/v1/tx/$LAST" | jq -r .state 2>/dev/null)" = committed ] || [ $i -ge 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(api "/v1/tx/$LAST" | jq -r .state)" committed "the last of the list commits"
+n=0
+for id in $(cat "$T/list.ids"); do
+    [ "$(api "/v1/tx/$id" | jq -r .state)" = committed ] && n=$((n + 1))
+done
+is "$n" 100 "all 100 accepted transactions committed (their nonces stayed in order)"
+h0=$(height)
+
 http GET /v1/status
 is "$CODE" 200 "after all of it, GET /v1/status answers 200"
 is "$(height)" "$h0" "no bad request moved the height"
