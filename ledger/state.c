@@ -225,6 +225,11 @@ struct state {
     struct store *store;
     struct layer layers[STATE_DEPTH_MAX];
     int depth;
+    /* What the store answered so far (value, or tombstone for absent): a block's
+     * transactions read the same actor, nonce and organisation again and again, and the
+     * store does not change under a state (a block is written only after its state is
+     * done with). Below every layer, never written. */
+    struct layer reads;
 };
 
 static uint64_t
@@ -331,6 +336,7 @@ state_free(struct state *st)
         return;
     while (st->depth > 0)
         state_rollback(st);
+    layer_clear(&st->reads, true);
     free(st);
 }
 
@@ -380,6 +386,34 @@ state_rollback(struct state *st)
     st->depth--;
 }
 
+static idl_err
+entry_copy(const struct entry *e, struct idl_bytes *v)
+{
+    v->data = malloc(e->val_len ? e->val_len : 1);
+    if (!v->data)
+        return IDL_ERR_NOMEM;
+    memcpy(v->data, e->val, e->val_len);
+    v->len = e->val_len;
+    return IDL_OK;
+}
+
+/* Keeps the store's answer for k (v NULL: absent). Out of memory only means not kept. */
+static void
+remember(struct state *st, const struct state_key *k, uint64_t h, const struct idl_bytes *v)
+{
+    uint8_t *key = malloc(k->len);
+    uint8_t *val = v ? malloc(v->len ? v->len : 1) : NULL;
+    if (!key || (v && !val)) {
+        free(key);
+        free(val);
+        return;
+    }
+    memcpy(key, k->b, k->len);
+    if (v)
+        memcpy(val, v->data, v->len);
+    (void)layer_set(&st->reads, key, k->len, val, v ? v->len : 0, h);
+}
+
 idl_err
 state_get(struct state *st, const struct state_key *k, struct idl_bytes *v)
 {
@@ -391,14 +425,15 @@ state_get(struct state *st, const struct state_key *k, struct idl_bytes *v)
             continue;
         if (!e->val)
             return IDL_ERR_NOT_FOUND;
-        v->data = malloc(e->val_len ? e->val_len : 1);
-        if (!v->data)
-            return IDL_ERR_NOMEM;
-        memcpy(v->data, e->val, e->val_len);
-        v->len = e->val_len;
-        return IDL_OK;
+        return entry_copy(e, v);
     }
-    return store_get(st->store, k->b, k->len, v);
+    struct entry *e = layer_find(&st->reads, k->b, k->len, h);
+    if (e && e->key)
+        return e->val ? entry_copy(e, v) : IDL_ERR_NOT_FOUND;
+    idl_err rc = store_get(st->store, k->b, k->len, v);
+    if (rc == IDL_OK || rc == IDL_ERR_NOT_FOUND)
+        remember(st, k, h, rc == IDL_OK ? v : NULL);
+    return rc;
 }
 
 idl_err
