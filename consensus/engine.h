@@ -50,7 +50,8 @@ struct cons_host {
     idl_err (*wal_reset)(void *arg);
     /* Signs a 32-byte hash with the node's validator key. */
     idl_err (*sign)(void *arg, const uint8_t msg[HASH_BYTES], uint8_t sig[SIG_BYTES]);
-    /* Copies up to max transactions for a proposal (caller frees). */
+    /* Copies transactions for a proposal, up to max of weight (a batch weighs its record
+     * count; caller frees). */
     size_t (*pool_take)(void *arg, size_t max, struct idl_bytes **out);
     /* Was this transaction's signature checked when it entered the pool? */
     bool (*preverified)(void *arg, const uint8_t txid[HASH_BYTES]);

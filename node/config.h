@@ -12,7 +12,8 @@
  *    "key": "node.key",                  the node's encrypted signing key
  *    "key_passphrase_file": "../passphrase",  or $IDLEDGERD_PASSPHRASE
  *    "data_dir": "data",                 LevelDB and the consensus log
- *    "block_max_txs": 5000,              transactions per block at most
+ *    "block_max_txs": 5000,              transactions per block at most (a batch counts
+ *                                        as its records)
  *    "empty_blocks_ms": 0,               0: no block without transactions; else the
  *                                        longest time between blocks
  *    "mempool_max_txs": 100000,

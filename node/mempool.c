@@ -16,6 +16,7 @@ struct entry {
     uint8_t txid[HASH_BYTES];
     char actor[LEDGER_ID_MAX + 1];
     uint64_t nonce;
+    uint32_t weight;
     uint64_t seq;
     uint64_t added_ms;
     struct idl_bytes raw;
@@ -175,7 +176,7 @@ entry_kill(struct mempool *mp, struct entry *e, const char *reason)
 
 idl_err
 mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *actor, uint64_t nonce,
-            const uint8_t *raw, size_t len, uint64_t now_ms)
+            uint32_t weight, const uint8_t *raw, size_t len, uint64_t now_ms)
 {
     idl_err rc = IDL_OK;
     pthread_mutex_lock(&mp->lock);
@@ -206,6 +207,7 @@ mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *acto
         memcpy(e->txid, txid, HASH_BYTES);
         snprintf(e->actor, sizeof(e->actor), "%s", actor);
         e->nonce = nonce;
+        e->weight = weight ? weight : 1;
         e->seq = ++mp->seq;
         e->added_ms = now_ms;
         e->raw = (struct idl_bytes){copy, len};
@@ -271,19 +273,23 @@ pick_cmp(const void *x, const void *y)
 }
 
 size_t
-mempool_select(struct mempool *mp, size_t max_txs, size_t max_bytes, struct idl_bytes **out)
+mempool_select(struct mempool *mp, size_t max_weight, size_t max_bytes, struct idl_bytes **out)
 {
     *out = NULL;
     pthread_mutex_lock(&mp->lock);
     struct pick *p = malloc((mp->live ? mp->live : 1) * sizeof(*p));
-    size_t n = 0, bytes = 0;
-    for (size_t i = 0; p && i < mp->n && n < max_txs; i++) {
+    size_t n = 0, bytes = 0, weight = 0;
+    for (size_t i = 0; p && i < mp->n; i++) {
         struct entry *e = &mp->e[i];
-        if (e->dead || bytes + e->raw.len > max_bytes)
+        if (e->dead)
             continue;
+        /* A prefix of arrival order: skipping one could leave a gap in an actor's nonces. */
+        if (n && (weight + e->weight > max_weight || bytes + e->raw.len > max_bytes))
+            break;
         struct actor *a = actor_slot(mp, e->actor);
         p[n++] = (struct pick){a ? a->first_seq : e->seq, e->nonce, i};
         bytes += e->raw.len;
+        weight += e->weight;
     }
     /* Group each actor's transactions in nonce order, actors by their oldest arrival. */
     if (p)

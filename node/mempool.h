@@ -31,13 +31,14 @@ IDL_MUST_USE idl_err mempool_new(struct mempool **out, size_t max_txs);
 void mempool_free(struct mempool *mp);
 
 /*
- * Adds an admitted transaction (raw is copied). IDL_ERR_EXISTS if it is already pooled,
- * IDL_ERR_UNAVAILABLE if the pool is full. Two pooled transactions of one actor may carry
- * the same nonce: the first to reach a block wins and the other is pruned with it.
+ * Adds an admitted transaction (raw is copied). Its weight is what it costs a block: 1, or
+ * the record count of a batch. IDL_ERR_EXISTS if it is already pooled, IDL_ERR_UNAVAILABLE
+ * if the pool is full. Two pooled transactions of one actor may carry the same nonce: the
+ * first to reach a block wins and the other is pruned with it.
  */
 IDL_MUST_USE idl_err mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES],
-                                 const char *actor, uint64_t nonce, const uint8_t *raw,
-                                 size_t len, uint64_t now_ms);
+                                 const char *actor, uint64_t nonce, uint32_t weight,
+                                 const uint8_t *raw, size_t len, uint64_t now_ms);
 
 bool mempool_has(struct mempool *mp, const uint8_t txid[HASH_BYTES]);
 size_t mempool_count(struct mempool *mp);
@@ -46,11 +47,12 @@ size_t mempool_count(struct mempool *mp);
 uint64_t mempool_actor_nonce(struct mempool *mp, const char *actor);
 
 /*
- * Copies up to max_txs pooled transactions (max_bytes in all) for a block proposal into
- * *out (caller frees each data and the array): arrival order across actors, nonce order
- * within an actor. Returns the count.
+ * Copies pooled transactions for a block proposal into *out (caller frees each data and
+ * the array): the oldest, in arrival order, while their weights stay within max_weight and
+ * their bytes within max_bytes (the first is taken whatever its weight), then ordered by
+ * actor (oldest first) and nonce. Returns the count.
  */
-size_t mempool_select(struct mempool *mp, size_t max_txs, size_t max_bytes,
+size_t mempool_select(struct mempool *mp, size_t max_weight, size_t max_bytes,
                       struct idl_bytes **out);
 
 /* Removes one transaction; if reason is not NULL, remembers it as dropped for that reason. */

@@ -111,6 +111,7 @@ node_open(struct node **out, const char *home, const char *passphrase, char *why
 struct admitted {
     char actor[LEDGER_ID_MAX + 1];
     uint64_t nonce;
+    uint32_t weight; /* what it costs a block: 1, or a batch's record count */
 };
 
 /* The checks that need no lock: decode, signature, nonce against the committed state. */
@@ -131,6 +132,7 @@ admit_check(struct node *n, const struct idl_bytes *raw, struct node_admission *
         return;
     snprintf(a->actor, sizeof(a->actor), "%s", tx.actor);
     a->nonce = tx.nonce;
+    a->weight = tx.type == TX_ACCOUNT_BATCH_ADD ? (uint32_t)tx.body.batch.records.count : 1;
     ledger_tx_free(&tx);
 }
 
@@ -140,7 +142,8 @@ admit_pool(struct node *n, const struct idl_bytes *raw, const struct admitted *a
            struct node_admission *out)
 {
     out->rc =
-        mempool_add(n->pool, out->txid, a->actor, a->nonce, raw->data, raw->len, node_now_ms());
+        mempool_add(n->pool, out->txid, a->actor, a->nonce, a->weight, raw->data, raw->len,
+                          node_now_ms());
     if (out->rc == IDL_ERR_EXISTS)
         snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
     else if (out->rc == IDL_ERR_UNAVAILABLE)
