@@ -518,6 +518,8 @@ exec_new(struct ledger *l, struct ledger_exec **out, uint32_t n)
     ex->results = calloc(n ? n : 1, sizeof(*ex->results));
     idl_err rc = ex->results ? state_new(&ex->st, l->store) : IDL_ERR_NOMEM;
     if (!rc)
+        state_keep_reads(ex->st);
+    if (!rc)
         rc = state_begin(ex->st);
     if (rc) {
         ledger_exec_free(ex);

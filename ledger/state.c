@@ -79,8 +79,7 @@ SCHEMA_DEFINE(rec_cert_schema, struct rec_cert, "cert",
               SF_TEXT(struct rec_cert, serial, "serial", 0),
               SF_TEXT(struct rec_cert, issuer, "issuer", 0),
               SF_U64(struct rec_cert, not_before, "not_before"),
-              SF_U64(struct rec_cert, not_after, "not_after"),
-              SF_U8(struct rec_cert, key, "key"),
+              SF_U64(struct rec_cert, not_after, "not_after"), SF_U8(struct rec_cert, key, "key"),
               SF_BYTES(struct rec_cert, spki, "spki", 0, 1200),
               SF_BYTES(struct rec_cert, der, "der", 0, LEDGER_CERT_SEALED_MAX),
               SF_ID(struct rec_cert, medium, "medium", SCHEMA_OPTIONAL),
@@ -225,10 +224,9 @@ struct state {
     struct store *store;
     struct layer layers[STATE_DEPTH_MAX];
     int depth;
-    /* What the store answered so far (value, or tombstone for absent): a block's
-     * transactions read the same actor, nonce and organisation again and again, and the
-     * store does not change under a state (a block is written only after its state is
-     * done with). Below every layer, never written. */
+    /* With keep_reads (state_keep_reads), what the store answered so far (value, or
+     * tombstone for absent). Below every layer, never written. */
+    bool keep_reads;
     struct layer reads;
 };
 
@@ -283,8 +281,7 @@ layer_grow(struct layer *l)
  * failure the buffers are freed.
  */
 static idl_err
-layer_set(struct layer *l, uint8_t *key, size_t key_len, uint8_t *val, size_t val_len,
-          uint64_t h)
+layer_set(struct layer *l, uint8_t *key, size_t key_len, uint8_t *val, size_t val_len, uint64_t h)
 {
     if ((l->count + 1) * 2 > l->cap && layer_grow(l) != IDL_OK) {
         free(key);
@@ -327,6 +324,12 @@ state_new(struct state **out, struct store *store)
         return IDL_ERR_NOMEM;
     st->store = store;
     return IDL_OK;
+}
+
+void
+state_keep_reads(struct state *st)
+{
+    st->keep_reads = true;
 }
 
 void
@@ -431,7 +434,7 @@ state_get(struct state *st, const struct state_key *k, struct idl_bytes *v)
     if (e && e->key)
         return e->val ? entry_copy(e, v) : IDL_ERR_NOT_FOUND;
     idl_err rc = store_get(st->store, k->b, k->len, v);
-    if (rc == IDL_OK || rc == IDL_ERR_NOT_FOUND)
+    if (st->keep_reads && (rc == IDL_OK || rc == IDL_ERR_NOT_FOUND))
         remember(st, k, h, rc == IDL_OK ? v : NULL);
     return rc;
 }
@@ -460,8 +463,7 @@ state_set(struct state *st, const struct state_key *k, const void *v, size_t n, 
     memcpy(key, k->b, k->len);
     if (!del && n)
         memcpy(val, v, n);
-    return layer_set(&st->layers[st->depth - 1], key, k->len, val, n,
-                     key_hash(k->b, k->len));
+    return layer_set(&st->layers[st->depth - 1], key, k->len, val, n, key_hash(k->b, k->len));
 }
 
 idl_err
@@ -491,8 +493,7 @@ state_get_rec(struct state *st, const struct state_key *k, const struct schema *
 }
 
 idl_err
-state_put_rec(struct state *st, const struct state_key *k, const struct schema *s,
-              const void *rec)
+state_put_rec(struct state *st, const struct state_key *k, const struct schema *s, const void *rec)
 {
     IDL_ASSERT(schema_check(s, rec, NULL, 0) == IDL_OK);
     struct idl_bytes v;

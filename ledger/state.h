@@ -37,45 +37,50 @@
 #include "tx.h"
 
 #define STATE_DEPTH_MAX 4
-#define STATE_KEY_MAX 256
+#define STATE_KEY_MAX   256
 
 enum state_space {
-    SP_META = 'm',          /* ledger metadata: tip, genesis (not state) */
-    SP_BLOCK = 'b',         /* height -> encoded block (not state) */
-    SP_COMMIT = 'C',        /* height -> commit certificate (not state) */
-    SP_BLOCK_HASH = 'h',    /* block hash -> height (not state) */
-    SP_TX = 't',            /* txid -> struct rec_tx */
-    SP_REASON = 'W',        /* txid -> reason text (outside the digest) */
-    SP_POLICY = 'z',        /* -> struct ledger_policy */
-    SP_VALIDATORS = 'V',    /* u16 index -> struct ledger_validator */
-    SP_ORG = 'o',           /* code -> struct rec_org */
-    SP_ORG_CHILD = 'c',     /* parent, code -> "" */
-    SP_ACCOUNT = 'a',       /* id -> struct rec_account */
-    SP_ACCOUNT_BY_ORG = 'A',/* org, id -> "" */
-    SP_NONCE = 'n',         /* id -> u64 last nonce used */
-    SP_PUBKEY = 'k',        /* pubkey -> account id */
-    SP_SLOT = 'P',          /* org, post -> id of the account holding that post */
-    SP_PERSON = 'p',        /* person key -> struct ledger_person */
-    SP_PERSON_ACCOUNT = 'q',/* person key, id -> "" */
-    SP_SYSTEM = 's',        /* code -> struct tx_system_add (its body schema) */
-    SP_GRANT = 'g',         /* account, system, role -> struct rec_grant */
-    SP_ROLE_COUNT = 'r',    /* org, system, role -> u32 holders */
-    SP_LEGACY = 'l',        /* system, legacy account -> account id */
-    SP_LEGACY_OF = 'L',     /* account, system -> legacy account */
-    SP_AUDIT_ORG = 'u',     /* actor's org, u64 height, u32 index, u32 record -> rec_audit */
-    SP_AUDIT_ACTOR = 'U',   /* actor, u64 height, u32 index, u32 record -> rec_audit */
-    SP_REVIEW = 'v',        /* org -> struct rec_review */
-    SP_CERT_APP = 'y',      /* account -> struct rec_cert_app */
-    SP_CERT = 'x',          /* fingerprint -> struct rec_cert */
-    SP_CERTS_OF = 'X',      /* account -> struct rec_fingerprints */
-    SP_MEDIUM = 'M',        /* medium serial -> account id */
-    SP_STATUS_LOG = 'S',    /* account, u64 height, u32 index -> struct rec_status */
-    SP_COUNTS = 'K',        /* org -> struct rec_counts */
-    SP_RECORD = 'Q',        /* txid, u32 record -> struct rec_tx: a refused batch record */
+    SP_META = 'm',           /* ledger metadata: tip, genesis (not state) */
+    SP_BLOCK = 'b',          /* height -> encoded block (not state) */
+    SP_COMMIT = 'C',         /* height -> commit certificate (not state) */
+    SP_BLOCK_HASH = 'h',     /* block hash -> height (not state) */
+    SP_TX = 't',             /* txid -> struct rec_tx */
+    SP_REASON = 'W',         /* txid -> reason text (outside the digest) */
+    SP_POLICY = 'z',         /* -> struct ledger_policy */
+    SP_VALIDATORS = 'V',     /* u16 index -> struct ledger_validator */
+    SP_ORG = 'o',            /* code -> struct rec_org */
+    SP_ORG_CHILD = 'c',      /* parent, code -> "" */
+    SP_ACCOUNT = 'a',        /* id -> struct rec_account */
+    SP_ACCOUNT_BY_ORG = 'A', /* org, id -> "" */
+    SP_NONCE = 'n',          /* id -> u64 last nonce used */
+    SP_PUBKEY = 'k',         /* pubkey -> account id */
+    SP_SLOT = 'P',           /* org, post -> id of the account holding that post */
+    SP_PERSON = 'p',         /* person key -> struct ledger_person */
+    SP_PERSON_ACCOUNT = 'q', /* person key, id -> "" */
+    SP_SYSTEM = 's',         /* code -> struct tx_system_add (its body schema) */
+    SP_GRANT = 'g',          /* account, system, role -> struct rec_grant */
+    SP_ROLE_COUNT = 'r',     /* org, system, role -> u32 holders */
+    SP_LEGACY = 'l',         /* system, legacy account -> account id */
+    SP_LEGACY_OF = 'L',      /* account, system -> legacy account */
+    SP_AUDIT_ORG = 'u',      /* actor's org, u64 height, u32 index, u32 record -> rec_audit */
+    SP_AUDIT_ACTOR = 'U',    /* actor, u64 height, u32 index, u32 record -> rec_audit */
+    SP_REVIEW = 'v',         /* org -> struct rec_review */
+    SP_CERT_APP = 'y',       /* account -> struct rec_cert_app */
+    SP_CERT = 'x',           /* fingerprint -> struct rec_cert */
+    SP_CERTS_OF = 'X',       /* account -> struct rec_fingerprints */
+    SP_MEDIUM = 'M',         /* medium serial -> account id */
+    SP_STATUS_LOG = 'S',     /* account, u64 height, u32 index -> struct rec_status */
+    SP_COUNTS = 'K',         /* org -> struct rec_counts */
+    SP_RECORD = 'Q',         /* txid, u32 record -> struct rec_tx: a refused batch record */
 };
 
 enum ledger_account_status {
-    STATUS_NONE, STATUS_PENDING, STATUS_ACTIVE, STATUS_DISABLED, STATUS_LOCKED, STATUS__COUNT
+    STATUS_NONE,
+    STATUS_PENDING,
+    STATUS_ACTIVE,
+    STATUS_DISABLED,
+    STATUS_LOCKED,
+    STATUS__COUNT
 };
 
 enum ledger_same_person { SAME_NEVER = 1, SAME_SCHOOLS = 2, SAME_ALWAYS = 3, SAME__COUNT };
@@ -86,8 +91,8 @@ enum ledger_cert_status { CERT_NONE, CERT_ACTIVE, CERT_FROZEN, CERT_REVOKED, CER
 enum ledger_app_status { APP_NONE, APP_APPLIED, APP_APPROVED, APP_ANCHORED, APP__COUNT };
 
 #define LEDGER_CERTS_PER_ACCOUNT 16
-#define LEDGER_CERT_ISSUERS_MAX 16
-#define LEDGER_CERT_HISTORY_MAX 64
+#define LEDGER_CERT_ISSUERS_MAX  16
+#define LEDGER_CERT_HISTORY_MAX  64
 
 /* A CA certificate (DER) that may issue the education certificates of this chain. */
 struct ledger_ca {
@@ -99,7 +104,7 @@ struct ledger_policy {
     uint8_t same_person_sys_sec; /* enum ledger_same_person */
     uint8_t mgmt_business_roles; /* 1: a management account may hold business roles */
     uint32_t review_interval_days;
-    uint8_t cert_issuer_required; /* 1: only certificates issued by cert_issuers */
+    uint8_t cert_issuer_required;    /* 1: only certificates issued by cert_issuers */
     struct schema_list cert_issuers; /* of struct ledger_ca */
 };
 
@@ -163,8 +168,8 @@ struct rec_audit {
 };
 
 struct rec_cert_app {
-    uint8_t status; /* enum ledger_app_status */
-    struct schema_list approvals; /* of struct ledger_code: organisations that approved */
+    uint8_t status;                 /* enum ledger_app_status */
+    struct schema_list approvals;   /* of struct ledger_code: organisations that approved */
     char medium[LEDGER_ID_MAX + 1]; /* assigned USB key medium, "" if none yet */
     uint64_t applied_height;
     uint64_t medium_time_ms;
@@ -183,7 +188,7 @@ struct rec_cert {
     char serial[65];
     char issuer[401];
     uint64_t not_before, not_after; /* Unix seconds */
-    uint8_t key; /* enum cert_key */
+    uint8_t key;                    /* enum cert_key */
     struct idl_bytes spki;
     struct idl_bytes der; /* sealed, as anchored */
     char medium[LEDGER_ID_MAX + 1];
@@ -250,6 +255,12 @@ struct state;
 
 /* A state over `store` with no layers open. */
 IDL_MUST_USE idl_err state_new(struct state **out, struct store *store);
+/*
+ * Makes st keep what the store answers (absences too) for the rest of its life: for a
+ * block's execution, whose transactions read the same actor, nonce and organisation again
+ * and again while the store does not change under it. A short query gains nothing by it.
+ */
+void state_keep_reads(struct state *st);
 void state_free(struct state *st);
 
 /* Opens a layer; IDL_ERR_NOMEM, or an assertion past STATE_DEPTH_MAX. */
@@ -299,8 +310,7 @@ IDL_MUST_USE idl_err state_count_move(struct state *st, const char *org, unsigne
 
 /* Convenience getters for the common records (IDL_ERR_NOT_FOUND if absent). */
 IDL_MUST_USE idl_err state_org_get(struct state *st, const char *code, struct rec_org *org);
-IDL_MUST_USE idl_err state_account_get(struct state *st, const char *id,
-                                       struct rec_account *acct);
+IDL_MUST_USE idl_err state_account_get(struct state *st, const char *id, struct rec_account *acct);
 IDL_MUST_USE idl_err state_policy_get(struct state *st, struct ledger_policy *p);
 /* The last nonce id used (0 if none). */
 IDL_MUST_USE idl_err state_nonce_get(struct state *st, const char *id, uint64_t *nonce);

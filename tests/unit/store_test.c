@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "state.h"
 #include "store.h"
 
 enum kind { KIND_LEVELDB, KIND_MEMORY };
@@ -272,8 +273,8 @@ static void
 test_binary_keys_with_nul_bytes_are_distinct(void **state)
 {
     struct st *t = *state;
-    static const uint8_t k1[] = {'a', 0, 'b'}, k2[] = {'a', 0, 'c'}, k3[] = {'a'},
-                         k4[] = {'a', 0}, k5[] = {0}, k6[] = {0, 0};
+    static const uint8_t k1[] = {'a', 0, 'b'}, k2[] = {'a', 0, 'c'}, k3[] = {'a'}, k4[] = {'a', 0},
+                         k5[] = {0}, k6[] = {0, 0};
     static const uint8_t v1[] = {0, 1, 0, 2}, v5[] = {0};
     put(t->s, k1, sizeof(k1), v1, sizeof(v1));
     put(t->s, k2, sizeof(k2), "two", 3);
@@ -298,10 +299,10 @@ test_binary_keys_with_nul_bytes_are_distinct(void **state)
 
 /* The hand-listed order: bytewise, unsigned, shorter first on a shared prefix. */
 static const struct key sorted_keys[] = {
-    K(""),      K("\x00"), K("\x00\x00"), K("\x00\x01"), K("\x01"),    K("A"),
-    K("a"),     K("a\x00"), K("a\x00\x00"), K("a\x01"),  K("ab"),      K("abc"),
-    K("abd"),   K("b"),    K("\x7f"),     K("\x80"),     K("\x80\x00"), K("\xfe\xff"),
-    K("\xff"),  K("\xff\x00"), K("\xff\xff"),
+    K(""),     K("\x00"),     K("\x00\x00"),  K("\x00\x01"), K("\x01"),     K("A"),
+    K("a"),    K("a\x00"),    K("a\x00\x00"), K("a\x01"),    K("ab"),       K("abc"),
+    K("abd"),  K("b"),        K("\x7f"),      K("\x80"),     K("\x80\x00"), K("\xfe\xff"),
+    K("\xff"), K("\xff\x00"), K("\xff\xff"),
 };
 
 static void
@@ -380,9 +381,9 @@ test_seek_positions_at_first_key_not_less_than_target(void **state)
         struct key target;
         const char *want; /* value of the key seek lands on, NULL for past the end */
     } cases[] = {
-        {K(""), "1"},   {K("a"), "1"},  {K("b"), "1"},     {K("b\x00"), "2"},
-        {K("b\x00\x00"), "3"}, {K("ba"), "3"}, {K("bb"), "3"}, {K("bb\x00"), "4"},
-        {K("c"), "4"},  {K("d"), "4"},  {K("d\x00"), NULL}, {K("\xff"), NULL},
+        {K(""), "1"},          {K("a"), "1"},  {K("b"), "1"},      {K("b\x00"), "2"},
+        {K("b\x00\x00"), "3"}, {K("ba"), "3"}, {K("bb"), "3"},     {K("bb\x00"), "4"},
+        {K("c"), "4"},         {K("d"), "4"},  {K("d\x00"), NULL}, {K("\xff"), NULL},
     };
     for (size_t i = 0; i < IDL_ARRAY_LEN(cases); i++) {
         store_iter_seek(t->s, it, (const uint8_t *)cases[i].target.b, cases[i].target.n);
@@ -520,8 +521,8 @@ test_leveldb_data_survives_close_and_reopen(void **state)
     /* An unsynced write survives a clean close too. */
     struct store_batch b;
     store_batch_init(&b);
-    assert_int_equal(
-        store_batch_put(&b, (const uint8_t *)"async", 5, (const uint8_t *)"also", 4), IDL_OK);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"async", 5, (const uint8_t *)"also", 4),
+                     IDL_OK);
     assert_int_equal(store_write(t->s, &b, false), IDL_OK);
     store_batch_free(&b);
 
@@ -561,6 +562,80 @@ test_leveldb_second_open_of_held_directory_fails_with_reason(void **state)
     expect_str(t->s, "k", "v");
 }
 
+/* state_get as a string ("" if absent) */
+static const char *
+state_str(struct state *st, const char *key, char *buf, size_t n)
+{
+    struct state_key k;
+    state_key_init(&k, 'z');
+    state_key_str(&k, key);
+    struct idl_bytes v;
+    idl_err rc = state_get(st, &k, &v);
+    assert_true(rc == IDL_OK || rc == IDL_ERR_NOT_FOUND);
+    snprintf(buf, n, "%.*s", rc ? 0 : (int)v.len, rc ? "" : (const char *)v.data);
+    free(v.data);
+    return buf;
+}
+
+static void
+state_set_str(struct state *st, const char *key, const char *val)
+{
+    struct state_key k;
+    state_key_init(&k, 'z');
+    state_key_str(&k, key);
+    assert_int_equal(val ? state_put(st, &k, val, strlen(val)) : state_del(st, &k), IDL_OK);
+}
+
+static void
+store_set_str(struct store *s, const char *key, const char *val)
+{
+    struct state_key k;
+    state_key_init(&k, 'z');
+    state_key_str(&k, key);
+    put(s, k.b, k.len, val, strlen(val));
+}
+
+/* Kept reads (a block's execution) sit below every layer: writes shadow them, rollbacks
+ * uncover them, and an absence is remembered as one. Without them, a state sees the store
+ * as it is now. */
+static void
+test_state_kept_reads_stay_below_the_layers(void **state)
+{
+    struct store *s = ((struct st *)*state)->s;
+    char b[32];
+    store_set_str(s, "k", "v0");
+    struct state *st;
+    assert_int_equal(state_new(&st, s), IDL_OK);
+    state_keep_reads(st);
+    assert_int_equal(state_begin(st), IDL_OK);
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v0");
+    assert_string_equal(state_str(st, "gone", b, sizeof(b)), "");
+    state_set_str(st, "gone", "x");
+    state_set_str(st, "k", "v1");
+    assert_string_equal(state_str(st, "gone", b, sizeof(b)), "x");
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v1");
+    assert_int_equal(state_begin(st), IDL_OK);
+    state_set_str(st, "k", NULL);
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "");
+    state_rollback(st);
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v1");
+    state_rollback(st);
+    assert_string_equal(state_str(st, "gone", b, sizeof(b)), "");
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v0");
+    /* Kept: a later change of the store is not seen by this state... */
+    store_set_str(s, "k", "v2");
+    store_set_str(s, "gone", "y");
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v0");
+    assert_string_equal(state_str(st, "gone", b, sizeof(b)), "");
+    state_free(st);
+    /* ...while a state that keeps nothing reads the store each time. */
+    assert_int_equal(state_new(&st, s), IDL_OK);
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v2");
+    store_set_str(s, "k", "v3");
+    assert_string_equal(state_str(st, "k", b, sizeof(b)), "v3");
+    state_free(st);
+}
+
 #define BOTH(f)                                                                                \
     {"leveldb/" #f, f, setup_leveldb, teardown, NULL},                                         \
         {"memory/" #f, f, setup_memory, teardown, NULL}
@@ -582,6 +657,7 @@ main(void)
         BOTH(test_iterator_does_not_see_later_writes),
         BOTH(test_empty_value_is_stored_and_distinct_from_missing),
         BOTH(test_empty_store_iterates_nothing),
+        BOTH(test_state_kept_reads_stay_below_the_layers),
         LDB(test_leveldb_data_survives_close_and_reopen),
         LDB(test_leveldb_second_open_of_held_directory_fails_with_reason),
     };
