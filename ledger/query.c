@@ -89,6 +89,7 @@ query_verify(struct state *st, const char *account, const char *system, const ch
     }
     if (rc)
         return rc;
+    snprintf(out->org, sizeof(out->org), "%s", a.org);
     if (a.status != STATUS_ACTIVE) {
         verdict(out, "account %s is %s", account, ledger_status_name(a.status));
         return IDL_OK;

@@ -22,6 +22,7 @@
 struct query_verdict {
     bool allowed;
     char reason[QUERY_REASON_MAX]; /* why not, or "ok" */
+    char org[LEDGER_CODE_MAX + 1]; /* the account's organisation ("" if no such account) */
 };
 
 /*
@@ -62,11 +63,9 @@ IDL_MUST_USE idl_err query_org_within(struct state *st, const char *org, const c
 typedef int (*query_fn)(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
                         size_t val_len);
 IDL_MUST_USE idl_err query_scan(struct store *s, const struct state_key *prefix,
-                                const struct state_key *from, size_t limit, query_fn fn,
-                                void *arg);
+                                const struct state_key *from, size_t limit, query_fn fn, void *arg);
 
 /* The text following the prefix of a key, up to its NUL separator (for "A" org NUL id NUL). */
-size_t query_key_part(const uint8_t *key, size_t key_len, size_t offset, char *out,
-                      size_t out_len);
+size_t query_key_part(const uint8_t *key, size_t key_len, size_t offset, char *out, size_t out_len);
 
 #endif

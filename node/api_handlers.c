@@ -493,7 +493,8 @@ api_h_verify(struct api_req *r)
     struct query_verdict v;
     idl_err rc = query_verify(st, account, system, role, org, node_now_ms() / 1000, &v);
     state_free(st);
-    api_read_audit(r, "GET /v1/verify", account);
+    /* Filed under the account's organisation, which the verdict read already. */
+    api_read_audit_org(r, "GET /v1/verify", account, rc ? NULL : v.org);
     if (rc) {
         api_fail(r, rc, NULL);
         return;
