@@ -15,6 +15,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "ledger/codec.h"
 #include "ledger/sig.h"
@@ -370,6 +371,8 @@ handle(nng_aio *aio)
     nng_http_req_get_data(req, &body, &body_len);
     r.body = body;
     r.body_len = body_len;
+    const char *type = nng_http_req_get_header(req, "Content-Type");
+    r.body_binary = type && !strncasecmp(type, "application/octet-stream", 24);
     dispatch(&r, req);
     if (!r.json && !r.text)
         api_error(&r, 500, "internal", "no reply");

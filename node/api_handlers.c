@@ -115,17 +115,105 @@ api_h_tx_post(struct api_req *r)
     api_reply(r, 202, json_pack("{s:o}", "txid", api_hex(a.txid, HASH_BYTES)));
 }
 
+/* The most transactions one POST /v1/txs may carry. */
+#define API_TXS_MAX 10000
+
+/*
+ * The transactions of a binary body (Content-Type: application/octet-stream): each is
+ * `u32 length (big-endian) | encoded transaction`, back to back. Entries point into the
+ * body (nothing to free but the array). Returns the count, or sets a 400 reply and returns
+ * SIZE_MAX. This is the bulk path (loaders, the benchmark): no JSON and no hex per
+ * transaction.
+ */
+static size_t
+txs_from_frames(struct api_req *r, struct idl_bytes **out)
+{
+    /* Two passes over the frames: count (and check), then point. */
+    size_t count = 0;
+    struct codec_reader rd;
+    codec_reader_init(&rd, r->body, r->body_len);
+    while (codec_reader_left(&rd) && count <= API_TXS_MAX) {
+        uint32_t len = codec_get_u32(&rd);
+        if (len == 0 || len > LEDGER_TX_BYTES_MAX || !codec_get_view(&rd, len))
+            codec_reader_fail(&rd);
+        if (rd.failed)
+            break;
+        count++;
+    }
+    if (codec_reader_finish(&rd) != IDL_OK || count > API_TXS_MAX) {
+        api_error(r, 400, "malformed",
+                  "the body must be at most %d transactions, each a u32 big-endian length "
+                  "(1 to %d) and that many bytes",
+                  API_TXS_MAX, LEDGER_TX_BYTES_MAX);
+        return SIZE_MAX;
+    }
+    struct idl_bytes *raws = calloc(count ? count : 1, sizeof(*raws));
+    if (!raws) {
+        api_fail(r, IDL_ERR_NOMEM, "out of memory");
+        return SIZE_MAX;
+    }
+    codec_reader_init(&rd, r->body, r->body_len);
+    for (size_t i = 0; i < count; i++) {
+        raws[i].len = codec_get_u32(&rd);
+        raws[i].data = (uint8_t *)(uintptr_t)codec_get_view(&rd, raws[i].len);
+    }
+    *out = raws;
+    return count;
+}
+
+/*
+ * Admits raws[0..count) (entries refused before admission, e.g. bad hex, have slot 0 and
+ * their refusal in pre[i]) and sets the reply: {"accepted", "results": [{"txid"} or
+ * {"error"}]} in request order.
+ */
+static void
+txs_admit_reply(struct api_req *r, const struct idl_bytes *raws, size_t n_raw,
+                const struct node_admission *pre, const size_t *slot, size_t count)
+{
+    struct node_admission *done = calloc(n_raw ? n_raw : 1, sizeof(*done));
+    if (done)
+        node_submit_many(r->n, raws, n_raw, true, done);
+    static const struct node_admission nomem = {IDL_ERR_NOMEM, {0}, "out of memory"};
+    json_t *results = json_array();
+    int accepted = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct node_admission *a = slot ? &pre[i] : NULL;
+        if (!slot || slot[i])
+            a = done ? &done[slot ? slot[i] - 1 : i] : &nomem;
+        if (!a->rc) {
+            accepted++;
+            json_array_append_new(results,
+                                  json_pack("{s:o}", "txid", api_hex(a->txid, HASH_BYTES)));
+        } else {
+            json_array_append_new(results, json_pack("{s:{s:s, s:s}}", "error", "code",
+                                                     idl_errname(a->rc), "message", a->why));
+        }
+    }
+    free(done);
+    api_reply(r, 200, json_pack("{s:i, s:o}", "accepted", accepted, "results", results));
+}
+
 void
 api_h_txs_post(struct api_req *r)
 {
+    if (r->body_binary) {
+        struct idl_bytes *raws;
+        size_t count = txs_from_frames(r, &raws);
+        if (count == SIZE_MAX)
+            return;
+        txs_admit_reply(r, raws, count, NULL, NULL, count);
+        free(raws);
+        return;
+    }
     static const char *const allowed[] = {"txs", NULL};
     json_t *body = api_body_object(r, allowed);
     if (!body)
         return;
     json_t *list = json_object_get(body, "txs");
-    if (!json_is_array(list) || json_array_size(list) > 10000) {
+    if (!json_is_array(list) || json_array_size(list) > API_TXS_MAX) {
         json_decref(body);
-        api_error(r, 400, "malformed", "txs must be a list of at most 10000 hex transactions");
+        api_error(r, 400, "malformed", "txs must be a list of at most %d hex transactions",
+                  API_TXS_MAX);
         return;
     }
     /* Decode every entry first, so that the checks of the whole list run in parallel. */
@@ -148,33 +236,13 @@ api_h_txs_post(struct api_req *r)
         if (hex_tx(json_string_value(e), &raws[n_raw], &adm[i]) == IDL_OK)
             slot[i] = ++n_raw;
     }
-    struct node_admission *done = calloc(n_raw ? n_raw : 1, sizeof(*done));
-    if (done)
-        node_submit_many(r->n, raws, n_raw, true, done);
-    json_t *results = json_array();
-    int accepted = 0;
-    for (i = 0; i < count; i++) {
-        struct node_admission *a = &adm[i];
-        if (slot[i])
-            a = done ? &done[slot[i] - 1]
-                     : &(struct node_admission){IDL_ERR_NOMEM, {0}, "out of memory"};
-        if (!a->rc) {
-            accepted++;
-            json_array_append_new(results,
-                                  json_pack("{s:o}", "txid", api_hex(a->txid, HASH_BYTES)));
-        } else {
-            json_array_append_new(results, json_pack("{s:{s:s, s:s}}", "error", "code",
-                                                     idl_errname(a->rc), "message", a->why));
-        }
-    }
+    json_decref(body);
+    txs_admit_reply(r, raws, n_raw, adm, slot, count);
     for (i = 0; i < n_raw; i++)
         free(raws[i].data);
     free(raws);
     free(adm);
     free(slot);
-    free(done);
-    json_decref(body);
-    api_reply(r, 200, json_pack("{s:i, s:o}", "accepted", accepted, "results", results));
 }
 
 /* The transaction at (height, index): type, actor and target, from its block. */

@@ -34,6 +34,7 @@ struct api_req {
     int nparams;
     const uint8_t *body;
     size_t body_len;
+    bool body_binary; /* Content-Type: application/octet-stream */
     char client[TOKEN_NAME_MAX + 1]; /* business system behind the token ("" if open) */
     char signer[LEDGER_ID_MAX + 1];  /* management account behind a signed request */
     /* The reply. */

@@ -54,6 +54,10 @@ void bench_http_close(struct bench_http *c);
  */
 int bench_http_call(struct bench_http *c, const char *method, const char *path,
                     const void *body, size_t body_len, const uint8_t **out, size_t *out_len);
+/* bench_http_call with a body of Content-Type `type` (bench_http_call sends JSON). */
+int bench_http_call_typed(struct bench_http *c, const char *method, const char *path,
+                          const char *type, const void *body, size_t body_len,
+                          const uint8_t **out, size_t *out_len);
 
 /* bench_http_call with the answer parsed as JSON (*reply NULL if it is not). */
 int bench_http_json(struct bench_http *c, const char *method, const char *path, json_t *body,
@@ -100,15 +104,18 @@ void bench_persons_free(struct ledger_person *persons, size_t n);
 /* Copies a sealed person (deep). */
 int bench_person_copy(struct ledger_person *dst, const struct ledger_person *src);
 
-/* Hex-encodes raw into a JSON string literal body {"tx": ...} or a batch {"txs": [...]}. */
-char *bench_txs_body(const struct bench_tx *txs, size_t n, size_t *len);
+/*
+ * The body of POST /v1/txs for txs[0..n): binary frames (u32 big-endian length, bytes),
+ * or with `json` the {"txs": [HEX, ...]} form. Caller frees.
+ */
+char *bench_txs_body(const struct bench_tx *txs, size_t n, bool json, size_t *len);
 
 /*
  * Submits n transactions with POST /v1/txs in one request; *accepted counts those the
  * node admitted, and *unavailable those refused because its pool was full (to be sent
  * again). Returns the HTTP status.
  */
-int bench_submit(struct bench_http *c, const char *body, size_t len, size_t n,
+int bench_submit(struct bench_http *c, const char *body, size_t len, bool json, size_t n,
                  size_t *accepted, size_t *unavailable, char *why, size_t why_len);
 
 /* Waits until GET /v1/tx/{txid} is committed; 0, or -1 if rejected or after timeout_s. */

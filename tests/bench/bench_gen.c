@@ -240,37 +240,46 @@ bench_person_copy(struct ledger_person *dst, const struct ledger_person *src)
 /* ---- submission ---- */
 
 char *
-bench_txs_body(const struct bench_tx *txs, size_t n, size_t *len)
+bench_txs_body(const struct bench_tx *txs, size_t n, bool json, size_t *len)
 {
     size_t cap = 16;
     for (size_t i = 0; i < n; i++)
-        cap += 2 * txs[i].raw.len + 3;
+        cap += (json ? 2 : 1) * txs[i].raw.len + 4;
     char *b = malloc(cap);
     if (!b)
         return NULL;
-    size_t off = (size_t)snprintf(b, cap, "{\"txs\":[");
+    size_t off = json ? (size_t)snprintf(b, cap, "{\"txs\":[") : 0;
     for (size_t i = 0; i < n; i++) {
-        b[off++] = '"';
-        codec_hex_encode(b + off, txs[i].raw.data, txs[i].raw.len);
-        off += 2 * txs[i].raw.len;
-        b[off++] = '"';
-        if (i + 1 < n)
-            b[off++] = ',';
+        if (json) {
+            b[off++] = '"';
+            codec_hex_encode(b + off, txs[i].raw.data, txs[i].raw.len);
+            off += 2 * txs[i].raw.len;
+            b[off++] = '"';
+            if (i + 1 < n)
+                b[off++] = ',';
+        } else {
+            codec_be32_put((uint8_t *)b + off, (uint32_t)txs[i].raw.len);
+            memcpy(b + off + 4, txs[i].raw.data, txs[i].raw.len);
+            off += 4 + txs[i].raw.len;
+        }
     }
-    off += (size_t)snprintf(b + off, cap - off, "]}");
+    if (json)
+        off += (size_t)snprintf(b + off, cap - off, "]}");
     *len = off;
     return b;
 }
 
 int
-bench_submit(struct bench_http *c, const char *body, size_t len, size_t n, size_t *accepted,
-             size_t *unavailable, char *why, size_t why_len)
+bench_submit(struct bench_http *c, const char *body, size_t len, bool json, size_t n,
+             size_t *accepted, size_t *unavailable, char *why, size_t why_len)
 {
     const uint8_t *out;
     size_t out_len;
     *accepted = *unavailable = 0;
     why[0] = '\0';
-    int status = bench_http_call(c, "POST", "/v1/txs", body, len, &out, &out_len);
+    int status = bench_http_call_typed(c, "POST", "/v1/txs",
+                                       json ? "application/json" : "application/octet-stream",
+                                       body, len, &out, &out_len);
     if (status != 200) {
         snprintf(why, why_len, "POST /v1/txs answered %d: %.200s", status,
                  status ? (const char *)out : "unreachable");

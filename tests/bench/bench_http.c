@@ -189,12 +189,22 @@ int
 bench_http_call(struct bench_http *c, const char *method, const char *path, const void *body,
                 size_t body_len, const uint8_t **out, size_t *out_len)
 {
+    return bench_http_call_typed(c, method, path, "application/json", body, body_len, out,
+                                 out_len);
+}
+
+int
+bench_http_call_typed(struct bench_http *c, const char *method, const char *path,
+                      const char *type, const void *body, size_t body_len, const uint8_t **out,
+                      size_t *out_len)
+{
     char head[1024];
     int hn = snprintf(head, sizeof(head),
-                      "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%s%sContent-Length: %zu\r\n%s\r\n",
+                      "%s %s HTTP/1.1\r\nHost: %s:%d\r\n%s%s%sContent-Length: %zu\r\n"
+                      "%s%s%s\r\n",
                       method, path, c->host, c->port, c->auth[0] ? "Authorization: " : "",
                       c->auth, c->auth[0] ? "\r\n" : "", body ? body_len : 0,
-                      body ? "Content-Type: application/json\r\n" : "");
+                      body ? "Content-Type: " : "", body ? type : "", body ? "\r\n" : "");
     if (hn < 0 || (size_t)hn >= sizeof(head))
         return 0;
     for (int attempt = 0; attempt < 2; attempt++) {

@@ -25,7 +25,7 @@
 #include "tests/bench/loadgen.h"
 
 #define CONNS_MAX 16
-#define STALL_US (120u * 1000000u) /* no progress for this long ends a run */
+#define STALL_US  (120u * 1000000u) /* no progress for this long ends a run */
 
 /* ---- /metrics ---- */
 
@@ -109,7 +109,7 @@ sender(void *arg)
         if (!k)
             break;
         size_t blen;
-        char *body = bench_txs_body(batch, k, &blen);
+        char *body = bench_txs_body(batch, k, o->json, &blen);
         /* Flow control: admitted but not committed stays under the window. */
         while (atomic_load(&r->sent) + k > atomic_load(&r->done) + o->window &&
                !atomic_load(&r->stop))
@@ -119,7 +119,8 @@ sender(void *arg)
         atomic_fetch_add(&r->sent, k);
         size_t acc, unav;
         char why[512];
-        int status = body ? bench_submit(&c, body, blen, k, &acc, &unav, why, sizeof(why)) : 0;
+        int status =
+            body ? bench_submit(&c, body, blen, o->json, k, &acc, &unav, why, sizeof(why)) : 0;
         free(body);
         atomic_store(&r->last_submit_us, bench_now_us());
         if (status != 200)
@@ -224,7 +225,8 @@ loadgen_submit(const struct bench_opts *o)
     printf("{\"txs\": %zu, \"accepted\": %zu, \"committed\": %llu, \"rejected\": %llu, "
            "\"unavailable\": %zu, \"refused\": %zu, \"seconds\": %.3f, \"tps\": %.1f, "
            "\"submit_seconds\": %.3f, \"admit_tps\": %.1f, \"blocks\": %llu, "
-           "\"batch\": %u, \"conns\": %u, \"actors\": %u, \"window\": %u, \"complete\": %s, \"why\": \"%s\"}\n",
+           "\"batch\": %u, \"conns\": %u, \"actors\": %u, \"window\": %u, \"complete\": %s, "
+           "\"why\": \"%s\"}\n",
            r->n, acc, (unsigned long long)committed, (unsigned long long)rejected,
            (size_t)atomic_load(&r->unavailable), (size_t)atomic_load(&r->refused), secs,
            secs > 0 ? (double)committed / secs : 0, sub, sub > 0 ? (double)r->n / sub : 0,
@@ -362,11 +364,13 @@ lat_send(struct lat *l, double rate)
             lag_max = now - sched;
         size_t blen, acc, unav;
         char why[512];
-        char *body = bench_txs_body(l->txs + sent, due - sent, &blen);
+        char *body = bench_txs_body(l->txs + sent, due - sent, l->o->json, &blen);
         for (size_t i = sent; i < due; i++)
             l->sent_us[i] = now;
-        if (!body || bench_submit(&c, body, blen, due - sent, &acc, &unav, why, sizeof(why)) !=
-                         200 || acc != due - sent)
+        if (!body ||
+            bench_submit(&c, body, blen, l->o->json, due - sent, &acc, &unav, why, sizeof(why)) !=
+                200 ||
+            acc != due - sent)
             fprintf(stderr, "loadgen: latency: %s\n", body ? why : "out of memory");
         free(body);
         sent = due;

@@ -26,7 +26,7 @@
 #include "wallet/key.h"
 
 #define ACTORS_MAX 64
-#define CHUNK 1000
+#define CHUNK      1000
 /* Person numbers of the benchmark cities' sysadmins, far above any run's people. */
 #define ACTOR_PERSON_BASE 17900000u
 
@@ -142,8 +142,8 @@ submit_and_wait(struct setup *s, struct bench_tx *txs, size_t n)
 {
     size_t len, accepted, unavailable;
     char why[512];
-    char *body = bench_txs_body(txs, n, &len);
-    int status = body ? bench_submit(&s->http, body, len, n, &accepted, &unavailable, why,
+    char *body = bench_txs_body(txs, n, false, &len);
+    int status = body ? bench_submit(&s->http, body, len, false, n, &accepted, &unavailable, why,
                                      sizeof(why))
                       : -1;
     free(body);
@@ -166,8 +166,7 @@ setup_cities(struct setup *s, struct actor *sys, struct actor *sec, size_t k)
         return 0; /* a previous run made them */
     struct ledger_person *people = calloc(k, sizeof(*people));
     struct bench_tx *adds = calloc(2 * k, sizeof(*adds)), *auths = calloc(k, sizeof(*auths));
-    int rc = people && adds && auths ? bench_seal(&s->http, ACTOR_PERSON_BASE, k - 1, people)
-                                     : -1;
+    int rc = people && adds && auths ? bench_seal(&s->http, ACTOR_PERSON_BASE, k - 1, people) : -1;
     size_t na = 0, nz = 0;
     for (size_t j = 1; !rc && j < k; j++) {
         struct actor *a = &s->actors[j];
@@ -264,9 +263,9 @@ struct sign_job {
     struct setup *s;
     const struct ledger_person *people;
     struct bench_tx *out;
-    uint64_t first;        /* person number of the run's transaction 0 */
-    uint64_t done;         /* run number of the chunk's transaction 0 */
-    const uint64_t *base;  /* per actor: the nonce of its first transaction of the run */
+    uint64_t first;       /* person number of the run's transaction 0 */
+    uint64_t done;        /* run number of the chunk's transaction 0 */
+    const uint64_t *base; /* per actor: the nonce of its first transaction of the run */
     size_t from, to, stride;
     int rc;
 };

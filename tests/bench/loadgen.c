@@ -141,7 +141,7 @@ static const char usage[] =
     "       [--admins DIR] [--passphrase-file F] [--org CODE] [--in F] [--out F]\n"
     "       [--count N] [--first I] [--actors K] [--threads T] [--batch B] [--conns C]\n"
     "       [--window W] [--rate R] [--seconds S] [--system S] [--role R] [--unit CODE]\n"
-    "       [--verbose]   (see tests/bench/loadgen.c)\n";
+    "       [--verbose] [--json]   (see tests/bench/loadgen.c)\n";
 
 static int
 parse_opt(struct bench_opts *o, const char *name, const char *v)
@@ -223,8 +223,8 @@ main(int argc, char **argv)
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--verbose")) {
-            o.verbose = true;
+        if (!strcmp(a, "--verbose") || !strcmp(a, "--json")) {
+            *(a[2] == 'v' ? &o.verbose : &o.json) = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0 || i + 1 >= argc || parse_opt(&o, a + 2, argv[i + 1])) {

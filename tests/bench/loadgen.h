@@ -23,6 +23,7 @@ struct bench_opts {
     unsigned batch, window;
     double rate, seconds;
     bool verbose;
+    bool json; /* submit as {"txs": [HEX, ...]} instead of binary frames */
 };
 
 int loadgen_sig(const struct bench_opts *o);

@@ -204,6 +204,36 @@ for id in $(cat "$T/list.ids"); do
     [ "$(api "/v1/tx/$id" | jq -r .state)" = committed ] && n=$((n + 1))
 done
 is "$n" 100 "all 100 accepted transactions committed (their nonces stayed in order)"
+
+# The same list as binary frames (Content-Type: application/octet-stream; a gen file is
+# a 16-byte header and then exactly these frames): accepted and committed; broken framing
+# is refused whole, before anything is admitted.
+"$TOOLS/loadgen" gen --node "$API" --token-file "$NODE_HOME/api-token" --admins "$NET/admins" \
+    --passphrase-file "$NET/passphrase" --count 20 --first 100 --out "$T/frames.bin" >/dev/null
+tail -c +17 "$T/frames.bin" >"$T/frames"
+BIN_TYPE="Content-Type: application/octet-stream"
+head -c 100 "$T/frames" >"$T/frames.cut"
+h0=$(height)
+http POST /v1/txs -H "$BIN_TYPE" --data-binary @"$T/frames.cut"
+bad "POST /v1/txs with a frame cut short" 400
+printf '\000\000\000\000' >"$T/frames.zero"
+http POST /v1/txs -H "$BIN_TYPE" --data-binary @"$T/frames.zero"
+bad "POST /v1/txs with a zero-length frame" 400
+{ cat "$T/frames"; printf 'x'; } >"$T/frames.trail"
+http POST /v1/txs -H "$BIN_TYPE" --data-binary @"$T/frames.trail"
+bad "POST /v1/txs with a byte after the last frame" 400
+sleep 0.5
+is "$(height)" "$h0" "no refused frame list was admitted"
+http POST /v1/txs -H "$BIN_TYPE" --data-binary @"$T/frames"
+is "$CODE" 200 "POST /v1/txs with 20 binary frames: HTTP 200"
+is "$(jq .accepted "$T/.body")" 20 "the 20 framed transactions are accepted"
+LAST=$(jq -r '.results[19].txid' "$T/.body")
+i=0
+until [ "$(api "/v1/tx/$LAST" | jq -r .state 2>/dev/null)" = committed ] || [ $i -ge 100 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(api "/v1/tx/$LAST" | jq -r .state)" committed "the last framed transaction commits"
 h0=$(height)
 
 http GET /v1/status
