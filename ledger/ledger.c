@@ -363,21 +363,31 @@ tx_authenticate(struct ledger *l, struct state *st, const struct idl_bytes *raw,
 }
 
 idl_err
+ledger_tx_admit_in(struct ledger *l, struct state *st, const uint8_t *raw, size_t len,
+                   struct ledger_tx *tx, uint64_t *next_nonce, char *why, size_t why_len)
+{
+    struct rec_account actor;
+    uint64_t last = 0;
+    *next_nonce = 0;
+    memset(tx, 0, sizeof(*tx));
+    struct idl_bytes b = {(uint8_t *)(uintptr_t)raw, len};
+    idl_err rc = tx_authenticate(l, st, &b, &verify_all, false, tx, &actor, &last, why, why_len);
+    *next_nonce = last + 1;
+    return rc;
+}
+
+idl_err
 ledger_tx_admit(struct ledger *l, const uint8_t *raw, size_t len, struct ledger_tx *tx,
                 uint64_t *next_nonce, char *why, size_t why_len)
 {
     struct state *st;
-    struct rec_account actor;
-    uint64_t last = 0;
     *next_nonce = 0;
     memset(tx, 0, sizeof(*tx));
     idl_err rc = state_new(&st, l->store);
     if (rc)
         return rc;
-    struct idl_bytes b = {(uint8_t *)(uintptr_t)raw, len};
-    rc = tx_authenticate(l, st, &b, &verify_all, false, tx, &actor, &last, why, why_len);
+    rc = ledger_tx_admit_in(l, st, raw, len, tx, next_nonce, why, why_len);
     state_free(st);
-    *next_nonce = last + 1;
     return rc;
 }
 

@@ -111,6 +111,15 @@ struct store *ledger_store(struct ledger *l);
 IDL_MUST_USE idl_err ledger_tx_admit(struct ledger *l, const uint8_t *raw, size_t len,
                                      struct ledger_tx *tx, uint64_t *next_nonce, char *why,
                                      size_t why_len);
+/*
+ * ledger_tx_admit reading through st (a state over this ledger's store, no layer open), for
+ * a caller that checks many transactions: with state_keep_reads, each actor's account and
+ * nonce are read from the store once. Such a state answers as of its first read of a key,
+ * so keep it for one batch of checks, not across commits.
+ */
+IDL_MUST_USE idl_err ledger_tx_admit_in(struct ledger *l, struct state *st, const uint8_t *raw,
+                                        size_t len, struct ledger_tx *tx, uint64_t *next_nonce,
+                                        char *why, size_t why_len);
 
 /*
  * Executes a proposed block against the tip. IDL_OK with *out set, or IDL_ERR_INVALID /
