@@ -109,14 +109,32 @@ sig_sign(uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t sk[SIG_SEC
     return sig_sign_aux(sig, msg, sk, aux);
 }
 
+/*
+ * The last public key this thread parsed. Parsing an x-only key takes a square root, about
+ * a tenth of a verification, and the transactions of a block or a request mostly come from
+ * a few actors. Parsing is a pure function of the 32 bytes, so the cache cannot change an
+ * answer.
+ */
+static _Thread_local struct {
+    bool valid;
+    uint8_t pk[SIG_PUBKEY_BYTES];
+    secp256k1_xonly_pubkey xpk;
+} last_parsed;
+
 bool
 sig_verify(const uint8_t sig[SIG_BYTES], const uint8_t msg[32], const uint8_t pk[SIG_PUBKEY_BYTES])
 {
     const secp256k1_context *ctx = context();
-    secp256k1_xonly_pubkey xpk;
-    if (!ctx || !secp256k1_xonly_pubkey_parse(ctx, &xpk, pk))
+    if (!ctx)
         return false;
-    return secp256k1_schnorrsig_verify(ctx, sig, msg, 32, &xpk) == 1;
+    if (!last_parsed.valid || memcmp(last_parsed.pk, pk, SIG_PUBKEY_BYTES) != 0) {
+        last_parsed.valid = false;
+        if (!secp256k1_xonly_pubkey_parse(ctx, &last_parsed.xpk, pk))
+            return false;
+        memcpy(last_parsed.pk, pk, SIG_PUBKEY_BYTES);
+        last_parsed.valid = true;
+    }
+    return secp256k1_schnorrsig_verify(ctx, sig, msg, 32, &last_parsed.xpk) == 1;
 }
 
 bool
