@@ -185,6 +185,7 @@ store_leveldb_open(struct store **out, const char *dir, char *why, size_t why_le
     leveldb_options_set_filter_policy(l->options, l->filter);
     leveldb_options_set_write_buffer_size(l->options, 16 << 20);
     leveldb_options_set_max_file_size(l->options, 8 << 20);
+    leveldb_options_set_compression(l->options, leveldb_no_compression);
     l->read = leveldb_readoptions_create();
     leveldb_readoptions_set_verify_checksums(l->read, 1);
     l->write_sync = leveldb_writeoptions_create();
