@@ -1,8 +1,8 @@
 /*
  * The LevelDB store. Options: a 64 MiB block cache and a bloom filter (most reads are point
  * lookups of records that exist or of keys that do not, such as nonces and uniqueness
- * checks), snappy compression as LevelDB defaults, paranoid checks so corruption is
- * reported rather than skipped. A write with sync calls fsync on the log before returning,
+ * checks), no compression (sealed personal data and signatures do not compress), paranoid
+ * checks so corruption is reported rather than skipped. A write with sync calls fsync on the log before returning,
  * which is the durability of a committed block. Iterators read from a snapshot so a query
  * sees one block's state even while the next one is being written.
  */
