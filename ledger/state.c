@@ -559,12 +559,15 @@ state_take_batch(struct state *st, struct store_batch *b)
     IDL_ASSERT(st->depth == 1);
     struct layer *l = &st->layers[0];
     idl_err rc = IDL_OK;
+    /* The entries' buffers move into the batch (no copy); the emptied slots are freed with
+     * the layer just after, and nothing looks a key up in between. */
     for (size_t i = 0; i < l->cap && rc == IDL_OK; i++) {
         struct entry *e = &l->slots[i];
         if (!e->key)
             continue;
-        rc = e->val ? store_batch_put(b, e->key, e->key_len, e->val, e->val_len)
-                    : store_batch_del(b, e->key, e->key_len);
+        rc = store_batch_take(b, e->key, e->key_len, e->val, e->val_len);
+        if (rc == IDL_OK)
+            e->key = e->val = NULL;
     }
     state_rollback(st);
     return rc;

@@ -75,36 +75,52 @@ store_batch_init(struct store_batch *b)
     memset(b, 0, sizeof(*b));
 }
 
+/* Room for one more op. */
+static idl_err
+batch_reserve(struct store_batch *b)
+{
+    if (b->count < b->cap)
+        return IDL_OK;
+    size_t cap = b->cap ? b->cap * 2 : 64;
+    struct store_op *ops = realloc(b->ops, cap * sizeof(*ops));
+    if (!ops)
+        return IDL_ERR_NOMEM;
+    b->ops = ops;
+    b->cap = cap;
+    return IDL_OK;
+}
+
+idl_err
+store_batch_take(struct store_batch *b, uint8_t *key, size_t key_len, uint8_t *val,
+                 size_t val_len)
+{
+    if (batch_reserve(b) != IDL_OK)
+        return IDL_ERR_NOMEM;
+    b->ops[b->count++] = (struct store_op){key, key_len, val, val ? val_len : 0};
+    b->bytes += key_len + (val ? val_len : 0);
+    return IDL_OK;
+}
+
 static idl_err
 batch_add(struct store_batch *b, const uint8_t *key, size_t key_len, const uint8_t *val,
           size_t val_len, bool is_put)
 {
-    if (b->count == b->cap) {
-        size_t cap = b->cap ? b->cap * 2 : 64;
-        struct store_op *ops = realloc(b->ops, cap * sizeof(*ops));
-        if (!ops)
-            return IDL_ERR_NOMEM;
-        b->ops = ops;
-        b->cap = cap;
-    }
-    struct store_op op = {0};
-    op.key = malloc(key_len ? key_len : 1);
-    if (!op.key)
+    uint8_t *k = malloc(key_len ? key_len : 1);
+    uint8_t *v = is_put ? malloc(val_len ? val_len : 1) : NULL;
+    if (!k || (is_put && !v)) {
+        free(k);
+        free(v);
         return IDL_ERR_NOMEM;
-    memcpy(op.key, key, key_len);
-    op.key_len = key_len;
-    if (is_put) {
-        op.val = malloc(val_len ? val_len : 1);
-        if (!op.val) {
-            free(op.key);
-            return IDL_ERR_NOMEM;
-        }
-        memcpy(op.val, val, val_len);
-        op.val_len = val_len;
     }
-    b->ops[b->count++] = op;
-    b->bytes += key_len + val_len;
-    return IDL_OK;
+    memcpy(k, key, key_len);
+    if (is_put)
+        memcpy(v, val, val_len);
+    idl_err rc = store_batch_take(b, k, key_len, v, val_len);
+    if (rc) {
+        free(k);
+        free(v);
+    }
+    return rc;
 }
 
 idl_err

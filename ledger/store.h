@@ -93,6 +93,12 @@ void store_batch_init(struct store_batch *b);
 IDL_MUST_USE idl_err store_batch_put(struct store_batch *b, const uint8_t *key, size_t key_len,
                                      const uint8_t *val, size_t val_len);
 IDL_MUST_USE idl_err store_batch_del(struct store_batch *b, const uint8_t *key, size_t key_len);
+/*
+ * Moves a malloc'd key and value (NULL: a delete) into the batch, which frees them. On
+ * IDL_ERR_NOMEM they stay the caller's and the batch is unchanged.
+ */
+IDL_MUST_USE idl_err store_batch_take(struct store_batch *b, uint8_t *key, size_t key_len,
+                                      uint8_t *val, size_t val_len);
 void store_batch_free(struct store_batch *b);
 
 /* memcmp order with the shorter key first on a common prefix (LevelDB's default). */
