@@ -1,7 +1,7 @@
 /*
  * loadgen: the load generator of `make bench` (tests/bench/run.sh drives it).
  *
- *   loadgen sig     [--seconds S] [--threads T]     BIP-340 verifications per second
+ *   loadgen sig     [--seconds S] [--threads T] [--one-key]   BIP-340 verifications/s
  *   loadgen gen     --node URL --token-file F --admins DIR --passphrase-file F
  *                   --count N [--first I] [--actors K] [--threads T] --out FILE
  *   loadgen submit  --node URL --in FILE [--batch B] [--conns C] [--window W]
@@ -12,7 +12,8 @@
  *
  * The bound (`sig`) verifies signatures made beforehand over random messages with random
  * keys, exactly what a node does per transaction (ledger/sig.h), on T threads at once, and
- * reports the rate of each thread and the sum. Everything else drives real nodes through
+ * reports the rate of each thread and the sum. With --one-key every message is under one key,
+ * whose parsed form sig_verify keeps: what one actor's transactions cost. Everything else drives real nodes through
  * their HTTP API; see bench_setup.c (setup) and bench_load.c (the measured runs).
  */
 #include <pthread.h>
@@ -61,14 +62,21 @@ sig_worker(void *arg)
     return NULL;
 }
 
+/*
+ * Random messages under a random key each (as on a busy ledger with many actors), or with
+ * one_key all under one key: one actor's transactions, whose parsed key sig_verify keeps.
+ */
 static int
-sig_make_set(struct sig_set *set)
+sig_make_set(struct sig_set *set, bool one_key)
 {
     uint8_t sk[SIG_SECKEY_BYTES];
     for (size_t i = 0; i < SIG_SET; i++) {
-        /* Random keys and messages: a key per transaction, as on a busy ledger. */
-        if (sig_keypair_generate(sk, set->pk[i]) != IDL_OK)
-            return -1;
+        if (i == 0 || !one_key) {
+            if (sig_keypair_generate(sk, set->pk[i]) != IDL_OK)
+                return -1;
+        } else {
+            memcpy(set->pk[i], set->pk[0], SIG_PUBKEY_BYTES);
+        }
         for (size_t b = 0; b < 32; b++)
             set->msg[i][b] = (uint8_t)rand();
         if (sig_sign(set->sig[i], set->msg[i], sk) != IDL_OK)
@@ -84,7 +92,7 @@ loadgen_sig(const struct bench_opts *o)
     unsigned n = o->threads ? o->threads : 1;
     if (n > THREADS_MAX)
         n = THREADS_MAX;
-    if (!set || sig_init() != IDL_OK || sig_make_set(set) != 0) {
+    if (!set || sig_init() != IDL_OK || sig_make_set(set, o->one_key) != 0) {
         free(set);
         fprintf(stderr, "loadgen: cannot make the signature set\n");
         return -1;
@@ -141,7 +149,7 @@ static const char usage[] =
     "       [--admins DIR] [--passphrase-file F] [--org CODE] [--in F] [--out F]\n"
     "       [--count N] [--first I] [--actors K] [--threads T] [--batch B] [--conns C]\n"
     "       [--window W] [--rate R] [--seconds S] [--system S] [--role R] [--unit CODE]\n"
-    "       [--verbose] [--json]   (see tests/bench/loadgen.c)\n";
+    "       [--verbose] [--json] [--one-key]   (see tests/bench/loadgen.c)\n";
 
 static int
 parse_opt(struct bench_opts *o, const char *name, const char *v)
@@ -223,8 +231,12 @@ main(int argc, char **argv)
     }
     for (int i = 2; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--verbose") || !strcmp(a, "--json")) {
-            *(a[2] == 'v' ? &o.verbose : &o.json) = true;
+        bool *flag = !strcmp(a, "--verbose") ? &o.verbose
+                     : !strcmp(a, "--json")  ? &o.json
+                     : !strcmp(a, "--one-key") ? &o.one_key
+                                               : NULL;
+        if (flag) {
+            *flag = true;
             continue;
         }
         if (strncmp(a, "--", 2) != 0 || i + 1 >= argc || parse_opt(&o, a + 2, argv[i + 1])) {

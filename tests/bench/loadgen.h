@@ -23,7 +23,8 @@ struct bench_opts {
     unsigned batch, window;
     double rate, seconds;
     bool verbose;
-    bool json; /* submit as {"txs": [HEX, ...]} instead of binary frames */
+    bool json;    /* submit as {"txs": [HEX, ...]} instead of binary frames */
+    bool one_key; /* sig: every message under one key (its parse kept by sig_verify) */
 };
 
 int loadgen_sig(const struct bench_opts *o);

@@ -223,6 +223,7 @@ log "data in $D; ${QUICK:+QUICK mode; }load before: $LOAD_BEFORE; machine busy $
 log "bound_sig: BIP-340 verifications on 1 and $CORES threads (${SIG_S}s each)"
 lg sig1 sig --seconds "$SIG_S" --threads 1
 lg sigN sig --seconds "$SIG_S" --threads "$CORES"
+lg sig1k sig --seconds "$SIG_S" --threads 1 --one-key
 
 # ---------------------------------------------------------------- 2. one validator
 

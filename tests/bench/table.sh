@@ -11,7 +11,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 # f NAME: the file's JSON, or null if the step did not run.
 f() { if [ -s "$R/$1.json" ]; then cat "$R/$1.json"; else echo null; fi; }
 
-jq -n --argjson machine "$(f machine)" --argjson sig1 "$(f sig1)" --argjson sigN "$(f sigN)" \
+jq -n --argjson machine "$(f machine)" --argjson sig1 "$(f sig1)" --argjson sigN "$(f sigN)" --argjson sig1k "$(f sig1k)" \
     --argjson http "$(f http)" --argjson verify "$(f verify)" \
     --argjson tp1a "$(f tp1a)" --argjson tp1b "$(f tp1b)" --argjson fill1 "$(f fill1)" \
     --argjson tp4a "$(f tp4a)" --argjson tp4b "$(f tp4b)" \
