@@ -19,6 +19,8 @@
 #include "rules.h"
 #include "rules_internal.h"
 
+#include "person.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -366,6 +368,35 @@ apply_org_delegate(struct rules *r)
 
 /* ---- accounts ---- */
 
+/*
+ * What a transaction says about a person is checked against the chain's keys before the
+ * ledger believes it: every sealed field opens for this person and holds a valid value, and
+ * the sealed ID number (always required) is a valid GB 11643 number whose keyed hash is the
+ * person key. The API does the same at entry, but a sysadmin can sign a transaction without
+ * the API: without this a made-up key would give one person a second identity, and sealed
+ * garbage would go on the ledger. A new and an existing person are checked alike, so that
+ * nobody attaches an account to a person whose ID number they do not know.
+ */
+static idl_err
+person_verify(struct rules *r, const struct ledger_person *p, const char *id)
+{
+    if (!r->ctx->pkeys)
+        return rules_refuse(r, IDL_ERR_UNAVAILABLE, "this node holds no chain secret");
+    bool number;
+    unsigned field;
+    const char *why;
+    if (person_fields_verify(r->ctx->pkeys, p->key, p->doc_type, &p->fields, &number, &field,
+                             &why) != IDL_OK)
+        return rules_refuse(r, IDL_ERR_INVALID, "personal data of %s refused: %s: %s", id,
+                            ledger_person_field_name(field), why);
+    if (!number)
+        return rules_refuse(r, IDL_ERR_INVALID,
+                            "personal data of %s refused: no sealed ID number vouches for its "
+                            "person key",
+                            id);
+    return IDL_OK;
+}
+
 static idl_err
 person_attach(struct rules *r, const struct ledger_person *p, const char *id)
 {
@@ -444,6 +475,8 @@ account_add(struct rules *r, const struct tx_account_add *b)
     idl_err rc = rules_need_org(r, b->org, &org);
     if (!rc)
         rc = check_account_add(r, b, &org);
+    if (!rc)
+        rc = person_verify(r, &b->person, b->id);
     if (rc)
         return rc;
     rc = state_account_get(r->st, b->id, &a);
@@ -626,6 +659,18 @@ person_update(struct rules *r, const struct rec_account *a, const struct schema_
         return rules_refuse(r, rc, "%s has no personal record to update", a->id);
     if (rc)
         return rc;
+    unsigned field;
+    const char *why;
+    if (!r->ctx->pkeys)
+        rc = rules_refuse(r, IDL_ERR_UNAVAILABLE, "this node holds no chain secret");
+    else if (person_fields_verify(r->ctx->pkeys, a->person, p.doc_type, fields, NULL, &field,
+                                  &why) != IDL_OK)
+        rc = rules_refuse(r, IDL_ERR_INVALID, "personal data of %s refused: %s: %s", a->id,
+                          ledger_person_field_name(field), why);
+    if (rc) {
+        schema_free(&ledger_person_schema, &p);
+        return rc;
+    }
     /* Merge: both lists are in ascending field order; the update wins on a tie. */
     struct ledger_sealed merged[PF__COUNT];
     const struct ledger_sealed *old = p.fields.items, *upd = fields->items;

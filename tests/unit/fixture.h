@@ -65,6 +65,8 @@ struct fx_actor *fx_actor(struct fx *f, const char *id);
 /* A person with a synthetic, valid 18-digit ID number derived from seed. */
 void fx_id_number(unsigned seed, char out[19]);
 void fx_person(struct fx *f, unsigned seed, struct ledger_person *p);
+/* The name fx_person gives seed: "测试" and the seed's digits in characters. */
+void fx_name(unsigned seed, char *out, size_t out_len);
 
 /* Starts a transaction of `type` by `actor` (body zeroed; fill it, then fx_submit). */
 void fx_tx(struct fx *f, struct ledger_tx *tx, const char *actor, unsigned type);

@@ -614,6 +614,220 @@ review_rules(void **state)
     assert_string_equal(rv.actor, "s-sec");
 }
 
+/* ---- personal data: the ledger checks what a transaction says about a person ---- */
+
+enum forge {
+    FORGE_NONE,        /* what the node's API would have sealed */
+    FORGE_KEY,         /* a made-up person key, the fields sealed under it */
+    FORGE_OTHER_KEY,   /* another person's key, this person's fields */
+    FORGE_CHECK_DIGIT, /* an ID number with a wrong check digit, indexed as it is */
+    FORGE_GARBAGE,     /* a sealed field that opens under no key */
+    FORGE_BAD_MOBILE,  /* a mobile that is not one */
+    FORGE_NO_NUMBER,   /* no sealed ID number to vouch for the key */
+    FORGE_RAW_NUMBER,  /* the number sealed as typed, not normalised */
+};
+
+static void
+seal_into(struct fx *f, const uint8_t key[HASH_BYTES], unsigned field, const char *text,
+          struct ledger_sealed *out)
+{
+    out->field = (uint8_t)field;
+    assert_int_equal(person_seal(f->pkeys, key, field, text, &out->data), IDL_OK);
+}
+
+/* The person of `seed` as a transaction would carry it, forged as `how` says. */
+static void
+forged_person(struct fx *f, unsigned seed, enum forge how, struct ledger_person *p)
+{
+    char number[19], norm[IDNUM_NORM_MAX + 1], name[64], sealed_number[24];
+    memset(p, 0, sizeof(*p));
+    fx_id_number(seed, number);
+    assert_int_equal(idnum_normalize(norm, IDNUM_DOC_RESIDENT, number, NULL), IDL_OK);
+    snprintf(sealed_number, sizeof(sealed_number), "%s", norm);
+    p->doc_type = IDNUM_DOC_RESIDENT;
+    person_index(f->pkeys, IDNUM_DOC_RESIDENT, norm, p->key);
+    if (how == FORGE_KEY)
+        memset(p->key, 0x42, HASH_BYTES);
+    if (how == FORGE_OTHER_KEY) {
+        char other[19];
+        fx_id_number(seed + 1, other);
+        person_index(f->pkeys, IDNUM_DOC_RESIDENT, other, p->key);
+    }
+    if (how == FORGE_CHECK_DIGIT) {
+        sealed_number[17] = sealed_number[17] == '0' ? '1' : '0';
+        person_index(f->pkeys, IDNUM_DOC_RESIDENT, sealed_number, p->key);
+    }
+    if (how == FORGE_RAW_NUMBER) /* a typed form that normalises to the same number */
+        snprintf(sealed_number, sizeof(sealed_number), "%.6s %.8s %.4s", norm, norm + 6,
+                 norm + 14);
+    struct ledger_sealed *sf = calloc(3, sizeof(*sf));
+    assert_non_null(sf);
+    uint32_t n = 0;
+    fx_name(seed, name, sizeof(name));
+    seal_into(f, p->key, PF_NAME, name, &sf[n++]);
+    if (how == FORGE_GARBAGE)
+        sf[0].data.data[sf[0].data.len - 1] ^= 1; /* the tag no longer matches */
+    if (how != FORGE_NO_NUMBER)
+        seal_into(f, p->key, PF_ID_NUMBER, sealed_number, &sf[n++]);
+    seal_into(f, p->key, PF_MOBILE, how == FORGE_BAD_MOBILE ? "12345" : "13912345678", &sf[n++]);
+    p->fields.items = sf;
+    p->fields.count = n;
+}
+
+static idl_err
+add_forged(struct fx *f, const char *id, unsigned seed, enum forge how)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, "s-sys", TX_ACCOUNT_ADD);
+    struct tx_account_add *b = &tx.body.account_add;
+    snprintf(b->id, sizeof(b->id), "%s", id);
+    snprintf(b->org, sizeof(b->org), "4401060001");
+    b->class = CLASS_BUSINESS;
+    forged_person(f, seed, how, &b->person);
+    return fx_submit(f, &tx);
+}
+
+/* The refusal carries no personal data: neither the number nor the name nor the mobile. */
+static void
+assert_why_clean(struct fx *f, unsigned seed)
+{
+    char number[19], name[64];
+    fx_id_number(seed, number);
+    fx_name(seed, name, sizeof(name));
+    if (strstr(f->why, number) || strstr(f->why, number + 6) || strstr(f->why, name) ||
+        strstr(f->why, "13912345678"))
+        fail_msg("reason \"%s\" quotes personal data", f->why);
+}
+
+static void
+person_forgeries_refused(void **state)
+{
+    struct fx *f = *state;
+    static const struct {
+        enum forge how;
+        const char *why;
+    } cases[] = {
+        {FORGE_KEY, "keyed hash of the sealed ID number"},
+        {FORGE_CHECK_DIGIT, "check digit is wrong"},
+        {FORGE_GARBAGE, "name: it was not sealed for this person"},
+        {FORGE_BAD_MOBILE, "mobile number must be 11 digits"},
+        {FORGE_NO_NUMBER, "no sealed ID number"},
+        {FORGE_RAW_NUMBER, "normalised form"},
+    };
+    size_t people = count_space(f, SP_PERSON);
+    for (size_t i = 0; i < IDL_ARRAY_LEN(cases); i++) {
+        FX_EXPECT(f, add_forged(f, "t-forged", 80 + (unsigned)i, cases[i].how), IDL_ERR_INVALID);
+        assert_why(f, cases[i].why);
+        assert_why_clean(f, 80 + (unsigned)i);
+        assert_false(fx_exists(f, "t-forged"));
+    }
+    assert_int_equal(count_space(f, SP_PERSON), people);
+    FX_OK(f, add_forged(f, "t-forged", 80, FORGE_NONE));
+    assert_int_equal(count_space(f, SP_PERSON), people + 1);
+}
+
+/*
+ * One identity per person: a second account of a known person must name that person's key,
+ * and naming it needs the person's ID number; a made-up key would otherwise have made a
+ * second identity, and a copied key would attach an account to somebody else.
+ */
+static void
+person_one_identity(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, add_forged(f, "t-a", 90, FORGE_NONE));
+    size_t people = count_space(f, SP_PERSON);
+    FX_EXPECT(f, add_forged(f, "t-b", 90, FORGE_KEY), IDL_ERR_INVALID);
+    FX_OK(f, add_forged(f, "t-c", 91, FORGE_NONE));
+    /* t-c's person key with t-a's sealed data: the number does not index to that key. */
+    FX_EXPECT(f, add_forged(f, "t-b", 90, FORGE_OTHER_KEY), IDL_ERR_INVALID);
+    assert_why(f, "keyed hash");
+    /* An existing person named without an ID number is refused as well. */
+    FX_EXPECT(f, add_forged(f, "t-b", 90, FORGE_NO_NUMBER), IDL_ERR_INVALID);
+    assert_false(fx_exists(f, "t-b"));
+    FX_OK(f, add_forged(f, "t-b", 90, FORGE_NONE)); /* the same person, a second account */
+    assert_int_equal(count_space(f, SP_PERSON), people + 1);
+}
+
+/* An update's sealed fields are checked the same way: garbage and bad values stay off. */
+static void
+person_update_checked(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 95));
+    FX_EXPECT(f, update_fields(f, "s-sys", "t1", PF_MOBILE, "1390000", 0), IDL_ERR_INVALID);
+    assert_why(f, "mobile");
+    FX_EXPECT(f, update_fields(f, "s-sys", "t1", PF_EMAIL, "not-an-address", 0), IDL_ERR_INVALID);
+    /* Sealed for another person: it does not open under t1's person key. */
+    struct ledger_tx tx;
+    fx_tx(f, &tx, "s-sys", TX_ACCOUNT_UPDATE);
+    struct tx_account_update *b = &tx.body.account_update;
+    snprintf(b->id, sizeof(b->id), "t1");
+    struct ledger_sealed *sf = calloc(1, sizeof(*sf));
+    uint8_t other[HASH_BYTES];
+    memset(other, 0x17, HASH_BYTES);
+    seal_into(f, other, PF_MOBILE, "13900000000", sf);
+    b->fields.items = sf;
+    b->fields.count = 1;
+    FX_EXPECT(f, fx_submit(f, &tx), IDL_ERR_INVALID);
+    assert_why(f, "not sealed for this person");
+    FX_OK(f, update_fields(f, "s-sys", "t1", PF_MOBILE, "13900000000", 0));
+}
+
+/* The outcome of batch record i of the last transaction: its code, and the reason. */
+static idl_err
+record_outcome(struct fx *f, uint32_t i, char *why, size_t why_len)
+{
+    struct state_key k;
+    struct rec_tx res;
+    state_key_init(&k, SP_RECORD);
+    state_key_raw(&k, f->last_txid, HASH_BYTES);
+    state_key_u32(&k, i);
+    if (fx_get(f, &k, &rec_tx_schema, &res) == IDL_ERR_NOT_FOUND)
+        return IDL_OK;
+    struct idl_bytes v;
+    state_key_init(&k, SP_REASON);
+    state_key_raw(&k, f->last_txid, HASH_BYTES);
+    state_key_u32(&k, i);
+    assert_int_equal(store_get(ledger_store(f->ledger), k.b, k.len, &v), IDL_OK);
+    snprintf(why, why_len, "%.*s", (int)v.len, (const char *)v.data);
+    free(v.data);
+    return (idl_err)res.code;
+}
+
+static void
+person_forgeries_in_batch(void **state)
+{
+    struct fx *f = *state;
+    static const enum forge how[] = {FORGE_KEY, FORGE_CHECK_DIGIT, FORGE_GARBAGE,
+                                     FORGE_BAD_MOBILE, FORGE_NO_NUMBER, FORGE_NONE};
+    static const char *const want[] = {"keyed hash", "check digit", "not sealed",
+                                       "mobile", "no sealed ID number", ""};
+    const size_t n = IDL_ARRAY_LEN(how);
+    struct ledger_tx tx;
+    fx_tx(f, &tx, "s-sys", TX_ACCOUNT_BATCH_ADD);
+    struct tx_account_add *recs = calloc(n, sizeof(*recs));
+    assert_non_null(recs);
+    for (size_t i = 0; i < n; i++) {
+        snprintf(recs[i].id, sizeof(recs[i].id), "t-batch%zu", i);
+        snprintf(recs[i].org, sizeof(recs[i].org), "4401060001");
+        recs[i].class = CLASS_BUSINESS;
+        forged_person(f, 120 + (unsigned)i, how[i], &recs[i].person);
+    }
+    tx.body.batch.records.items = recs;
+    tx.body.batch.records.count = (uint32_t)n;
+    FX_OK(f, fx_submit(f, &tx));
+    for (size_t i = 0; i < n; i++) {
+        char why[LEDGER_WHY_MAX] = "", id[16];
+        idl_err code = record_outcome(f, (uint32_t)i, why, sizeof(why));
+        snprintf(id, sizeof(id), "t-batch%zu", i);
+        assert_int_equal(code, how[i] == FORGE_NONE ? IDL_OK : IDL_ERR_INVALID);
+        if (!strstr(why, want[i]))
+            fail_msg("record %zu: reason \"%s\" does not mention \"%s\"", i, why, want[i]);
+        assert_int_equal(fx_exists(f, id), how[i] == FORGE_NONE);
+    }
+}
+
 int
 main(void)
 {
@@ -642,6 +856,10 @@ main(void)
         T(system_rules),
         T(legacy_binding),
         T(review_rules),
+        T(person_forgeries_refused),
+        T(person_one_identity),
+        T(person_update_checked),
+        T(person_forgeries_in_batch),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
