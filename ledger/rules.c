@@ -969,12 +969,21 @@ apply_grant(struct rules *r)
                         "grant or withdraw business roles of this organisation");
     if (rc)
         return rc;
+    /* Nobody widens (or narrows) their own powers: another secadmin must act. */
+    rc = rules_not_self(r, a.id, "grant or withdraw roles of");
+    if (!rc && a.class == CLASS_MANAGEMENT)
+        rc = rules_need_basis(r, "a role change of a management account");
+    if (rc)
+        return rc;
     if (add && a.class == CLASS_MANAGEMENT && !r->ctx->policy->mgmt_business_roles)
         return rules_refuse(r, IDL_ERR_POLICY,
                       "policy: a management account holds no business role (%s is a %s)", a.id,
                       post_name(a.post));
-    if (add && a.status == STATUS_DISABLED)
-        return rules_refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
+    /* A role is withdrawn whatever the holder's state (a disabled account keeps its grants
+     * until then), but only an account that may act now receives one. */
+    if (add && a.status != STATUS_ACTIVE)
+        return rules_refuse(r, IDL_ERR_STATE, "%s is %s: roles go to active accounts only", a.id,
+                            ledger_status_name(a.status));
 
     struct tx_system_add sys;
     struct state_key k;
@@ -1038,6 +1047,10 @@ apply_review(struct rules *r)
                                  "review; %s is the %s of %s",
                           org.code, r->actor->id, post_name(r->actor->post), r->actor->org);
     }
+    /* The review is a management operation like the others: its signed record is its basis. */
+    rc = rules_need_basis(r, "recording an access review");
+    if (rc)
+        return rc;
     struct rec_review rv = {0};
     snprintf(rv.actor, sizeof(rv.actor), "%s", r->actor->id);
     rv.height = r->ctx->height;

@@ -828,6 +828,97 @@ person_forgeries_in_batch(void **state)
     }
 }
 
+/* ---- grants: not to oneself, with a form for management accounts, to active accounts ---- */
+
+static idl_err
+grant_without_basis(struct fx *f, const char *actor, unsigned type, const char *account)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, type);
+    memset(tx.basis, 0, HASH_BYTES);
+    snprintf(tx.body.grant.account, sizeof(tx.body.grant.account), "%s", account);
+    snprintf(tx.body.grant.system, sizeof(tx.body.grant.system), "teacher");
+    snprintf(tx.body.grant.role, sizeof(tx.body.grant.role), "query");
+    return fx_submit(f, &tx);
+}
+
+static void
+grant_self_and_basis(void **state)
+{
+    (void)state;
+    struct fx f;
+    struct fx_options opt = {.mgmt_business_roles = 1};
+    fx_open(&f, &opt);
+    fx_tree(&f);
+    /* Under a policy that lets management accounts hold business roles... */
+    FX_EXPECT(&f, fx_grant(&f, "s-sec", TX_GRANT_ADD, "s-sec", "teacher", "query"),
+              IDL_ERR_DENIED);
+    assert_why(&f, "own account");
+    FX_EXPECT(&f, fx_grant(&f, "root-secadmin", TX_GRANT_ADD, "root-secadmin", "teacher", "query"),
+              IDL_ERR_DENIED);
+    /* ...a management account's roles change only with its form. */
+    FX_EXPECT(&f, grant_without_basis(&f, "s-sec", TX_GRANT_ADD, "s-sys"), IDL_ERR_INVALID);
+    assert_why(&f, "form");
+    FX_OK(&f, fx_grant(&f, "s-sec", TX_GRANT_ADD, "s-sys", "teacher", "query"));
+    FX_EXPECT(&f, grant_without_basis(&f, "s-sec", TX_GRANT_REMOVE, "s-sys"), IDL_ERR_INVALID);
+    FX_OK(&f, fx_grant(&f, "s-sec", TX_GRANT_REMOVE, "s-sys", "teacher", "query"));
+    /* A business account's do not (DOMAIN.md: the form is for management operations). */
+    FX_OK(&f, fx_business_add(&f, "s-sys", "t1", "4401060001", 130));
+    FX_OK(&f, grant_without_basis(&f, "s-sec", TX_GRANT_ADD, "t1"));
+    FX_EXPECT(&f, fx_grant(&f, "s-sec", TX_GRANT_REMOVE, "s-sec", "teacher", "query"),
+              IDL_ERR_DENIED);
+    /* A pending management account receives no role until it is authorised. */
+    FX_OK(&f, fx_account_op(&f, "k-sys", TX_ACCOUNT_DISABLE, "s-aud"));
+    FX_OK(&f, fx_mgmt_add(&f, "k-sys", "s-aud2", "4401060001", POST_AUDITOR, 134));
+    FX_EXPECT(&f, fx_grant(&f, "s-sec", TX_GRANT_ADD, "s-aud2", "teacher", "query"),
+              IDL_ERR_STATE);
+    assert_why(&f, "s-aud2 is pending");
+    FX_OK(&f, fx_authorize(&f, "k-sec", "s-aud2"));
+    FX_OK(&f, fx_grant(&f, "s-sec", TX_GRANT_ADD, "s-aud2", "teacher", "query"));
+    fx_close(&f);
+}
+
+static void
+grant_to_inactive_refused(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "s-sys", "t1", "4401060001", 131));
+    FX_OK(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "teacher", "training"));
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_LOCK, "t1"));
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "teacher", "query"), IDL_ERR_STATE);
+    assert_why(f, "t1 is locked");
+    FX_OK(f, fx_account_op(f, "s-sys", TX_ACCOUNT_DISABLE, "t1"));
+    FX_EXPECT(f, fx_grant(f, "s-sec", TX_GRANT_ADD, "t1", "teacher", "query"), IDL_ERR_STATE);
+    assert_why(f, "t1 is disabled");
+    /* Withdrawing stays possible: a disabled holder's roles are cleaned up. */
+    FX_OK(f, fx_grant(f, "s-sec", TX_GRANT_REMOVE, "t1", "teacher", "training"));
+}
+
+static idl_err
+review_without_basis(struct fx *f, const char *actor, const char *org)
+{
+    struct ledger_tx tx;
+    fx_tx(f, &tx, actor, TX_REVIEW_RECORD);
+    memset(tx.basis, 0, HASH_BYTES);
+    snprintf(tx.body.review.org, sizeof(tx.body.review.org), "%s", org);
+    snprintf(tx.body.review.note, sizeof(tx.body.review.note), "核查");
+    return fx_submit(f, &tx);
+}
+
+static void
+review_needs_basis(void **state)
+{
+    struct fx *f = *state;
+    FX_EXPECT(f, review_without_basis(f, "s-sys", "4401060001"), IDL_ERR_INVALID);
+    assert_why(f, "form");
+    struct state_key k;
+    struct rec_review rv;
+    state_key_init(&k, SP_REVIEW);
+    state_key_str(&k, "4401060001");
+    assert_int_equal(fx_get(f, &k, &rec_review_schema, &rv), IDL_ERR_NOT_FOUND);
+    FX_OK(f, review(f, "s-sys", "4401060001"));
+}
+
 int
 main(void)
 {
@@ -860,6 +951,9 @@ main(void)
         T(person_one_identity),
         T(person_update_checked),
         T(person_forgeries_in_batch),
+        cmocka_unit_test(grant_self_and_basis),
+        T(grant_to_inactive_refused),
+        T(review_needs_basis),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
