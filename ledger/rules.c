@@ -201,6 +201,29 @@ slot_free(struct rules *r, const char *org, unsigned post, const char *id)
 }
 
 /*
+ * Where policy "schools" lets one person be both sysadmin and secadmin: seed 000 names
+ * 幼儿园、中小学和中职学校. Nine- and twelve-year schools are primary and middle schools in
+ * one (中小学); special-education and other schools are not named, nor is any bureau.
+ */
+static bool
+school_may_share(const struct rec_org *org)
+{
+    if (org->kind != ORG_KIND_SCHOOL)
+        return false;
+    switch (org->school_type) {
+    case SCHOOL_KINDERGARTEN:
+    case SCHOOL_PRIMARY:
+    case SCHOOL_MIDDLE:
+    case SCHOOL_VOCATIONAL:
+    case SCHOOL_NINE_YEAR:
+    case SCHOOL_TWELVE_YEAR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
  * The people rules of the three posts: the auditor is never the same person as the
  * sysadmin or secadmin (always); sysadmin and secadmin may be one person per policy.
  */
@@ -228,9 +251,10 @@ posts_people_check(struct rules *r, const struct rec_org *org, unsigned post,
                           "policy: one person may not be both sysadmin and secadmin (%s is the "
                           "same person)",
                           h.id);
-        if (same == SAME_SCHOOLS && org->kind != ORG_KIND_SCHOOL)
+        if (same == SAME_SCHOOLS && !school_may_share(org))
             return rules_refuse(r, IDL_ERR_POLICY,
-                          "policy: only at a school may one person be both sysadmin and secadmin "
+                          "policy: only at a kindergarten, primary, middle or secondary "
+                          "vocational school may one person be both sysadmin and secadmin "
                           "(%s is the same person)",
                           h.id);
     }

@@ -122,6 +122,8 @@ fx_genesis(struct fx *f, const struct fx_options *opt)
         g->policy.same_person_sys_sec = (uint8_t)opt->same_person;
     if (opt && opt->mgmt_business_roles)
         g->policy.mgmt_business_roles = 1;
+    if (opt && opt->review_interval_days)
+        g->policy.review_interval_days = opt->review_interval_days;
     genesis_compute_hash(&f->g);
     g->pkeys = f->pkeys;
     f->time_ms = g->time_ms;

@@ -49,6 +49,7 @@ struct fx_options {
     unsigned same_person; /* enum ledger_same_person, default SAME_SCHOOLS */
     int mgmt_business_roles;
     bool memory_store;
+    uint32_t review_interval_days; /* default genesis_policy_default's (182) */
 };
 
 /* Opens a fresh ledger; the root admins are root-sysadmin, root-secadmin, root-auditor. */

@@ -12,6 +12,7 @@
 
 #include "fixture.h"
 #include "ledger/query.h"
+#include "ledger/report.h"
 
 static int
 setup(void **state)
@@ -246,17 +247,37 @@ auditor_distinct_even_when_policy_allows(void **state)
 /* ---- policy: one person as both sysadmin and secadmin ---- */
 
 static void
-same_person_case(unsigned policy, unsigned org_kind, idl_err want)
+same_person_school(unsigned policy, unsigned org_kind, unsigned school, idl_err want)
 {
     struct fx f;
     struct fx_options opt = {.same_person = policy};
     fx_open(&f, &opt);
-    unsigned school = org_kind == ORG_KIND_SCHOOL ? SCHOOL_MIDDLE : 0;
     FX_OK(&f, fx_org_add(&f, "root-sysadmin", "440001", org_kind, FX_ROOT, school));
     FX_OK(&f, fx_mgmt_add(&f, "root-sysadmin", "x-sys", "440001", POST_SYSADMIN, 900));
     FX_EXPECT(&f, fx_mgmt_add(&f, "root-sysadmin", "x-sec", "440001", POST_SECADMIN, 900), want);
     assert_int_equal(fx_exists(&f, "x-sec"), want == IDL_OK);
     fx_close(&f);
+}
+
+static void
+same_person_case(unsigned policy, unsigned org_kind, idl_err want)
+{
+    same_person_school(policy, org_kind, org_kind == ORG_KIND_SCHOOL ? SCHOOL_MIDDLE : 0, want);
+}
+
+/* Seed 000: 幼儿园、中小学和中职学校, and no other kind of school. */
+static void
+same_person_school_types(void **state)
+{
+    (void)state;
+    for (unsigned t = SCHOOL_NONE + 1; t < SCHOOL__COUNT; t++) {
+        bool named = t == SCHOOL_KINDERGARTEN || t == SCHOOL_PRIMARY || t == SCHOOL_MIDDLE ||
+                     t == SCHOOL_VOCATIONAL || t == SCHOOL_NINE_YEAR || t == SCHOOL_TWELVE_YEAR;
+        same_person_school(SAME_SCHOOLS, ORG_KIND_SCHOOL, t, named ? IDL_OK : IDL_ERR_POLICY);
+        same_person_school(SAME_ALWAYS, ORG_KIND_SCHOOL, t, IDL_OK);
+        same_person_school(SAME_NEVER, ORG_KIND_SCHOOL, t, IDL_ERR_POLICY);
+    }
+    same_person_case(SAME_SCHOOLS, ORG_KIND_OTHER, IDL_ERR_POLICY);
 }
 
 static void
@@ -919,6 +940,62 @@ review_needs_basis(void **state)
     FX_OK(f, review(f, "s-sys", "4401060001"));
 }
 
+/* ---- policy: the interval of the periodic review ---- */
+
+#define DAY_MS (24ull * 3600 * 1000)
+
+/* Whether `account` is due for review at `org` at now_ms, and why. */
+static bool
+review_due(struct fx *f, const char *org, const char *account, uint64_t now_ms, uint8_t *why)
+{
+    struct report_review rv;
+    assert_int_equal(report_review(ledger_store(f->ledger), org, now_ms, &rv), IDL_OK);
+    bool due = false;
+    for (size_t i = 0; i < rv.n_due; i++)
+        if (strcmp(rv.due[i].account, account) == 0) {
+            due = true;
+            *why = rv.due[i].why;
+        }
+    report_review_free(&rv);
+    return due;
+}
+
+static void
+review_interval_case(uint32_t days)
+{
+    struct fx f;
+    struct fx_options opt = {.review_interval_days = days};
+    fx_open(&f, &opt);
+    FX_OK(&f, fx_business_add(&f, "root-sysadmin", "t1", FX_ROOT, 140));
+    uint64_t created = f.time_ms, interval = days * DAY_MS;
+    uint8_t why = 0;
+    assert_false(review_due(&f, FX_ROOT, "t1", created + interval - 1, &why));
+    assert_true(review_due(&f, FX_ROOT, "t1", created + interval, &why));
+    assert_int_equal(why, REPORT_DUE_INTERVAL);
+    /* A review clears it for one more interval, counted from the review. */
+    fx_empty_block(&f, created + interval);
+    FX_OK(&f, fx_review(&f, "root-sysadmin", FX_ROOT, "定期核查"));
+    uint64_t reviewed = f.time_ms;
+    assert_false(review_due(&f, FX_ROOT, "t1", reviewed + interval - 1, &why));
+    assert_true(review_due(&f, FX_ROOT, "t1", reviewed + interval, &why));
+    fx_close(&f);
+}
+
+static void
+review_interval_policy(void **state)
+{
+    (void)state;
+    review_interval_case(30);
+    review_interval_case(182);
+    /* At 30 days an account is due long before the default's six months would say so. */
+    struct fx f;
+    fx_open(&f, NULL);
+    FX_OK(&f, fx_business_add(&f, "root-sysadmin", "t1", FX_ROOT, 141));
+    uint8_t why;
+    assert_false(review_due(&f, FX_ROOT, "t1", f.time_ms + 30 * DAY_MS, &why));
+    fx_close(&f);
+}
+
 int
 main(void)
 {
@@ -936,6 +1013,7 @@ main(void)
         T(auditor_distinct_person),
         cmocka_unit_test(auditor_distinct_even_when_policy_allows),
         cmocka_unit_test(same_person_policy),
+        cmocka_unit_test(same_person_school_types),
         cmocka_unit_test(mgmt_business_roles_policy),
         T(never_delete),
         T(basis_required_for_management),
@@ -954,6 +1032,7 @@ main(void)
         cmocka_unit_test(grant_self_and_basis),
         T(grant_to_inactive_refused),
         T(review_needs_basis),
+        cmocka_unit_test(review_interval_policy),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
