@@ -422,6 +422,8 @@ audit_put(struct state *st, const struct ledger_tx *tx, const struct rec_account
     memcpy(e.txid, tx->id, HASH_BYTES);
     e.type = tx->type;
     snprintf(e.actor, sizeof(e.actor), "%s", tx->actor);
+    snprintf(e.actor_org, sizeof(e.actor_org), "%s", actor->org);
+    e.actor_post = actor->post;
     if (tx->type == TX_CERT_FREEZE || tx->type == TX_CERT_UNFREEZE || tx->type == TX_CERT_REVOKE)
         codec_hex_encode(e.target, tx->body.cert_op.fingerprint, HASH_BYTES);
     else

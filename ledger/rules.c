@@ -551,6 +551,8 @@ batch_record_done(struct rules *r, uint32_t i, const char *target, idl_err code,
     memcpy(e.txid, r->tx->id, HASH_BYTES);
     e.type = r->tx->type;
     snprintf(e.actor, sizeof(e.actor), "%s", r->actor->id);
+    snprintf(e.actor_org, sizeof(e.actor_org), "%s", r->actor->org);
+    e.actor_post = r->actor->post;
     snprintf(e.target, sizeof(e.target), "%s", target);
     memcpy(e.basis, r->tx->basis, HASH_BYTES);
     e.height = r->ctx->height;

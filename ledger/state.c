@@ -13,6 +13,8 @@ static const char *const same_person_names[] = {"", "never", "schools", "always"
 static const char *const tx_status_names[] = {"", "committed", "rejected"};
 static const char *const cert_status_names[] = {"", "active", "frozen", "revoked"};
 static const char *const app_status_names[] = {"", "applied", "approved", "anchored"};
+static const char *const post_names[] = {"", "sysadmin", "secadmin", "auditor"};
+_Static_assert(IDL_ARRAY_LEN(post_names) == POST__COUNT, "posts named");
 _Static_assert(IDL_ARRAY_LEN(status_names) == STATUS__COUNT, "statuses named");
 _Static_assert(IDL_ARRAY_LEN(cert_status_names) == CERT__COUNT, "cert statuses named");
 _Static_assert(IDL_ARRAY_LEN(app_status_names) == APP__COUNT, "application statuses named");
@@ -150,6 +152,8 @@ SCHEMA_DEFINE(rec_tx_schema, struct rec_tx, "tx", SF_U64(struct rec_tx, height, 
 SCHEMA_DEFINE(rec_audit_schema, struct rec_audit, "audit",
               SF_HASH(struct rec_audit, txid, "txid", 0), SF_U16(struct rec_audit, type, "type"),
               SF_ID(struct rec_audit, actor, "actor", 0),
+              SF_ID(struct rec_audit, actor_org, "actor_org", 0),
+              SF_ENUM(struct rec_audit, actor_post, "actor_post", SCHEMA_OPTIONAL, post_names),
               SF_ID(struct rec_audit, target, "target", SCHEMA_OPTIONAL),
               SF_HASH(struct rec_audit, basis, "basis", SCHEMA_OPTIONAL),
               SF_U64(struct rec_audit, height, "height"), SF_U32(struct rec_audit, index, "index"),

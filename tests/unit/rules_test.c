@@ -996,6 +996,75 @@ review_interval_policy(void **state)
     fx_close(&f);
 }
 
+/* ---- the audit log keeps the post the actor held when it acted ---- */
+
+struct audit_seen {
+    size_t n;
+    struct rec_audit e[16];
+};
+
+static int
+audit_collect(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    struct audit_seen *s = arg;
+    (void)key, (void)kl;
+    assert_true(s->n < IDL_ARRAY_LEN(s->e));
+    assert_int_equal(schema_decode_bytes(&rec_audit_schema, &s->e[s->n++], val, vl), IDL_OK);
+    return 0;
+}
+
+static void
+audit_keeps_post_at_the_time(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "k-sys", "t-k", "440106", 150));
+    /* k-sys becomes the county's auditor: its earlier work stays the sysadmin's. */
+    FX_OK(f, fx_account_op(f, "c-sys", TX_ACCOUNT_DISABLE, "k-aud"));
+    FX_OK(f, update_fields(f, "c-sys", "k-sys", 0, "", POST_AUDITOR));
+    FX_OK(f, fx_authorize(f, "c-sec", "k-sys"));
+    FX_EXPECT(f, fx_business_add(f, "k-sys", "t-k2", "440106", 151), IDL_ERR_DENIED);
+    struct audit_seen seen = {0};
+    struct state_key prefix;
+    state_key_init(&prefix, SP_AUDIT_ACTOR);
+    state_key_str(&prefix, "k-sys");
+    assert_int_equal(query_scan(ledger_store(f->ledger), &prefix, NULL, 0, audit_collect, &seen),
+                     IDL_OK);
+    size_t as_sys = 0, as_aud = 0;
+    for (size_t i = 0; i < seen.n; i++) {
+        assert_string_equal(seen.e[i].actor_org, "440106");
+        if (strcmp(seen.e[i].target, "t-k") == 0) {
+            assert_int_equal(seen.e[i].actor_post, POST_SYSADMIN);
+            as_sys++;
+        }
+        if (strcmp(seen.e[i].target, "t-k2") == 0) {
+            assert_int_equal(seen.e[i].actor_post, POST_AUDITOR);
+            as_aud++;
+        }
+    }
+    assert_int_equal(as_sys, 1);
+    assert_int_equal(as_aud, 1);
+    /* A batch's per-record entries carry it too. */
+    struct ledger_tx tx;
+    fx_tx(f, &tx, "s-sys", TX_ACCOUNT_BATCH_ADD);
+    struct tx_account_add *rec = calloc(1, sizeof(*rec));
+    snprintf(rec->id, sizeof(rec->id), "t-s");
+    snprintf(rec->org, sizeof(rec->org), "4401060001");
+    rec->class = CLASS_BUSINESS;
+    fx_person(f, 152, &rec->person);
+    tx.body.batch.records.items = rec;
+    tx.body.batch.records.count = 1;
+    FX_OK(f, fx_submit(f, &tx));
+    memset(&seen, 0, sizeof(seen));
+    state_key_init(&prefix, SP_AUDIT_ORG);
+    state_key_str(&prefix, "4401060001");
+    assert_int_equal(query_scan(ledger_store(f->ledger), &prefix, NULL, 0, audit_collect, &seen),
+                     IDL_OK);
+    assert_true(seen.n > 0);
+    assert_string_equal(seen.e[seen.n - 1].target, "t-s");
+    assert_int_equal(seen.e[seen.n - 1].record, 1);
+    assert_int_equal(seen.e[seen.n - 1].actor_post, POST_SYSADMIN);
+}
+
 int
 main(void)
 {
@@ -1033,6 +1102,7 @@ main(void)
         T(grant_to_inactive_refused),
         T(review_needs_basis),
         cmocka_unit_test(review_interval_policy),
+        T(audit_keeps_post_at_the_time),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
