@@ -68,7 +68,7 @@ SCHEMA_DEFINE(rec_cert_app_schema, struct rec_cert_app, "cert_app",
               SF_ID(struct rec_cert_app, medium, "medium", SCHEMA_OPTIONAL),
               SF_U64(struct rec_cert_app, applied_height, "applied_height"),
               SF_U64(struct rec_cert_app, medium_time_ms, "medium_time_ms"),
-              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL));
+              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
 
 SCHEMA_DEFINE_STATIC(cert_event_schema, struct rec_cert_event, "cert_event",
                      SF_U64(struct rec_cert_event, time_ms, "time_ms"),
@@ -120,7 +120,7 @@ SCHEMA_DEFINE(ledger_policy_schema, struct ledger_policy, "policy",
                       LEDGER_CERT_ISSUERS_MAX, &ledger_ca_schema));
 
 SCHEMA_DEFINE(rec_org_schema, struct rec_org, "org", SF_ID(struct rec_org, code, "code", 0),
-              SF_TEXT(struct rec_org, name, "name", 0), SF_U8(struct rec_org, kind, "kind"),
+              SF_TEXT(struct rec_org, name, "name", SCHEMA_NO_PII), SF_U8(struct rec_org, kind, "kind"),
               SF_ID(struct rec_org, parent, "parent", SCHEMA_OPTIONAL),
               SF_U8(struct rec_org, school_type, "school_type"),
               SF_BOOL(struct rec_org, delegated, "delegated"),
@@ -167,7 +167,7 @@ SCHEMA_DEFINE(rec_review_schema, struct rec_review, "review",
               SF_U64(struct rec_review, height, "height"),
               SF_U64(struct rec_review, time_ms, "time_ms"),
               SF_HASH(struct rec_review, basis, "basis", SCHEMA_OPTIONAL),
-              SF_TEXT(struct rec_review, note, "note", 0));
+              SF_TEXT(struct rec_review, note, "note", SCHEMA_NO_PII));
 
 /* ---- keys ---- */
 
