@@ -192,7 +192,8 @@ fx_tx(struct fx *f, struct ledger_tx *tx, const char *actor, unsigned type)
 {
     ledger_tx_init(tx, f->g.ledger.chain_id, type, actor);
     tx->time = f->time_ms / 1000;
-    memset(tx->basis, 0xb5, HASH_BYTES); /* a form stands behind every fixture operation */
+    /* A form stands behind every fixture operation, unless the test says otherwise. */
+    memset(tx->basis, f->no_basis ? 0 : 0xb5, HASH_BYTES);
 }
 
 struct drop {

@@ -42,6 +42,7 @@ struct fx {
     uint64_t time_ms;
     char why[LEDGER_WHY_MAX];
     uint8_t last_txid[HASH_BYTES]; /* of the last transaction that made it into a block */
+    bool no_basis; /* set by a test: fx_tx leaves the basis zero (no signed form) */
 };
 
 /* Options for fx_open; zero means the default. */
