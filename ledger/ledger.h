@@ -46,8 +46,9 @@ struct ledger_genesis {
     struct ledger_policy policy;
     /*
      * The keys derived from the chain secret (person.h), borrowed for the ledger's life: the
-     * rules open sealed certificates with them. Every node of a chain has them; a ledger
-     * without them refuses certificate anchoring. Not part of the genesis hash.
+     * rules open sealed personal data and certificates with them to check what a transaction
+     * claims. Every node of a chain has them; a ledger without them refuses account.add,
+     * account.update and certificate anchoring. Not part of the genesis hash.
      */
     const struct person_keys *pkeys;
 };
