@@ -165,6 +165,13 @@ parse_validators(struct genesis *g, json_t *vals, char *why, size_t why_len)
     return IDL_OK;
 }
 
+static idl_err
+oom(char *why, size_t why_len)
+{
+    snprintf(why, why_len, "genesis: out of memory");
+    return IDL_ERR_NOMEM;
+}
+
 /* policy.cert_issuers: hex DER of the CA certificates that may issue (optional). */
 static idl_err
 parse_issuers(struct genesis *g, json_t *p, char *why, size_t why_len)
@@ -182,11 +189,15 @@ parse_issuers(struct genesis *g, json_t *p, char *why, size_t why_len)
     if (g->ledger.policy.cert_issuer_required && n == 0)
         return bad(why, why_len, "genesis: cert_issuer_required needs policy.cert_issuers");
     struct ledger_ca *ca = n ? calloc(n, sizeof(*ca)) : NULL;
+    if (n && !ca)
+        return oom(why, why_len);
     g->ledger.policy.cert_issuers.items = ca;
     for (size_t i = 0; i < n; i++) {
         const char *hex = json_string_value(json_array_get(list, i));
         size_t len = hex ? strlen(hex) / 2 : 0;
         ca[i].der.data = malloc(len ? len : 1);
+        if (!ca[i].der.data)
+            return oom(why, why_len); /* genesis_wipe frees the ones before */
         ca[i].der.len = len;
         g->ledger.policy.cert_issuers.count = (uint32_t)i + 1;
         struct cert_info ci;
@@ -277,6 +288,9 @@ genesis_parse(struct genesis *g, const char *text, size_t len, char *why, size_t
         return bad(why, why_len, "genesis: not JSON (line %d: %s)", jerr.line, jerr.text);
     idl_err rc = parse_root(g, root, why, why_len);
     json_decref(root);
+    /* What ledger_open would refuse is refused here, where the operator writes the file. */
+    if (!rc && ledger_genesis_check(&g->ledger, why, why_len) != IDL_OK)
+        rc = IDL_ERR_INVALID;
     if (rc) {
         genesis_wipe(g);
         return rc;

@@ -7,6 +7,7 @@
  */
 #include "idnum.h"
 
+#include <sodium.h>
 #include <string.h>
 
 static const char *const doc_names[] = {
@@ -77,11 +78,10 @@ strip_spaces(char *out, size_t cap, const char *in)
     return (int)n;
 }
 
+/* The resident number s (n characters, spaces stripped) into out. */
 static idl_err
-resident_normalize(char *out, const char *in, const char **why)
+resident_from(char *out, const char *s, int n, const char **why)
 {
-    char s[IDNUM_NORM_MAX + 1];
-    int n = strip_spaces(s, IDNUM_NORM_MAX, in);
     if (n == 15) {
         for (int i = 0; i < 15; i++)
             if (!is_digit(s[i])) {
@@ -129,10 +129,8 @@ resident_normalize(char *out, const char *in, const char **why)
 }
 
 static idl_err
-other_normalize(char *out, const char *in, const char **why)
+other_from(char *out, const char *s, int n, const char **why)
 {
-    char s[IDNUM_NORM_MAX + 1];
-    int n = strip_spaces(s, IDNUM_NORM_MAX, in);
     if (n < 5) {
         *why = "document number must have 5 to 20 letters and digits";
         return IDL_ERR_INVALID;
@@ -151,6 +149,21 @@ other_normalize(char *out, const char *in, const char **why)
     return IDL_OK;
 }
 
+/*
+ * Normalises through a stack copy without spaces, wiped on every path: the number is
+ * personal data and must not linger in memory that a later crash dump could show.
+ */
+static idl_err
+normalize_copy(char *out, enum idnum_doc doc, const char *in, const char **why)
+{
+    char s[IDNUM_NORM_MAX + 1];
+    int n = strip_spaces(s, IDNUM_NORM_MAX, in);
+    idl_err rc = doc == IDNUM_DOC_RESIDENT ? resident_from(out, s, n, why)
+                                           : other_from(out, s, n, why);
+    sodium_memzero(s, sizeof(s));
+    return rc;
+}
+
 idl_err
 idnum_normalize(char out[IDNUM_NORM_MAX + 1], enum idnum_doc doc, const char *in,
                 const char **why)
@@ -164,16 +177,14 @@ idnum_normalize(char out[IDNUM_NORM_MAX + 1], enum idnum_doc doc, const char *in
     if (!in) {
         *why = "document number is missing";
         rc = IDL_ERR_INVALID;
-    } else if (doc == IDNUM_DOC_RESIDENT) {
-        rc = resident_normalize(out, in, why);
     } else if (doc > IDNUM_DOC_NONE && doc < IDNUM_DOC__COUNT) {
-        rc = other_normalize(out, in, why);
+        rc = normalize_copy(out, doc, in, why);
     } else {
         *why = "unknown document type";
         rc = IDL_ERR_INVALID;
     }
     if (rc != IDL_OK)
-        memset(out, 0, IDNUM_NORM_MAX + 1);
+        sodium_memzero(out, IDNUM_NORM_MAX + 1);
     return rc;
 }
 

@@ -124,8 +124,37 @@ genesis_admin_put(struct state *st, const struct rec_account *admin, uint64_t ti
     return rc;
 }
 
+/* The people and keys of the root's three posts: what rules.c checks for any other org. */
 static idl_err
-genesis_check(const struct ledger_genesis *g, char *why, size_t why_len)
+genesis_admins_check(const struct ledger_genesis *g, char *why, size_t why_len)
+{
+    const struct rec_account *a = g->admins;
+    for (int i = 0; i < LEDGER_ROOT_ADMINS; i++)
+        for (int j = 0; j < i; j++) {
+            if (strcmp(a[i].id, a[j].id) == 0)
+                return fail(why, why_len, IDL_ERR_INVALID,
+                            "genesis: the root's %s and %s have the same account id %s",
+                            ledger_post_name(a[j].post), ledger_post_name(a[i].post), a[i].id);
+            if (memcmp(a[i].pubkey, a[j].pubkey, SIG_PUBKEY_BYTES) == 0)
+                return fail(why, why_len, IDL_ERR_INVALID,
+                            "genesis: the root's %s and %s have the same public key",
+                            ledger_post_name(a[j].post), ledger_post_name(a[i].post));
+        }
+    if (!memcmp(a[2].person, a[0].person, HASH_BYTES) ||
+        !memcmp(a[2].person, a[1].person, HASH_BYTES))
+        return fail(why, why_len, IDL_ERR_POLICY,
+                    "the root auditor must be a different person from its sysadmin and secadmin");
+    /* The root is a province: "schools" does not cover it. */
+    if (!memcmp(a[0].person, a[1].person, HASH_BYTES) &&
+        g->policy.same_person_sys_sec != SAME_ALWAYS)
+        return fail(why, why_len, IDL_ERR_POLICY,
+                    "policy %s: the root's sysadmin and secadmin must be different people",
+                    ledger_same_person_name(g->policy.same_person_sys_sec));
+    return IDL_OK;
+}
+
+idl_err
+ledger_genesis_check(const struct ledger_genesis *g, char *why, size_t why_len)
 {
     if (!g->chain_id[0] || !schema_id_valid(g->chain_id, strlen(g->chain_id), 0))
         return fail(why, why_len, IDL_ERR_INVALID, "genesis chain id is not a valid id");
@@ -145,10 +174,9 @@ genesis_check(const struct ledger_genesis *g, char *why, size_t why_len)
                         "genesis admins are the root's sysadmin, secadmin and auditor, each "
                         "with a key and a person");
     }
-    if (!memcmp(g->admins[2].person, g->admins[0].person, HASH_BYTES) ||
-        !memcmp(g->admins[2].person, g->admins[1].person, HASH_BYTES))
-        return fail(why, why_len, IDL_ERR_POLICY,
-                    "the root auditor must be a different person from its sysadmin and secadmin");
+    idl_err rc = genesis_admins_check(g, why, why_len);
+    if (rc)
+        return rc;
     for (size_t i = 0; i < g->n_validators; i++)
         if (schema_check(&ledger_validator_schema, &g->validators[i], why, why_len) ||
             g->validators[i].power == 0 || g->validators[i].power > LEDGER_VALIDATOR_POWER_MAX)
@@ -231,7 +259,7 @@ ledger_open(struct ledger **out, struct store *store, const struct ledger_genesi
     idl_err rc = sig_init();
     if (rc)
         return fail(why, why_len, rc, "cannot initialise signatures");
-    rc = genesis_check(g, why, why_len);
+    rc = ledger_genesis_check(g, why, why_len);
     if (rc)
         return rc;
     struct ledger *l = calloc(1, sizeof(*l));
@@ -404,6 +432,8 @@ audit_put(struct state *st, const struct ledger_tx *tx, const struct rec_account
     memcpy(e.txid, tx->id, HASH_BYTES);
     e.type = tx->type;
     snprintf(e.actor, sizeof(e.actor), "%s", tx->actor);
+    snprintf(e.actor_org, sizeof(e.actor_org), "%s", actor->org);
+    e.actor_post = actor->post;
     if (tx->type == TX_CERT_FREEZE || tx->type == TX_CERT_UNFREEZE || tx->type == TX_CERT_REVOKE)
         codec_hex_encode(e.target, tx->body.cert_op.fingerprint, HASH_BYTES);
     else

@@ -46,8 +46,9 @@ struct ledger_genesis {
     struct ledger_policy policy;
     /*
      * The keys derived from the chain secret (person.h), borrowed for the ledger's life: the
-     * rules open sealed certificates with them. Every node of a chain has them; a ledger
-     * without them refuses certificate anchoring. Not part of the genesis hash.
+     * rules open sealed personal data and certificates with them to check what a transaction
+     * claims. Every node of a chain has them; a ledger without them refuses account.add,
+     * account.update and certificate anchoring. Not part of the genesis hash.
      */
     const struct person_keys *pkeys;
 };
@@ -85,6 +86,18 @@ struct ledger_exec_opts {
     bool (*preverified)(void *arg, const uint8_t txid[HASH_BYTES]);
     void *arg;
 };
+
+/*
+ * Checks a genesis before anything is built from it: valid records; the root's sysadmin,
+ * secadmin and auditor with three distinct account ids and three distinct keys (genesis
+ * writes one account record per id, so a repeated id would leave the state corrupt from
+ * height 0); the auditor a different person from the other two; the sysadmin and secadmin
+ * one person only where the policy allows it at a province (same_person_sys_sec "always");
+ * 1 to LEDGER_VALIDATORS_MAX valid validators. ledger_open and genesis_parse both call it.
+ * Returns IDL_OK, IDL_ERR_INVALID or IDL_ERR_POLICY (a rule on people) with a reason in why.
+ */
+IDL_MUST_USE idl_err ledger_genesis_check(const struct ledger_genesis *g, char *why,
+                                          size_t why_len);
 
 /*
  * Opens the ledger in `store` (borrowed: close it after ledger_close). An empty store is

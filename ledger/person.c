@@ -315,3 +315,70 @@ person_field_parse(const char *name)
             return f;
     return PF_NONE;
 }
+
+/* One sealed field of person `key`: opened, checked, wiped. */
+static idl_err
+field_verify(const struct person_keys *k, const uint8_t key[HASH_BYTES], enum idnum_doc doc,
+             const struct ledger_sealed *f, const char **why)
+{
+    char text[LEDGER_PERSON_TEXT_MAX + 1];
+    if (f->field == PF_NONE || f->field > LEDGER_PERSON_FIELDS_MAX) {
+        *why = "that is not a field of a person record";
+        return IDL_ERR_INVALID;
+    }
+    if (person_open(k, key, f->field, f->data.data, f->data.len, text, sizeof(text)) != IDL_OK) {
+        *why = "it was not sealed for this person under this chain's key";
+        return IDL_ERR_INVALID;
+    }
+    idl_err rc;
+    if (f->field == PF_ID_NUMBER) {
+        char norm[IDNUM_NORM_MAX + 1];
+        uint8_t index[HASH_BYTES];
+        rc = idnum_normalize(norm, doc, text, why);
+        if (!rc && strcmp(norm, text) != 0) {
+            *why = "the ID number is not sealed in its normalised form";
+            rc = IDL_ERR_INVALID;
+        }
+        if (!rc) {
+            person_index(k, doc, norm, index);
+            if (sodium_memcmp(index, key, HASH_BYTES) != 0) {
+                *why = "the person key is not the keyed hash of the sealed ID number";
+                rc = IDL_ERR_INVALID;
+            }
+        }
+        sodium_memzero(norm, sizeof(norm));
+        sodium_memzero(index, sizeof(index));
+    } else {
+        rc = person_field_check(f->field, text, why);
+    }
+    sodium_memzero(text, sizeof(text));
+    return rc;
+}
+
+idl_err
+person_fields_verify(const struct person_keys *k, const uint8_t key[HASH_BYTES],
+                     enum idnum_doc doc, const struct schema_list *fields, bool *has_number,
+                     unsigned *field, const char **why)
+{
+    const char *dummy_why;
+    unsigned dummy_field;
+    if (!why)
+        why = &dummy_why;
+    if (!field)
+        field = &dummy_field;
+    *why = NULL;
+    *field = PF_NONE;
+    if (has_number)
+        *has_number = false;
+    const struct ledger_sealed *f = fields->items;
+    for (uint32_t i = 0; i < fields->count; i++) {
+        *field = f[i].field;
+        idl_err rc = field_verify(k, key, doc, &f[i], why);
+        if (rc)
+            return rc;
+        if (has_number && f[i].field == PF_ID_NUMBER)
+            *has_number = true;
+    }
+    *field = PF_NONE;
+    return IDL_OK;
+}

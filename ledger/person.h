@@ -18,6 +18,7 @@
 #ifndef IDL_PERSON_H
 #define IDL_PERSON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -68,6 +69,23 @@ IDL_MUST_USE idl_err person_open(const struct person_keys *k, const uint8_t key[
  * static reason that never quotes the value.
  */
 IDL_MUST_USE idl_err person_field_check(unsigned field, const char *text, const char **why);
+
+/*
+ * Checks sealed fields of person `key` as a transaction carries them, the way every node
+ * must before it stores them: each field is one a person record holds, opens under this
+ * chain's seal key for this person and field, and holds a valid value (person_field_check).
+ * An ID number among them must be in normalised form for document type `doc` and index to
+ * `key` (person_index): that is what makes a person key trustworthy, so that "one identity
+ * per person" holds even against a transaction signed without the node's API. Each field
+ * is opened once and its plaintext wiped. *has_number says whether an ID number was among
+ * them (may be NULL).
+ * Returns IDL_OK, or IDL_ERR_INVALID with *why a static reason that never quotes the data
+ * and *field the field it concerns.
+ */
+IDL_MUST_USE idl_err person_fields_verify(const struct person_keys *k,
+                                          const uint8_t key[HASH_BYTES], enum idnum_doc doc,
+                                          const struct schema_list *fields, bool *has_number,
+                                          unsigned *field, const char **why);
 
 /* The field named "name", "mobile", "email", "office_phone", "address", "id_number"; 0. */
 unsigned person_field_parse(const char *name);

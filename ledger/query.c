@@ -167,8 +167,9 @@ query_scan(struct store *s, const struct state_key *prefix, const struct state_k
         if (limit && ++seen >= limit)
             break;
     }
+    idl_err rc = store_iter_status(s, it);
     store_iter_free(s, it);
-    return IDL_OK;
+    return rc;
 }
 
 size_t
@@ -194,8 +195,10 @@ query_status_at(struct store *s, const char *account, uint64_t time_ms, unsigned
     if (!it)
         return IDL_ERR_NOMEM;
     size_t kl, vl;
+    idl_err rc = IDL_OK;
     /* The history is in height order, which is time order: the last change at or before
-     * time_ms gives the status then. */
+     * time_ms gives the status then. A record that does not decode is damage, not a gap to
+     * skip: the answer would silently be the status before it. */
     for (store_iter_seek(s, it, prefix.b, prefix.len); store_iter_valid(s, it);
          store_iter_next(s, it)) {
         const uint8_t *k = store_iter_key(s, it, &kl);
@@ -203,14 +206,20 @@ query_status_at(struct store *s, const char *account, uint64_t time_ms, unsigned
             break;
         const uint8_t *v = store_iter_value(s, it, &vl);
         struct rec_status st;
-        if (schema_decode_bytes(&rec_status_schema, &st, v, vl) != IDL_OK)
-            continue;
+        if (schema_decode_bytes(&rec_status_schema, &st, v, vl) != IDL_OK) {
+            rc = IDL_ERR_CORRUPT;
+            break;
+        }
         if (st.time_ms > time_ms)
             break;
         *status = st.status;
     }
+    if (!rc)
+        rc = store_iter_status(s, it);
     store_iter_free(s, it);
-    return IDL_OK;
+    if (rc)
+        *status = STATUS_NONE;
+    return rc;
 }
 
 unsigned

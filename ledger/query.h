@@ -44,7 +44,11 @@ IDL_MUST_USE idl_err query_verify(struct state *st, const char *account, const c
 IDL_MUST_USE idl_err query_cert_valid(struct state *st, const char *account, uint64_t now_s,
                                       bool *valid, char *why, size_t why_len);
 
-/* The status an account had at time_ms (from its status history), STATUS_NONE if unborn. */
+/*
+ * The status an account had at time_ms (from its status history), STATUS_NONE if unborn.
+ * IDL_ERR_CORRUPT if a record of the history does not decode or the store reports damage,
+ * IDL_ERR_IO if it cannot read: never an answer made from part of the history.
+ */
 IDL_MUST_USE idl_err query_status_at(struct store *s, const char *account, uint64_t time_ms,
                                      unsigned *status);
 
@@ -59,6 +63,8 @@ IDL_MUST_USE idl_err query_org_within(struct state *st, const char *org, const c
  * Calls fn for each record whose key starts with prefix, in key order, starting at the
  * first key >= from (or at the prefix if from is NULL), until fn returns non-zero or `limit`
  * records were seen (0 = no limit). Keys and values are views valid during the call.
+ * Returns IDL_OK, IDL_ERR_NOMEM, or the store's error if the scan stopped on one
+ * (IDL_ERR_CORRUPT, IDL_ERR_IO: fn may then have seen only part of the records).
  */
 typedef int (*query_fn)(void *arg, const uint8_t *key, size_t key_len, const uint8_t *val,
                         size_t val_len);

@@ -19,6 +19,8 @@
 #include "rules.h"
 #include "rules_internal.h"
 
+#include "person.h"
+
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -199,6 +201,29 @@ slot_free(struct rules *r, const char *org, unsigned post, const char *id)
 }
 
 /*
+ * Where policy "schools" lets one person be both sysadmin and secadmin: seed 000 names
+ * 幼儿园、中小学和中职学校. Nine- and twelve-year schools are primary and middle schools in
+ * one (中小学); special-education and other schools are not named, nor is any bureau.
+ */
+static bool
+school_may_share(const struct rec_org *org)
+{
+    if (org->kind != ORG_KIND_SCHOOL)
+        return false;
+    switch (org->school_type) {
+    case SCHOOL_KINDERGARTEN:
+    case SCHOOL_PRIMARY:
+    case SCHOOL_MIDDLE:
+    case SCHOOL_VOCATIONAL:
+    case SCHOOL_NINE_YEAR:
+    case SCHOOL_TWELVE_YEAR:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
  * The people rules of the three posts: the auditor is never the same person as the
  * sysadmin or secadmin (always); sysadmin and secadmin may be one person per policy.
  */
@@ -226,9 +251,10 @@ posts_people_check(struct rules *r, const struct rec_org *org, unsigned post,
                           "policy: one person may not be both sysadmin and secadmin (%s is the "
                           "same person)",
                           h.id);
-        if (same == SAME_SCHOOLS && org->kind != ORG_KIND_SCHOOL)
+        if (same == SAME_SCHOOLS && !school_may_share(org))
             return rules_refuse(r, IDL_ERR_POLICY,
-                          "policy: only at a school may one person be both sysadmin and secadmin "
+                          "policy: only at a kindergarten, primary, middle or secondary "
+                          "vocational school may one person be both sysadmin and secadmin "
                           "(%s is the same person)",
                           h.id);
     }
@@ -366,6 +392,35 @@ apply_org_delegate(struct rules *r)
 
 /* ---- accounts ---- */
 
+/*
+ * What a transaction says about a person is checked against the chain's keys before the
+ * ledger believes it: every sealed field opens for this person and holds a valid value, and
+ * the sealed ID number (always required) is a valid GB 11643 number whose keyed hash is the
+ * person key. The API does the same at entry, but a sysadmin can sign a transaction without
+ * the API: without this a made-up key would give one person a second identity, and sealed
+ * garbage would go on the ledger. A new and an existing person are checked alike, so that
+ * nobody attaches an account to a person whose ID number they do not know.
+ */
+static idl_err
+person_verify(struct rules *r, const struct ledger_person *p, const char *id)
+{
+    if (!r->ctx->pkeys)
+        return rules_refuse(r, IDL_ERR_UNAVAILABLE, "this node holds no chain secret");
+    bool number;
+    unsigned field;
+    const char *why;
+    if (person_fields_verify(r->ctx->pkeys, p->key, p->doc_type, &p->fields, &number, &field,
+                             &why) != IDL_OK)
+        return rules_refuse(r, IDL_ERR_INVALID, "personal data of %s refused: %s: %s", id,
+                            ledger_person_field_name(field), why);
+    if (!number)
+        return rules_refuse(r, IDL_ERR_INVALID,
+                            "personal data of %s refused: no sealed ID number vouches for its "
+                            "person key",
+                            id);
+    return IDL_OK;
+}
+
 static idl_err
 person_attach(struct rules *r, const struct ledger_person *p, const char *id)
 {
@@ -444,6 +499,8 @@ account_add(struct rules *r, const struct tx_account_add *b)
     idl_err rc = rules_need_org(r, b->org, &org);
     if (!rc)
         rc = check_account_add(r, b, &org);
+    if (!rc)
+        rc = person_verify(r, &b->person, b->id);
     if (rc)
         return rc;
     rc = state_account_get(r->st, b->id, &a);
@@ -494,6 +551,8 @@ batch_record_done(struct rules *r, uint32_t i, const char *target, idl_err code,
     memcpy(e.txid, r->tx->id, HASH_BYTES);
     e.type = r->tx->type;
     snprintf(e.actor, sizeof(e.actor), "%s", r->actor->id);
+    snprintf(e.actor_org, sizeof(e.actor_org), "%s", r->actor->org);
+    e.actor_post = r->actor->post;
     snprintf(e.target, sizeof(e.target), "%s", target);
     memcpy(e.basis, r->tx->basis, HASH_BYTES);
     e.height = r->ctx->height;
@@ -626,6 +685,18 @@ person_update(struct rules *r, const struct rec_account *a, const struct schema_
         return rules_refuse(r, rc, "%s has no personal record to update", a->id);
     if (rc)
         return rc;
+    unsigned field;
+    const char *why;
+    if (!r->ctx->pkeys)
+        rc = rules_refuse(r, IDL_ERR_UNAVAILABLE, "this node holds no chain secret");
+    else if (person_fields_verify(r->ctx->pkeys, a->person, p.doc_type, fields, NULL, &field,
+                                  &why) != IDL_OK)
+        rc = rules_refuse(r, IDL_ERR_INVALID, "personal data of %s refused: %s: %s", a->id,
+                          ledger_person_field_name(field), why);
+    if (rc) {
+        schema_free(&ledger_person_schema, &p);
+        return rc;
+    }
     /* Merge: both lists are in ascending field order; the update wins on a tie. */
     struct ledger_sealed merged[PF__COUNT];
     const struct ledger_sealed *old = p.fields.items, *upd = fields->items;
@@ -924,12 +995,21 @@ apply_grant(struct rules *r)
                         "grant or withdraw business roles of this organisation");
     if (rc)
         return rc;
+    /* Nobody widens (or narrows) their own powers: another secadmin must act. */
+    rc = rules_not_self(r, a.id, "grant or withdraw roles of");
+    if (!rc && a.class == CLASS_MANAGEMENT)
+        rc = rules_need_basis(r, "a role change of a management account");
+    if (rc)
+        return rc;
     if (add && a.class == CLASS_MANAGEMENT && !r->ctx->policy->mgmt_business_roles)
         return rules_refuse(r, IDL_ERR_POLICY,
                       "policy: a management account holds no business role (%s is a %s)", a.id,
                       post_name(a.post));
-    if (add && a.status == STATUS_DISABLED)
-        return rules_refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
+    /* A role is withdrawn whatever the holder's state (a disabled account keeps its grants
+     * until then), but only an account that may act now receives one. */
+    if (add && a.status != STATUS_ACTIVE)
+        return rules_refuse(r, IDL_ERR_STATE, "%s is %s: roles go to active accounts only", a.id,
+                            ledger_status_name(a.status));
 
     struct tx_system_add sys;
     struct state_key k;
@@ -993,6 +1073,10 @@ apply_review(struct rules *r)
                                  "review; %s is the %s of %s",
                           org.code, r->actor->id, post_name(r->actor->post), r->actor->org);
     }
+    /* The review is a management operation like the others: its signed record is its basis. */
+    rc = rules_need_basis(r, "recording an access review");
+    if (rc)
+        return rc;
     struct rec_review rv = {0};
     snprintf(rv.actor, sizeof(rv.actor), "%s", r->actor->id);
     rv.height = r->ctx->height;

@@ -32,7 +32,9 @@ struct rules_ctx {
     uint64_t time_ms; /* the block's time */
     const struct ledger_policy *policy;
     const char *root; /* code of the root organisation */
-    /* Opens sealed certificates: every node of a chain holds the same keys. */
+    /* Opens sealed personal data and certificates to check them: every node of a chain
+     * holds the same keys. Without them, account.add, account.update and cert.anchor are
+     * refused (IDL_ERR_UNAVAILABLE). */
     const struct person_keys *pkeys;
 };
 

@@ -76,6 +76,33 @@ schema_id_valid(const char *s, size_t len, unsigned flags)
     return 1;
 }
 
+/* A digit, ASCII or full-width (U+FF10-FF19, as a Chinese input method types them): its
+ * length in bytes at s (len bytes left), or 0. */
+static size_t
+digit_len(const char *s, size_t len)
+{
+    if (s[0] >= '0' && s[0] <= '9')
+        return 1;
+    if (len >= 3 && (unsigned char)s[0] == 0xef && (unsigned char)s[1] == 0xbc &&
+        (unsigned char)s[2] >= 0x90 && (unsigned char)s[2] <= 0x99)
+        return 3;
+    return 0;
+}
+
+int
+schema_text_pii_free(const char *s, size_t len)
+{
+    size_t digits = 0;
+    for (size_t i = 0; i < len;) {
+        size_t n = digit_len(s + i, len - i);
+        digits = n ? digits + 1 : 0;
+        if (digits >= 11)
+            return 0;
+        i += n ? n : 1;
+    }
+    return 1;
+}
+
 const char *
 schema_enum_name(const char *const *names, size_t count, unsigned v)
 {
@@ -318,6 +345,10 @@ check_field(const struct schema *s, const struct schema_field *f, const void *p,
         if (f->kind == SCHEMA_TEXT && !schema_text_valid(p, n))
             return field_fail(why, why_len, s->name, f->name,
                               "is not valid UTF-8 text without control characters");
+        if (f->kind == SCHEMA_TEXT && (f->flags & SCHEMA_NO_PII) && !schema_text_pii_free(p, n))
+            return field_fail(why, why_len, s->name, f->name,
+                              "holds a run of 11 or more digits: an ID or mobile number is "
+                              "personal data and is never written in the clear");
         break;
     }
     case SCHEMA_BYTES: {

@@ -26,8 +26,9 @@
  * [A-Za-z0-9._-]; TEXT is valid UTF-8 without control characters; ENUM values are below
  * the number of names; BOOL is 0 or 1; without SCHEMA_OPTIONAL an ID, TEXT, BYTES or LIST
  * must not be empty, an ENUM not 0 and a HASH not all zero. SCHEMA_NO_PII refuses an ID
- * holding a run of 11 or more digits (a mobile or ID number used as an account name would
- * otherwise be stored in the clear). SCHEMA_PUBKEY requires a valid x-only public key.
+ * or TEXT holding a run of 11 or more digits (a mobile or ID number used as an account name,
+ * or typed into a reason or a note, would otherwise be stored in the clear; in TEXT,
+ * full-width digits count too). SCHEMA_PUBKEY requires a valid x-only public key.
  */
 #ifndef IDL_SCHEMA_H
 #define IDL_SCHEMA_H
@@ -151,6 +152,8 @@ int schema_enum_parse(const char *const *names, size_t count, const char *name);
 
 /* True if s is valid UTF-8 without control characters (the TEXT rule). */
 int schema_text_valid(const char *s, size_t len);
+/* True if s (len bytes) holds no run of 11 or more digits, ASCII or full-width. */
+int schema_text_pii_free(const char *s, size_t len);
 /* True if s (len bytes) is a valid ID under flags (the ID rule). */
 int schema_id_valid(const char *s, size_t len, unsigned flags);
 

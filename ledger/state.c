@@ -13,6 +13,8 @@ static const char *const same_person_names[] = {"", "never", "schools", "always"
 static const char *const tx_status_names[] = {"", "committed", "rejected"};
 static const char *const cert_status_names[] = {"", "active", "frozen", "revoked"};
 static const char *const app_status_names[] = {"", "applied", "approved", "anchored"};
+static const char *const post_names[] = {"", "sysadmin", "secadmin", "auditor"};
+_Static_assert(IDL_ARRAY_LEN(post_names) == POST__COUNT, "posts named");
 _Static_assert(IDL_ARRAY_LEN(status_names) == STATUS__COUNT, "statuses named");
 _Static_assert(IDL_ARRAY_LEN(cert_status_names) == CERT__COUNT, "cert statuses named");
 _Static_assert(IDL_ARRAY_LEN(app_status_names) == APP__COUNT, "application statuses named");
@@ -66,7 +68,7 @@ SCHEMA_DEFINE(rec_cert_app_schema, struct rec_cert_app, "cert_app",
               SF_ID(struct rec_cert_app, medium, "medium", SCHEMA_OPTIONAL),
               SF_U64(struct rec_cert_app, applied_height, "applied_height"),
               SF_U64(struct rec_cert_app, medium_time_ms, "medium_time_ms"),
-              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL));
+              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
 
 SCHEMA_DEFINE_STATIC(cert_event_schema, struct rec_cert_event, "cert_event",
                      SF_U64(struct rec_cert_event, time_ms, "time_ms"),
@@ -118,7 +120,7 @@ SCHEMA_DEFINE(ledger_policy_schema, struct ledger_policy, "policy",
                       LEDGER_CERT_ISSUERS_MAX, &ledger_ca_schema));
 
 SCHEMA_DEFINE(rec_org_schema, struct rec_org, "org", SF_ID(struct rec_org, code, "code", 0),
-              SF_TEXT(struct rec_org, name, "name", 0), SF_U8(struct rec_org, kind, "kind"),
+              SF_TEXT(struct rec_org, name, "name", SCHEMA_NO_PII), SF_U8(struct rec_org, kind, "kind"),
               SF_ID(struct rec_org, parent, "parent", SCHEMA_OPTIONAL),
               SF_U8(struct rec_org, school_type, "school_type"),
               SF_BOOL(struct rec_org, delegated, "delegated"),
@@ -150,6 +152,8 @@ SCHEMA_DEFINE(rec_tx_schema, struct rec_tx, "tx", SF_U64(struct rec_tx, height, 
 SCHEMA_DEFINE(rec_audit_schema, struct rec_audit, "audit",
               SF_HASH(struct rec_audit, txid, "txid", 0), SF_U16(struct rec_audit, type, "type"),
               SF_ID(struct rec_audit, actor, "actor", 0),
+              SF_ID(struct rec_audit, actor_org, "actor_org", 0),
+              SF_ENUM(struct rec_audit, actor_post, "actor_post", SCHEMA_OPTIONAL, post_names),
               SF_ID(struct rec_audit, target, "target", SCHEMA_OPTIONAL),
               SF_HASH(struct rec_audit, basis, "basis", SCHEMA_OPTIONAL),
               SF_U64(struct rec_audit, height, "height"), SF_U32(struct rec_audit, index, "index"),
@@ -163,7 +167,7 @@ SCHEMA_DEFINE(rec_review_schema, struct rec_review, "review",
               SF_U64(struct rec_review, height, "height"),
               SF_U64(struct rec_review, time_ms, "time_ms"),
               SF_HASH(struct rec_review, basis, "basis", SCHEMA_OPTIONAL),
-              SF_TEXT(struct rec_review, note, "note", 0));
+              SF_TEXT(struct rec_review, note, "note", SCHEMA_NO_PII));
 
 /* ---- keys ---- */
 

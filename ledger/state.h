@@ -157,6 +157,10 @@ struct rec_audit {
     uint8_t txid[HASH_BYTES];
     uint16_t type;
     char actor[LEDGER_ID_MAX + 1];
+    /* Where the actor stood when the operation was applied: its post may change later, and
+     * an audit of what a sysadmin did must still find what it did as sysadmin. */
+    char actor_org[LEDGER_CODE_MAX + 1];
+    uint8_t actor_post; /* enum ledger_post; 0 for a business account's refused attempt */
     char target[LEDGER_ID_MAX + 1];
     uint8_t basis[HASH_BYTES];
     uint64_t height;

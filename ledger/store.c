@@ -62,6 +62,12 @@ store_iter_value(struct store *s, struct store_iter *it, size_t *len)
     return s->ops->iter_value(it, len);
 }
 
+idl_err
+store_iter_status(struct store *s, struct store_iter *it)
+{
+    return s->ops->iter_status ? s->ops->iter_status(it) : IDL_OK;
+}
+
 void
 store_iter_free(struct store *s, struct store_iter *it)
 {

@@ -52,6 +52,8 @@ struct store_ops {
     const uint8_t *(*iter_value)(struct store_iter *it, size_t *len);
     void (*iter_free)(struct store_iter *it);
     void (*close)(struct store *s);
+    /* Why the iterator stopped, if it failed; NULL for a store whose iterators cannot fail. */
+    idl_err (*iter_status)(struct store_iter *it);
 };
 
 /* Every implementation's handle starts with this. */
@@ -78,7 +80,12 @@ IDL_MUST_USE idl_err store_get(struct store *s, const uint8_t *key, size_t key_l
 /* Applies b atomically; with sync, durably. The batch is not consumed. */
 IDL_MUST_USE idl_err store_write(struct store *s, const struct store_batch *b, bool sync);
 
-/* Iterators see a consistent snapshot taken at store_iter_new. NULL on allocation failure. */
+/*
+ * Iterators see a consistent snapshot taken at store_iter_new. NULL on allocation failure.
+ * An iterator that meets an error (a block that fails its checksum, a read that fails)
+ * becomes invalid as if it had reached the end: every scan must ask store_iter_status once
+ * it stops, or it takes a damaged store for a short one.
+ */
 struct store_iter *store_iter_new(struct store *s);
 void store_iter_seek(struct store *s, struct store_iter *it, const uint8_t *key, size_t len);
 bool store_iter_valid(struct store *s, struct store_iter *it);
@@ -87,6 +94,8 @@ void store_iter_next(struct store *s, struct store_iter *it);
 const uint8_t *store_iter_key(struct store *s, struct store_iter *it, size_t *len);
 const uint8_t *store_iter_value(struct store *s, struct store_iter *it, size_t *len);
 void store_iter_free(struct store *s, struct store_iter *it);
+/* IDL_OK, or why the iterator stopped early: IDL_ERR_CORRUPT (damaged data), IDL_ERR_IO. */
+IDL_MUST_USE idl_err store_iter_status(struct store *s, struct store_iter *it);
 
 void store_batch_init(struct store_batch *b);
 /* Copies key and value into the batch. IDL_ERR_NOMEM on failure (the batch is unchanged). */

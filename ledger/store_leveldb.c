@@ -97,6 +97,8 @@ ldb_iter_new(struct store *s)
     leveldb_readoptions_set_snapshot(it->read, it->snap);
     /* Scans (queries, reports) should not evict the point-lookup working set. */
     leveldb_readoptions_set_fill_cache(it->read, 0);
+    /* As for point reads: a damaged block is an error, not data. */
+    leveldb_readoptions_set_verify_checksums(it->read, 1);
     it->it = leveldb_create_iterator(l->db, it->read);
     return it;
 }
@@ -129,6 +131,23 @@ static const uint8_t *
 ldb_iter_value(struct store_iter *it, size_t *len)
 {
     return (const uint8_t *)leveldb_iter_value(it->it, len);
+}
+
+/* LevelDB's Status text starts with its code: "Corruption: ...", "IO error: ...". */
+static idl_err
+ldb_error(char *err)
+{
+    idl_err rc = strncmp(err, "Corruption", 10) == 0 ? IDL_ERR_CORRUPT : IDL_ERR_IO;
+    leveldb_free(err);
+    return rc;
+}
+
+static idl_err
+ldb_iter_status(struct store_iter *it)
+{
+    char *err = NULL;
+    leveldb_iter_get_error(it->it, &err);
+    return err ? ldb_error(err) : IDL_OK;
 }
 
 static void
@@ -166,6 +185,7 @@ static const struct store_ops ldb_ops = {
     .iter_value = ldb_iter_value,
     .iter_free = ldb_iter_free,
     .close = ldb_close,
+    .iter_status = ldb_iter_status,
 };
 
 idl_err

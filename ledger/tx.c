@@ -68,7 +68,7 @@ SCHEMA_DEFINE(ledger_code_schema, struct ledger_code, "code",
 
 SCHEMA_DEFINE_STATIC(org_add_schema, struct tx_org_add, "org.add",
               SF_ID(struct tx_org_add, code, "code", 0),
-              SF_TEXT(struct tx_org_add, name, "name", 0),
+              SF_TEXT(struct tx_org_add, name, "name", SCHEMA_NO_PII),
               SF_ENUM(struct tx_org_add, kind, "kind", 0, org_kind_names),
               SF_ID(struct tx_org_add, parent, "parent", 0),
               SF_ENUM(struct tx_org_add, school_type, "school_type", SCHEMA_OPTIONAL,
@@ -97,7 +97,7 @@ SCHEMA_DEFINE_STATIC(account_update_schema, struct tx_account_update, "account.u
 
 SCHEMA_DEFINE_STATIC(account_op_schema, struct tx_account_op, "account.op",
               SF_ID(struct tx_account_op, id, "id", SCHEMA_NO_PII),
-              SF_TEXT(struct tx_account_op, reason, "reason", 0));
+              SF_TEXT(struct tx_account_op, reason, "reason", SCHEMA_NO_PII));
 
 SCHEMA_DEFINE_STATIC(bind_legacy_schema, struct tx_bind_legacy, "account.bind-legacy",
               SF_ID(struct tx_bind_legacy, id, "id", SCHEMA_NO_PII),
@@ -106,7 +106,7 @@ SCHEMA_DEFINE_STATIC(bind_legacy_schema, struct tx_bind_legacy, "account.bind-le
 
 SCHEMA_DEFINE_STATIC(system_add_schema, struct tx_system_add, "system.add",
               SF_ID(struct tx_system_add, code, "code", 0),
-              SF_TEXT(struct tx_system_add, name, "name", 0),
+              SF_TEXT(struct tx_system_add, name, "name", SCHEMA_NO_PII),
               SF_LIST(struct tx_system_add, roles, "roles", 0, LEDGER_ROLES_MAX,
                       &ledger_code_schema),
               SF_LIST(struct tx_system_add, cert_required, "cert_required", SCHEMA_OPTIONAL,
@@ -119,11 +119,11 @@ SCHEMA_DEFINE_STATIC(grant_schema, struct tx_grant, "grant",
 
 SCHEMA_DEFINE_STATIC(review_schema, struct tx_review, "review.record",
               SF_ID(struct tx_review, org, "org", 0),
-              SF_TEXT(struct tx_review, note, "note", 0));
+              SF_TEXT(struct tx_review, note, "note", SCHEMA_NO_PII));
 
 SCHEMA_DEFINE_STATIC(cert_app_schema, struct tx_cert_app, "cert.app",
                      SF_ID(struct tx_cert_app, account, "account", SCHEMA_NO_PII),
-                     SF_TEXT(struct tx_cert_app, note, "note", SCHEMA_OPTIONAL));
+                     SF_TEXT(struct tx_cert_app, note, "note", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
 
 SCHEMA_DEFINE_STATIC(cert_medium_schema, struct tx_cert_medium, "cert.medium",
                      SF_ID(struct tx_cert_medium, account, "account", SCHEMA_NO_PII),
@@ -137,7 +137,7 @@ SCHEMA_DEFINE_STATIC(cert_anchor_schema, struct tx_cert_anchor, "cert.anchor",
 
 SCHEMA_DEFINE_STATIC(cert_op_schema, struct tx_cert_op, "cert.op",
                      SF_HASH(struct tx_cert_op, fingerprint, "fingerprint", 0),
-                     SF_TEXT(struct tx_cert_op, reason, "reason", 0));
+                     SF_TEXT(struct tx_cert_op, reason, "reason", SCHEMA_NO_PII));
 
 SCHEMA_DEFINE_STATIC(batch_schema, struct tx_batch, "account.batch-add",
                      SF_LIST(struct tx_batch, records, "records", 0, LEDGER_BATCH_MAX,

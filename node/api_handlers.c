@@ -655,7 +655,7 @@ struct audit_scan {
     json_t *entries;
     const char *actor;  /* filter, or NULL */
     uint64_t to_height; /* 0: no bound */
-    unsigned posts;     /* bit per post: only actors now holding one of them; 0: all */
+    unsigned posts;     /* bit per post: only actors holding one of them then; 0: all */
     struct state *st;
     size_t limit;
     size_t count;
@@ -674,11 +674,8 @@ collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
         return 1;
     if (s->actor && strcmp(e.actor, s->actor) != 0)
         return 0;
-    if (s->posts) {
-        struct rec_account a;
-        if (state_account_get(s->st, e.actor, &a) != IDL_OK || !(s->posts & (1u << a.post)))
-            return 0;
-    }
+    if (s->posts && !(s->posts & (1u << e.actor_post)))
+        return 0;
     if (s->count == s->limit) {
         snprintf(s->next, sizeof(s->next), "%llu.%u.%u", (unsigned long long)e.height, e.index,
                  e.record);

@@ -575,6 +575,44 @@ test_commit_refuses_overflowing_powers(void **state)
     assert_int_equal(rc, IDL_ERR_INVALID); /* one of four equal validators is not > 2/3 */
 }
 
+/*
+ * Pinned values, computed once by tests/unit/golden.py with Python's hashlib (not with the
+ * hashes under test): the RFC 6962 Merkle root of three txids (32 x 0xaa, 0xbb, 0xcc: a
+ * node over the first two, then a node with the third), and the hash of a header holding it.
+ */
+#define GOLDEN_TX_ROOT "c9a84243a48b42d6dead55e47bc4f416ed02f0c7facbb7eebe60b4441ad5bfbe"
+#define GOLDEN_BLOCK "5744c5910ab9dbf7296af811c6b2d040a83bc2590214ae6774774bc14853754f"
+#define GOLDEN_PROPOSER "84bf7562262bbd6940085748f3be6afa52ae317155181ece31b66351ccffa4b0"
+
+static void
+test_golden_tx_root_and_block_hash(void **state)
+{
+    (void)state;
+    uint8_t leaves[3][HASH_BYTES], root[HASH_BYTES], want[HASH_BYTES];
+    memset(leaves[0], 0xaa, HASH_BYTES);
+    memset(leaves[1], 0xbb, HASH_BYTES);
+    memset(leaves[2], 0xcc, HASH_BYTES);
+    hash_merkle_root(root, (const uint8_t(*)[HASH_BYTES])leaves, 3);
+    assert_int_equal(codec_hex_decode(want, HASH_BYTES, GOLDEN_TX_ROOT), IDL_OK);
+    assert_memory_equal(root, want, HASH_BYTES);
+
+    struct ledger_block_header h;
+    memset(&h, 0, sizeof(h));
+    h.version = 1;
+    strcpy(h.chain_id, "golden");
+    h.height = 7;
+    h.time_ms = 1700000000123ull;
+    memset(h.prev_hash, 0x01, HASH_BYTES);
+    memset(h.app_hash, 0x02, HASH_BYTES);
+    memcpy(h.tx_root, root, HASH_BYTES);
+    assert_int_equal(codec_hex_decode(h.proposer, SIG_PUBKEY_BYTES, GOLDEN_PROPOSER), IDL_OK);
+    h.tx_count = 3;
+    uint8_t hash[HASH_BYTES];
+    ledger_block_header_hash(hash, &h);
+    assert_int_equal(codec_hex_decode(want, HASH_BYTES, GOLDEN_BLOCK), IDL_OK);
+    assert_memory_equal(hash, want, HASH_BYTES);
+}
+
 int
 main(void)
 {
@@ -607,6 +645,7 @@ main(void)
         cmocka_unit_test(test_commit_schema_roundtrip),
         cmocka_unit_test(test_validators_power),
         cmocka_unit_test(test_commit_refuses_overflowing_powers),
+        cmocka_unit_test(test_golden_tx_root_and_block_hash),
     };
     return cmocka_run_group_tests_name("block", tests, setup, NULL);
 }

@@ -41,6 +41,18 @@ fx_id_number(unsigned seed, char out[19])
     out[18] = '\0';
 }
 
+void
+fx_name(unsigned seed, char *out, size_t out_len)
+{
+    /* Names hold no digits (person_field_check): the seed's digits spelt in characters. */
+    static const char *const digit[] = {"零", "一", "二", "三", "四", "五", "六", "七", "八", "九"};
+    char digits[16];
+    snprintf(digits, sizeof(digits), "%u", seed);
+    size_t o = (size_t)snprintf(out, out_len, "测试");
+    for (const char *d = digits; *d && o < out_len; d++)
+        o += (size_t)snprintf(out + o, out_len - o, "%s", digit[*d - '0']);
+}
+
 static void
 seal_field(struct fx *f, const uint8_t key[HASH_BYTES], unsigned field, const char *text,
            struct ledger_sealed *out)
@@ -60,7 +72,7 @@ fx_person(struct fx *f, unsigned seed, struct ledger_person *p)
     person_index(f->pkeys, IDNUM_DOC_RESIDENT, norm, p->key);
     struct ledger_sealed *s = calloc(3, sizeof(*s));
     assert_non_null(s);
-    snprintf(text, sizeof(text), "测试%u", seed);
+    fx_name(seed, text, sizeof(text));
     seal_field(f, p->key, PF_NAME, text, &s[0]);
     seal_field(f, p->key, PF_ID_NUMBER, norm, &s[1]);
     snprintf(text, sizeof(text), "139%08u", seed % 100000000);
@@ -110,6 +122,8 @@ fx_genesis(struct fx *f, const struct fx_options *opt)
         g->policy.same_person_sys_sec = (uint8_t)opt->same_person;
     if (opt && opt->mgmt_business_roles)
         g->policy.mgmt_business_roles = 1;
+    if (opt && opt->review_interval_days)
+        g->policy.review_interval_days = opt->review_interval_days;
     genesis_compute_hash(&f->g);
     g->pkeys = f->pkeys;
     f->time_ms = g->time_ms;
@@ -178,7 +192,8 @@ fx_tx(struct fx *f, struct ledger_tx *tx, const char *actor, unsigned type)
 {
     ledger_tx_init(tx, f->g.ledger.chain_id, type, actor);
     tx->time = f->time_ms / 1000;
-    memset(tx->basis, 0xb5, HASH_BYTES); /* a form stands behind every fixture operation */
+    /* A form stands behind every fixture operation, unless the test says otherwise. */
+    memset(tx->basis, f->no_basis ? 0 : 0xb5, HASH_BYTES);
 }
 
 struct drop {

@@ -42,6 +42,7 @@ struct fx {
     uint64_t time_ms;
     char why[LEDGER_WHY_MAX];
     uint8_t last_txid[HASH_BYTES]; /* of the last transaction that made it into a block */
+    bool no_basis; /* set by a test: fx_tx leaves the basis zero (no signed form) */
 };
 
 /* Options for fx_open; zero means the default. */
@@ -49,6 +50,7 @@ struct fx_options {
     unsigned same_person; /* enum ledger_same_person, default SAME_SCHOOLS */
     int mgmt_business_roles;
     bool memory_store;
+    uint32_t review_interval_days; /* default genesis_policy_default's (182) */
 };
 
 /* Opens a fresh ledger; the root admins are root-sysadmin, root-secadmin, root-auditor. */
@@ -65,6 +67,8 @@ struct fx_actor *fx_actor(struct fx *f, const char *id);
 /* A person with a synthetic, valid 18-digit ID number derived from seed. */
 void fx_id_number(unsigned seed, char out[19]);
 void fx_person(struct fx *f, unsigned seed, struct ledger_person *p);
+/* The name fx_person gives seed: "测试" and the seed's digits in characters. */
+void fx_name(unsigned seed, char *out, size_t out_len);
 
 /* Starts a transaction of `type` by `actor` (body zeroed; fill it, then fx_submit). */
 void fx_tx(struct fx *f, struct ledger_tx *tx, const char *actor, unsigned type);

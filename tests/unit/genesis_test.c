@@ -831,6 +831,91 @@ test_load_missing_or_invalid_file_fails_with_reason(void **state)
     expect_wiped(&g);
 }
 
+/* ---- the root's three posts: distinct accounts, keys and people ---- */
+
+static void
+test_parse_refuses_admins_sharing_an_id_or_key(void **state)
+{
+    struct gs *s = *state;
+    char sys_key[2 * SIG_PUBKEY_BYTES + 3], sec_key[2 * SIG_PUBKEY_BYTES + 3];
+    snprintf(sys_key, sizeof(sys_key), "\"%s\"", s->admin_pk[0]);
+    snprintf(sec_key, sizeof(sec_key), "\"%s\"", s->admin_pk[1]);
+    const struct refusal r[] = {
+        {"admins.secadmin.id", "\"root-sysadmin\"", "same account id root-sysadmin"},
+        {"admins.auditor.id", "\"root-sysadmin\"", "same account id"},
+        {"admins.auditor.id", "\"root-secadmin\"", "secadmin and auditor have the same account"},
+        {"admins.secadmin.pubkey", sys_key, "same public key"},
+        {"admins.auditor.pubkey", sec_key, "secadmin and auditor have the same public key"},
+        {"admins.auditor.person", "\"" PERSON("11") "\"", "different person"},
+        {"admins.auditor.person", "\"" PERSON("22") "\"", "different person"},
+    };
+    expect_refusals(s, r, IDL_ARRAY_LEN(r));
+}
+
+/* The root is a province: one person as its sysadmin and secadmin only under "always". */
+static void
+test_parse_same_person_at_root_follows_policy(void **state)
+{
+    struct gs *s = *state;
+    static const struct {
+        const char *policy;
+        bool ok;
+    } cases[] = {{"\"never\"", false}, {"\"schools\"", false}, {"\"always\"", true}};
+    for (size_t i = 0; i < IDL_ARRAY_LEN(cases); i++) {
+        json_t *root = genesis_json(s, N_VALIDATORS);
+        json_edit(root, "admins.secadmin.person", "\"" PERSON("11") "\"");
+        json_edit(root, "policy.same_person_sys_sec", cases[i].policy);
+        struct genesis g;
+        char why[LEDGER_WHY_MAX] = "";
+        idl_err rc = parse_json(root, 0, &g, why, sizeof(why));
+        json_decref(root);
+        if (cases[i].ok) {
+            if (rc != IDL_OK)
+                fail_msg("policy %s: %s", cases[i].policy, why);
+            genesis_wipe(&g);
+            continue;
+        }
+        assert_int_equal(rc, IDL_ERR_INVALID);
+        if (!strstr(why, "must be different people"))
+            fail_msg("policy %s: reason \"%s\"", cases[i].policy, why);
+        expect_wiped(&g);
+    }
+}
+
+/* ledger_open runs the same checks on a genesis that did not come from a file. */
+static void
+test_ledger_open_refuses_duplicate_admins(void **state)
+{
+    struct gs *s = *state;
+    struct genesis g;
+    base_genesis(s, &g);
+    struct store *st;
+    assert_int_equal(store_memory_open(&st), IDL_OK);
+    char why[LEDGER_WHY_MAX] = "";
+    struct ledger *l = NULL;
+    struct rec_account saved = g.ledger.admins[1];
+    snprintf(g.ledger.admins[1].id, sizeof(g.ledger.admins[1].id), "root-sysadmin");
+    assert_int_equal(ledger_open(&l, st, &g.ledger, why, sizeof(why)), IDL_ERR_INVALID);
+    assert_non_null(strstr(why, "same account id"));
+    g.ledger.admins[1] = saved;
+    memcpy(g.ledger.admins[2].pubkey, g.ledger.admins[0].pubkey, SIG_PUBKEY_BYTES);
+    assert_int_equal(ledger_open(&l, st, &g.ledger, why, sizeof(why)), IDL_ERR_INVALID);
+    assert_non_null(strstr(why, "same public key"));
+    genesis_wipe(&g);
+    base_genesis(s, &g);
+    memcpy(g.ledger.admins[1].person, g.ledger.admins[0].person, HASH_BYTES);
+    g.ledger.policy.same_person_sys_sec = SAME_NEVER;
+    assert_int_equal(ledger_open(&l, st, &g.ledger, why, sizeof(why)), IDL_ERR_POLICY);
+    assert_null(l);
+    /* Nothing of the refused geneses reached the store. */
+    struct store_iter *it = store_iter_new(st);
+    store_iter_seek(st, it, (const uint8_t *)"", 0);
+    assert_false(store_iter_valid(st, it));
+    store_iter_free(st, it);
+    store_close(st);
+    genesis_wipe(&g);
+}
+
 /* ---- the ledger on top ---- */
 
 static void
@@ -913,6 +998,9 @@ main(void)
         T(test_parse_refuses_chain_id_with_bad_character),
         T(test_parse_refuses_empty_chain_id),
         T(test_parse_refuses_bad_root_org),
+        T(test_parse_refuses_admins_sharing_an_id_or_key),
+        T(test_parse_same_person_at_root_follows_policy),
+        T(test_ledger_open_refuses_duplicate_admins),
         TD(test_save_writes_mode_0600_and_load_gives_same_hash),
         TD(test_load_missing_or_invalid_file_fails_with_reason),
         TD(test_ledger_opens_with_genesis_and_refuses_other_chain_secret),

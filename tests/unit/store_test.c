@@ -7,7 +7,8 @@
  * (against store_key_cmp and a hand-listed order), seek to the first key >= the target,
  * iterator snapshots, and empty values. For LevelDB only: data survives close and reopen,
  * and a second handle on a directory that is held open is refused with IDL_ERR_IO and a
- * reason.
+ * reason. Iterator errors (a damaged LevelDB table, a store whose iterators fail part way,
+ * a record that does not decode) reach the scans of query.h as IDL_ERR_CORRUPT.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -16,12 +17,14 @@
 
 #include <cmocka.h>
 
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "query.h"
 #include "state.h"
 #include "store.h"
 
@@ -636,6 +639,262 @@ test_state_kept_reads_stay_below_the_layers(void **state)
     state_free(st);
 }
 
+/* ---- iterator errors reach the scans ---- */
+
+/*
+ * A store over a memory store whose iterators fail after `fail_after` steps, the way a
+ * LevelDB iterator does on a damaged block: invalid, as if at the end, with an error.
+ */
+struct failing {
+    struct store base;
+    struct store *inner;
+    size_t fail_after;
+};
+
+struct store_iter {
+    struct store *inner;
+    struct store_iter *it;
+    size_t left;
+    bool failed;
+};
+
+static idl_err
+fl_get(struct store *s, const uint8_t *k, size_t n, struct idl_bytes *v)
+{
+    return store_get(((struct failing *)s)->inner, k, n, v);
+}
+
+static idl_err
+fl_write(struct store *s, const struct store_batch *b, bool sync)
+{
+    return store_write(((struct failing *)s)->inner, b, sync);
+}
+
+static struct store_iter *
+fl_iter_new(struct store *s)
+{
+    struct failing *f = (struct failing *)s;
+    struct store_iter *it = calloc(1, sizeof(*it));
+    assert_non_null(it);
+    it->inner = f->inner;
+    it->it = store_iter_new(f->inner);
+    it->left = f->fail_after;
+    return it;
+}
+
+static void
+fl_iter_seek(struct store_iter *it, const uint8_t *k, size_t n)
+{
+    store_iter_seek(it->inner, it->it, k, n);
+}
+
+static bool
+fl_iter_valid(struct store_iter *it)
+{
+    return !it->failed && store_iter_valid(it->inner, it->it);
+}
+
+static void
+fl_iter_next(struct store_iter *it)
+{
+    store_iter_next(it->inner, it->it);
+    if (it->left-- == 0)
+        it->failed = true;
+}
+
+static const uint8_t *
+fl_iter_key(struct store_iter *it, size_t *len)
+{
+    return store_iter_key(it->inner, it->it, len);
+}
+
+static const uint8_t *
+fl_iter_value(struct store_iter *it, size_t *len)
+{
+    return store_iter_value(it->inner, it->it, len);
+}
+
+static void
+fl_iter_free(struct store_iter *it)
+{
+    store_iter_free(it->inner, it->it);
+    free(it);
+}
+
+static idl_err
+fl_iter_status(struct store_iter *it)
+{
+    return it->failed ? IDL_ERR_CORRUPT : IDL_OK;
+}
+
+static void
+fl_close(struct store *s)
+{
+    store_close(((struct failing *)s)->inner);
+}
+
+static const struct store_ops fl_ops = {
+    .get = fl_get,
+    .write = fl_write,
+    .iter_new = fl_iter_new,
+    .iter_seek = fl_iter_seek,
+    .iter_valid = fl_iter_valid,
+    .iter_next = fl_iter_next,
+    .iter_key = fl_iter_key,
+    .iter_value = fl_iter_value,
+    .iter_free = fl_iter_free,
+    .close = fl_close,
+    .iter_status = fl_iter_status,
+};
+
+static int
+count_fn(void *arg, const uint8_t *k, size_t kl, const uint8_t *v, size_t vl)
+{
+    (void)k, (void)kl, (void)v, (void)vl;
+    (*(size_t *)arg)++;
+    return 0;
+}
+
+/* Four status changes of account "t": pending, active, locked, active again. */
+static void
+status_history_put(struct store *s)
+{
+    static const uint8_t statuses[] = {STATUS_PENDING, STATUS_ACTIVE, STATUS_LOCKED, STATUS_ACTIVE};
+    for (uint32_t i = 0; i < 4; i++) {
+        struct state_key k;
+        state_key_init(&k, SP_STATUS_LOG);
+        state_key_str(&k, "t");
+        state_key_u64(&k, i + 1);
+        state_key_u32(&k, 0);
+        struct rec_status r = {statuses[i], 1000 * (i + 1)};
+        struct idl_bytes v;
+        assert_int_equal(schema_encode_bytes(&rec_status_schema, &r, &v), IDL_OK);
+        struct store_batch b;
+        store_batch_init(&b);
+        assert_int_equal(store_batch_put(&b, k.b, k.len, v.data, v.len), IDL_OK);
+        assert_int_equal(store_write(s, &b, false), IDL_OK);
+        store_batch_free(&b);
+        free(v.data);
+    }
+}
+
+static void
+test_scans_report_iterator_errors(void **state)
+{
+    (void)state;
+    struct failing f = {{&fl_ops}, NULL, 2};
+    assert_int_equal(store_memory_open(&f.inner), IDL_OK);
+    status_history_put(f.inner);
+    struct state_key prefix;
+    state_key_init(&prefix, SP_STATUS_LOG);
+    state_key_str(&prefix, "t");
+    size_t n = 0;
+    /* The inner store answers in full... */
+    assert_int_equal(query_scan(f.inner, &prefix, NULL, 0, count_fn, &n), IDL_OK);
+    assert_int_equal(n, 4);
+    unsigned status;
+    assert_int_equal(query_status_at(f.inner, "t", 5000, &status), IDL_OK);
+    assert_int_equal(status, STATUS_ACTIVE);
+    /* ...the failing one stops after three records, and the scans say so. */
+    n = 0;
+    assert_int_equal(query_scan(&f.base, &prefix, NULL, 0, count_fn, &n), IDL_ERR_CORRUPT);
+    assert_int_equal(n, 3);
+    assert_int_equal(query_status_at(&f.base, "t", 5000, &status), IDL_ERR_CORRUPT);
+    assert_int_equal(status, STATUS_NONE); /* not "locked", the status before the damage */
+    /* A scan that ends before the failure has nothing to report. */
+    n = 0;
+    assert_int_equal(query_scan(&f.base, &prefix, NULL, 2, count_fn, &n), IDL_OK);
+    assert_int_equal(n, 2);
+    store_close(&f.base);
+}
+
+static void
+test_status_history_that_does_not_decode_is_corrupt(void **state)
+{
+    struct store *s = ((struct st *)*state)->s;
+    status_history_put(s);
+    struct state_key k;
+    state_key_init(&k, SP_STATUS_LOG);
+    state_key_str(&k, "t");
+    state_key_u64(&k, 3);
+    state_key_u32(&k, 0);
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, k.b, k.len, (const uint8_t *)"\x09", 1), IDL_OK);
+    assert_int_equal(store_write(s, &b, false), IDL_OK);
+    store_batch_free(&b);
+    unsigned status = STATUS_ACTIVE;
+    assert_int_equal(query_status_at(s, "t", 5000, &status), IDL_ERR_CORRUPT);
+    assert_int_equal(status, STATUS_NONE);
+    /* A question the history answers before the damaged record is still answered. */
+    assert_int_equal(query_status_at(s, "t", 1500, &status), IDL_OK);
+    assert_int_equal(status, STATUS_PENDING);
+}
+
+/* Flips bytes in the middle of every table file of dir. */
+static size_t
+tables_damage(const char *dir)
+{
+    DIR *d = opendir(dir);
+    assert_non_null(d);
+    size_t damaged = 0;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        size_t n = strlen(e->d_name);
+        if (n < 4 || strcmp(e->d_name + n - 4, ".ldb") != 0)
+            continue;
+        char path[PATH_MAX + 256];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        FILE *fp = fopen(path, "r+b");
+        assert_non_null(fp);
+        fseek(fp, 0, SEEK_END);
+        long size = ftell(fp);
+        for (long at = 64; at < size / 2; at += 512) {
+            fseek(fp, at, SEEK_SET);
+            int c = fgetc(fp);
+            fseek(fp, at, SEEK_SET);
+            fputc(c ^ 0x5a, fp);
+        }
+        fclose(fp);
+        damaged++;
+    }
+    closedir(d);
+    return damaged;
+}
+
+/* A real LevelDB table damaged on disk: the scan fails with IDL_ERR_CORRUPT. */
+static void
+test_leveldb_damaged_table_fails_the_scan(void **state)
+{
+    struct st *t = *state;
+    struct store_batch b;
+    store_batch_init(&b);
+    for (uint32_t i = 0; i < 2000; i++) {
+        struct state_key k;
+        state_key_init(&k, SP_AUDIT_ACTOR);
+        state_key_str(&k, "actor");
+        state_key_u64(&k, i);
+        uint8_t v[100];
+        memset(v, (int)(i & 0xff), sizeof(v));
+        assert_int_equal(store_batch_put(&b, k.b, k.len, v, sizeof(v)), IDL_OK);
+    }
+    assert_int_equal(store_write(t->s, &b, true), IDL_OK);
+    store_batch_free(&b);
+    /* Reopening moves the log into a table file. */
+    char why[256] = "";
+    store_close(t->s);
+    assert_int_equal(store_leveldb_open(&t->s, t->dir, why, sizeof(why)), IDL_OK);
+    store_close(t->s);
+    t->s = NULL;
+    assert_true(tables_damage(t->dir) > 0);
+    assert_int_equal(store_leveldb_open(&t->s, t->dir, why, sizeof(why)), IDL_OK);
+    struct state_key prefix;
+    state_key_init(&prefix, SP_AUDIT_ACTOR);
+    state_key_str(&prefix, "actor");
+    size_t n = 0;
+    assert_int_equal(query_scan(t->s, &prefix, NULL, 0, count_fn, &n), IDL_ERR_CORRUPT);
+    assert_true(n < 2000);
+}
+
 #define BOTH(f)                                                                                \
     {"leveldb/" #f, f, setup_leveldb, teardown, NULL},                                         \
         {"memory/" #f, f, setup_memory, teardown, NULL}
@@ -660,6 +919,9 @@ main(void)
         BOTH(test_state_kept_reads_stay_below_the_layers),
         LDB(test_leveldb_data_survives_close_and_reopen),
         LDB(test_leveldb_second_open_of_held_directory_fails_with_reason),
+        cmocka_unit_test(test_scans_report_iterator_errors),
+        BOTH(test_status_history_that_does_not_decode_is_corrupt),
+        LDB(test_leveldb_damaged_table_fails_the_scan),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -681,6 +681,100 @@ test_golden_decode_and_hashes(void **state)
     ledger_tx_free(&d);
 }
 
+/*
+ * Pinned values of the golden transaction, computed once by tests/unit/golden.py from the
+ * bytes above with Python's hashlib and a pure-Python BIP-340 (itself checked against
+ * BIP-340's test vector 0), not with the hash functions under test.
+ */
+#define GOLDEN_TXID "2cef54b8fa86d06587da6f72fbed34d2b3b96fa3319b7c7a9ab9c409e7cf015d"
+#define GOLDEN_SIGHASH "e4e26449461a6d721a264002f40967322be7757f939a7a00a4736f6799e837b2"
+/* Secret key 01 02 .. 20, aux 32 x 0x5a: the signature is reproducible. */
+#define GOLDEN_PK "84bf7562262bbd6940085748f3be6afa52ae317155181ece31b66351ccffa4b0"
+#define GOLDEN_SIG                                                                             \
+    "b73f2251cacb2796d118d540e493d41434314cc6353ef287ef0138be7c8ab876"                         \
+    "4642d0e7d7794da2cfb3c6713d5402d3023ba98a8ff18c339ee49e07aa1a1b02"
+#define GOLDEN_SIGNED_TXID "c85fbdd7bd752bde5971cbcde64e671d5a44be05170c14cc0080ff5582e60248"
+
+static void
+assert_hex(const uint8_t *got, size_t n, const char *want)
+{
+    char hex[2 * SIG_BYTES + 1];
+    assert_true(n <= SIG_BYTES);
+    codec_hex_encode(hex, got, n);
+    assert_string_equal(hex, want);
+}
+
+static void
+test_golden_pinned_txid_and_sighash(void **state)
+{
+    (void)state;
+    struct ledger_tx d;
+    assert_int_equal(ledger_tx_decode(&d, GOLDEN, sizeof(GOLDEN), "golden"), IDL_OK);
+    assert_hex(d.id, HASH_BYTES, GOLDEN_TXID);
+    assert_hex(d.sighash, HASH_BYTES, GOLDEN_SIGHASH);
+    ledger_tx_free(&d);
+}
+
+static void
+test_golden_pinned_signature(void **state)
+{
+    (void)state;
+    uint8_t sk[SIG_SECKEY_BYTES], pk[SIG_PUBKEY_BYTES], aux[32];
+    for (int i = 0; i < SIG_SECKEY_BYTES; i++)
+        sk[i] = (uint8_t)(i + 1);
+    memset(aux, 0x5a, sizeof(aux));
+    assert_int_equal(sig_pubkey_from_secret(pk, sk), IDL_OK);
+    assert_hex(pk, SIG_PUBKEY_BYTES, GOLDEN_PK);
+    struct ledger_tx tx;
+    build_golden(&tx);
+    assert_int_equal(ledger_tx_sign_aux(&tx, sk, aux), IDL_OK);
+    assert_hex(tx.sighash, HASH_BYTES, GOLDEN_SIGHASH);
+    assert_hex(tx.sig, SIG_BYTES, GOLDEN_SIG);
+    assert_hex(tx.id, HASH_BYTES, GOLDEN_SIGNED_TXID);
+    assert_true(ledger_tx_verify(&tx, pk));
+    ledger_tx_free(&tx);
+}
+
+/* ---- free text holds no ID or mobile number ---- */
+
+static void
+test_free_text_with_long_digit_runs_refused(void **state)
+{
+    (void)state;
+    static const char *const refused[] = {
+        "本人手机13812345678",            /* a mobile */
+        "身份证11010519491231002X已核验", /* an ID number */
+        "电话０２０８３４５６７８９",     /* 11 full-width digits */
+    };
+    static const char *const kept[] = {"调离岗位", "2026年上半年核查", "工号1234567890",
+                                       "2026-01-01至2026-06-30"}; /* runs of at most 10 */
+    char why[200];
+    struct ledger_tx tx;
+    for (size_t i = 0; i < IDL_ARRAY_LEN(refused); i++) {
+        build_disable(&tx);
+        snprintf(tx.body.account_op.reason, sizeof(tx.body.account_op.reason), "%s", refused[i]);
+        assert_int_equal(ledger_tx_check(&tx, why, sizeof(why)), IDL_ERR_INVALID);
+        assert_non_null(strstr(why, "11 or more digits"));
+        assert_null(strstr(why, refused[i])); /* and the reason does not quote it */
+        build_org_add(&tx, CHAIN);
+        snprintf(tx.body.org_add.name, sizeof(tx.body.org_add.name), "%s", refused[i]);
+        assert_int_equal(ledger_tx_check(&tx, NULL, 0), IDL_ERR_INVALID);
+        init_common(&tx, CHAIN, TX_REVIEW_RECORD);
+        strcpy(tx.body.review.org, "440100");
+        snprintf(tx.body.review.note, sizeof(tx.body.review.note), "%s", refused[i]);
+        assert_int_equal(ledger_tx_check(&tx, NULL, 0), IDL_ERR_INVALID);
+        init_common(&tx, CHAIN, TX_CERT_REVOKE);
+        memset(tx.body.cert_op.fingerprint, 0x11, HASH_BYTES);
+        snprintf(tx.body.cert_op.reason, sizeof(tx.body.cert_op.reason), "%s", refused[i]);
+        assert_int_equal(ledger_tx_check(&tx, NULL, 0), IDL_ERR_INVALID);
+    }
+    for (size_t i = 0; i < IDL_ARRAY_LEN(kept); i++) {
+        build_disable(&tx);
+        snprintf(tx.body.account_op.reason, sizeof(tx.body.account_op.reason), "%s", kept[i]);
+        assert_int_equal(ledger_tx_check(&tx, why, sizeof(why)), IDL_OK);
+    }
+}
+
 int
 main(void)
 {
@@ -709,6 +803,9 @@ main(void)
         cmocka_unit_test(test_type_names_roundtrip),
         cmocka_unit_test(test_golden_encoding),
         cmocka_unit_test(test_golden_decode_and_hashes),
+        cmocka_unit_test(test_golden_pinned_txid_and_sighash),
+        cmocka_unit_test(test_golden_pinned_signature),
+        cmocka_unit_test(test_free_text_with_long_digit_runs_refused),
     };
     return cmocka_run_group_tests_name("tx", tests, setup, NULL);
 }
