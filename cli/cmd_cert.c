@@ -419,8 +419,10 @@ const struct cli_command cli_cert_commands[] = {
     {"cert anchor", "account=,cert=,medium=", 0, cmd_cert_anchor,
      "--account ID --cert FILE [--medium SERIAL]",
      "Anchors a certificate (PEM or DER; RSA, ECDSA or SM2) to an account with an approved\n"
-     "application whose medium was handed to it (cert medium). The node seals it (it names\n"
-     "its holder); the ledger keeps its fingerprint, serial, issuer, validity and public key.\n"
+     "application, on the medium handed to it (cert medium); --medium SERIAL names it, or,\n"
+     "for a medium new to the ledger, records its handover to the holder in the same step.\n"
+     "The node seals the certificate (it names its holder); the ledger keeps its fingerprint,\n"
+     "serial, issuer, validity and public key.\n"
      "A certificate whose issuer and serial, or public key, were ever anchored is refused.\n"
      "Signed by the sysadmin who manages the account.\n\n"
      "example:\n  idledger cert anchor --account gz-t1 --cert wangfang.pem --medium UK2026000123\n"},

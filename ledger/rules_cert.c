@@ -6,7 +6,8 @@
  * province, whose approval completes it (cert.approve, by each level's secadmin); a USB key
  * medium goes down the levels to the holder, each handover recorded (cert.medium: the
  * distribution record, 电子证书派发记录单); the certificate is anchored (cert.anchor) on the
- * medium the holder received, and only then; it may be frozen, unfrozen, and revoked,
+ * medium the holder received, and only then (an anchoring that names a medium new to the
+ * ledger records its handover to the holder first); it may be frozen, unfrozen, and revoked,
  * which is final. Disabling the account freezes its certificates. A medium comes back
  * (cert.medium-return) unused or with its certificate revoked, and may then go to another
  * applicant.
@@ -305,15 +306,58 @@ medium_free_for(struct rules *r, const char *serial, const struct rec_medium *m,
     return IDL_OK;
 }
 
+/*
+ * One handover of medium `serial` for the approved application `app` of `a`: to `to`, a
+ * management account of the next unit down, or, when `to` is a's own id, to the holder.
+ * Checks who gives and who receives, writes the record line and the medium, and sets the
+ * application's medium and record count (the caller writes app back).
+ */
+static idl_err
+medium_hand(struct rules *r, const struct rec_account *a, struct rec_cert_app *app,
+            const char *serial, const char *to)
+{
+    struct rec_account recv;
+    struct rec_medium m;
+    bool known = false;
+    idl_err rc = medium_get(r, serial, &m, &known);
+    if (!rc)
+        rc = medium_free_for(r, serial, &m, known, a, app);
+    if (!rc)
+        rc = need_medium_giver(r, a, &m, known);
+    bool to_holder = strcmp(to, a->id) == 0;
+    if (!rc && to_holder) /* the last step: by the sysadmin who manages the holder */
+        rc = rules_need_managed_account(r, a->id, "hand media to its accounts", &recv);
+    else if (!rc)
+        rc = need_medium_receiver(r, a, to, &recv);
+    if (rc)
+        return rc;
+    m = (struct rec_medium){.status = to_holder ? MEDIUM_HANDED : MEDIUM_IN_TRANSIT,
+                            .applied_height = app->applied_height,
+                            .time_ms = r->ctx->time_ms};
+    snprintf(m.account, sizeof(m.account), "%s", a->id);
+    snprintf(m.holder, sizeof(m.holder), "%s", recv.id);
+    snprintf(m.holder_org, sizeof(m.holder_org), "%s", recv.org);
+    if (to_holder) {
+        snprintf(app->medium, sizeof(app->medium), "%s", serial);
+        app->medium_time_ms = r->ctx->time_ms;
+    }
+    struct rec_handover h = {.applied_height = app->applied_height, .kind = HANDOVER_GIVEN};
+    snprintf(h.medium, sizeof(h.medium), "%s", serial);
+    snprintf(h.to, sizeof(h.to), "%s", recv.id);
+    snprintf(h.to_org, sizeof(h.to_org), "%s", recv.org);
+    rc = handover_put(r, a->id, app, &h);
+    if (!rc)
+        rc = medium_put(r, serial, &m);
+    return rc;
+}
+
 idl_err
 rules_cert_medium(struct rules *r)
 {
     const struct tx_cert_medium *b = &r->tx->body.cert_medium;
-    const char *to = b->to[0] ? b->to : b->account;
-    struct rec_account a, recv;
+    struct rec_account a;
     struct rec_cert_app app;
-    struct rec_medium m;
-    bool found = false, known = false;
+    bool found = false;
     idl_err rc = rules_need_account(r, b->account, &a);
     if (!rc && a.status == STATUS_DISABLED)
         rc = rules_refuse(r, IDL_ERR_STATE, "%s is disabled", a.id);
@@ -328,39 +372,9 @@ rules_cert_medium(struct rules *r)
                             "%s has no approved application: a medium goes to approved holders",
                             b->account);
     }
-    rc = medium_get(r, b->medium, &m, &known);
-    if (!rc)
-        rc = medium_free_for(r, b->medium, &m, known, &a, &app);
-    if (!rc)
-        rc = need_medium_giver(r, &a, &m, known);
-    bool to_holder = strcmp(to, a.id) == 0;
-    if (!rc && to_holder) /* the last step: by the sysadmin who manages the holder */
-        rc = rules_need_managed_account(r, a.id, "hand media to its accounts", &recv);
-    else if (!rc)
-        rc = need_medium_receiver(r, &a, to, &recv);
-    if (rc) {
-        schema_free(&rec_cert_app_schema, &app);
-        return rc;
-    }
-    m = (struct rec_medium){.status = to_holder ? MEDIUM_HANDED : MEDIUM_IN_TRANSIT,
-                            .applied_height = app.applied_height,
-                            .time_ms = r->ctx->time_ms};
-    snprintf(m.account, sizeof(m.account), "%s", a.id);
-    snprintf(m.holder, sizeof(m.holder), "%s", recv.id);
-    snprintf(m.holder_org, sizeof(m.holder_org), "%s", recv.org);
-    if (to_holder) {
-        snprintf(app.medium, sizeof(app.medium), "%s", b->medium);
-        app.medium_time_ms = r->ctx->time_ms;
-    }
-    struct rec_handover h = {.applied_height = app.applied_height, .kind = HANDOVER_GIVEN};
-    snprintf(h.medium, sizeof(h.medium), "%s", b->medium);
-    snprintf(h.to, sizeof(h.to), "%s", recv.id);
-    snprintf(h.to_org, sizeof(h.to_org), "%s", recv.org);
-    rc = handover_put(r, a.id, &app, &h);
+    rc = medium_hand(r, &a, &app, b->medium, b->to[0] ? b->to : a.id);
     if (!rc)
         rc = app_put(r, a.id, &app);
-    if (!rc)
-        rc = medium_put(r, b->medium, &m);
     schema_free(&rec_cert_app_schema, &app);
     return rc;
 }
@@ -594,11 +608,14 @@ cert_index_put(struct rules *r, const struct cert_info *ci, const uint8_t key_id
 
 /*
  * The application and medium an anchoring needs: an approved application whose medium
- * was handed to the holder (and is the one named, if the transaction names one).
+ * was handed to the holder, and is the one named if the transaction names one. A medium
+ * named that the holder was not handed yet is handed to it here, by the same rules as
+ * cert.medium's last step (the CLI's one-step `cert anchor --medium SERIAL`): new to the
+ * ledger, or held by the actor's unit, and the actor managing the holder.
  */
 static idl_err
-anchor_app(struct rules *r, const struct tx_cert_anchor *b, struct rec_cert_app *app,
-           struct rec_medium *m)
+anchor_app(struct rules *r, const struct rec_account *a, const struct tx_cert_anchor *b,
+           struct rec_cert_app *app, struct rec_medium *m)
 {
     bool found = false, known = false;
     idl_err rc = app_get(r, b->account, app, &found);
@@ -607,10 +624,12 @@ anchor_app(struct rules *r, const struct tx_cert_anchor *b, struct rec_cert_app 
     if (!found || app->status != APP_APPROVED)
         rc = rules_refuse(r, IDL_ERR_STATE, "%s has no approved certificate application",
                           b->account);
+    else if (!app->medium[0] && b->medium[0])
+        rc = medium_hand(r, a, app, b->medium, a->id);
     else if (!app->medium[0])
         rc = rules_refuse(r, IDL_ERR_STATE,
                           "no medium has been handed to %s: a certificate is anchored on the "
-                          "USB key its holder received (cert medium first)",
+                          "USB key its holder received (cert medium first, or --medium)",
                           b->account);
     else if (b->medium[0] && strcmp(app->medium, b->medium) != 0)
         rc = rules_refuse(r, IDL_ERR_INVALID, "%s was handed medium %s, not %s", b->account,
@@ -619,7 +638,7 @@ anchor_app(struct rules *r, const struct tx_cert_anchor *b, struct rec_cert_app 
         rc = medium_get(r, app->medium, m, &known);
     if (!rc && (!known || m->status != MEDIUM_HANDED || strcmp(m->holder, b->account) != 0))
         rc = rules_refuse(r, IDL_ERR_STATE, "medium %s is not with %s", app->medium, b->account);
-    if (rc)
+    if (rc && found)
         schema_free(&rec_cert_app_schema, app);
     return rc;
 }
@@ -664,7 +683,7 @@ rules_cert_anchor(struct rules *r)
     uint8_t key_id[HASH_BYTES];
     idl_err rc = need_live_account(r, b->account, "anchor certificates of its accounts", &a);
     if (!rc)
-        rc = anchor_app(r, b, &app, &m);
+        rc = anchor_app(r, &a, b, &app, &m);
     if (rc)
         return rc;
     rc = anchor_cert(r, &a, b, &ci, key_id);

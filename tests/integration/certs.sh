@@ -470,8 +470,8 @@ refused "the school cannot hand on a medium the city holds" s1-sysadmin "only th
     cert medium --account s1-t1 --medium UK2026000101
 refused "nor can the province any more" root-sysadmin "only the sysadmin of 440100" \
     cert medium --account s1-t1 --medium UK2026000101 --to gz-sysadmin
-refused "the medium in transit is not anchorable" s1-sysadmin "no medium has been handed to s1-t1" \
-    cert anchor --account s1-t1 --cert "$P/t1.der" --medium UK2026000101
+refused "the medium in transit is not anchorable (the city holds it)" s1-sysadmin \
+    "only the sysadmin of 440100" cert anchor --account s1-t1 --cert "$P/t1.der" --medium UK2026000101
 tx "the city hands it to the school (s1-secadmin)" gz-sysadmin \
     cert medium --account s1-t1 --medium UK2026000101 --to s1-secadmin
 tx "the school's sysadmin hands UKey medium UK2026000101 to s1-t1 (派发记录)" s1-sysadmin \
@@ -503,7 +503,10 @@ tx "s1-t4 hands back UK2026000104 unused (faulty)" s1-sysadmin \
 is "$(application s1-t4 | jq -r '"[\(.medium)] \([.records[] | .kind] | join(","))"')" "[] handover,return" \
     "s1-t4 holds no medium now; its record shows the handover and the return"
 refused "a medium handed to s1-t1 on s1-t2's certificate (s1-t2 has none)" s1-sysadmin \
-    "no medium has been handed to s1-t2" cert anchor --account s1-t2 --cert "$P/t2.pem" --medium UK2026000101
+    "UK2026000101 was handed to another account \(s1-t1\)" \
+    cert anchor --account s1-t2 --cert "$P/t2.pem" --medium UK2026000101
+refused "no anchoring without a medium" s1-sysadmin "no medium has been handed to s1-t2" \
+    cert anchor --account s1-t2 --cert "$P/t2.pem"
 refused "anchor with a medium other than the one handed out" s1-sysadmin "was handed medium" \
     cert anchor --account s1-t1 --cert "$P/t1.der" --medium UK2026999999
 is "$(sed -n 's/.*was handed medium \([^,]*\),.*/\1/p' "$ERR")" UK2026000101 \
@@ -601,10 +604,10 @@ if (cd "$P" && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nod
 else
     fail "openssl made u-t2's certificate"
 fi
-tx "medium UK2026100002 handed to u-t2" u-sysadmin \
-    cert medium --account u-t2 --medium UK2026100002
-tx "u-t2's short-lived certificate anchored" u-sysadmin \
-    cert anchor --account u-t2 --cert "$P/u2.pem"
+tx "u-t2's short-lived certificate anchored in one step with a new medium (cert anchor --medium)" \
+    u-sysadmin cert anchor --account u-t2 --cert "$P/u2.pem" --medium UK2026100002
+is "$(application u-t2 | jq -r '"\(.status) \(.medium) \([.records[] | .handed_by + ">" + .account] | join(","))"')" \
+    "anchored UK2026100002 u-sysadmin>u-t2" "the one-step anchoring recorded the handover to u-t2"
 submit u-secadmin grant add --account u-t1 --system teacher --role manager
 submit u-secadmin grant add --account u-t2 --system teacher --role manager
 settle "a university may have two information managers (u-t1, u-t2)"

@@ -1449,8 +1449,8 @@ medium_must_be_the_holders(void **state)
     assert_why(f, "no medium has been handed to t-wang");
     FX_OK(f, medium_tx(f, "s-sys", "t-li", "UK-LI"));
     FX_EXPECT(f, anchor_full(f, "s-sys", "t-wang", C_RSA, "t-wang", PF_CERTIFICATE, NULL, "UK-LI"),
-              IDL_ERR_STATE);
-    assert_why(f, "no medium has been handed to t-wang");
+              IDL_ERR_EXISTS);
+    assert_why(f, "medium UK-LI was handed to another account (t-li)");
     FX_OK(f, medium_tx(f, "s-sys", "t-wang", "UK-WANG"));
     /* t-li's medium on t-wang's certificate, and the other way round. */
     FX_EXPECT(f, anchor_full(f, "s-sys", "t-wang", C_RSA, "t-wang", PF_CERTIFICATE, NULL, "UK-LI"),
@@ -1469,6 +1469,36 @@ medium_must_be_the_holders(void **state)
     get_cert(f, C_EC, &c);
     assert_string_equal(c.medium, "UK-LI");
     schema_free(&rec_cert_schema, &c);
+
+    /* In one step (the contract's `cert anchor --medium`): a medium new to the ledger,
+     * named at anchoring, is handed to the holder first, by its manager, on the record. */
+    FX_OK(f, fx_business_add(f, "s-sys", "t-zhao", SCHOOL, 1003));
+    school_approved(f, "t-zhao");
+    FX_EXPECT(f, anchor_full(f, "s-sys", "t-zhao", C_U1, "t-zhao", PF_CERTIFICATE, NULL, "UK-LI"),
+              IDL_ERR_EXISTS); /* not someone else's */
+    FX_EXPECT(f, anchor_full(f, "k-sys", "t-zhao", C_U1, "t-zhao", PF_CERTIFICATE, NULL, "UK-ZHAO"),
+              IDL_ERR_DENIED);
+    FX_OK(f, anchor_full(f, "s-sys", "t-zhao", C_U1, "t-zhao", PF_CERTIFICATE, NULL, "UK-ZHAO"));
+    get_cert(f, C_U1, &c);
+    assert_string_equal(c.medium, "UK-ZHAO");
+    schema_free(&rec_cert_schema, &c);
+    struct rec_handover h[2];
+    assert_int_equal(records_of(f, "t-zhao", h, 2), 1);
+    assert_record(&h[0], 1, HANDOVER_GIVEN, "UK-ZHAO", "s-sys", SCHOOL, "t-zhao", SCHOOL);
+    struct rec_medium m;
+    get_medium(f, "UK-ZHAO", &m);
+    assert_int_equal(m.status, MEDIUM_IN_USE);
+    /* A refused one-step anchoring hands nothing over. */
+    FX_OK(f, fx_business_add(f, "s-sys", "t-qian", SCHOOL, 1004));
+    school_approved(f, "t-qian");
+    FX_EXPECT(f, anchor_full(f, "s-sys", "t-qian", C_EXPIRED, "t-qian", PF_CERTIFICATE, NULL,
+                             "UK-QIAN"),
+              IDL_ERR_POLICY);
+    assert_int_equal(records_of(f, "t-qian", h, 2), 0);
+    struct state_key k;
+    state_key_init(&k, SP_MEDIUM);
+    state_key_str(&k, "UK-QIAN");
+    assert_int_equal(fx_get(f, &k, &rec_medium_schema, &m), IDL_ERR_NOT_FOUND);
 }
 
 /*
