@@ -98,10 +98,13 @@ sim-broken:
 	@BUILD=$(BUILD) ./tests/sim/broken_quorum.sh
 
 # Test tools: real programs the integration tests run beside the nodes.
-TOOLS := $(BUILD)/tools/evilpeer
+TOOLS := $(BUILD)/tools/evilpeer $(BUILD)/tools/certtwin
 $(BUILD)/tools/evilpeer: $(BUILD)/tests/tools/evilpeer.o $(BUILD)/node/p2p.o $(BUILD)/node/log.o $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+$(BUILD)/tools/certtwin: $(BUILD)/tests/tools/certtwin.o
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ -lcrypto
 
 # The benchmark load generator (tests/bench): `make bench` builds it and the binaries and
 # runs tests/bench/run.sh, which prints a table and writes $(BENCH_OUT) (QUICK=1: a run of

@@ -45,6 +45,22 @@ cmd_cert_medium(struct cli *c)
     int rc = cli_copy(c, b->account, sizeof(b->account), "account", true);
     if (!rc)
         rc = cli_copy(c, b->medium, sizeof(b->medium), "medium", true);
+    if (!rc)
+        rc = cli_copy(c, b->to, sizeof(b->to), "to", false);
+    return rc ? rc : cli_submit(c, &tx);
+}
+
+static int
+cmd_cert_medium_return(struct cli *c)
+{
+    struct ledger_tx tx;
+    ledger_tx_init(&tx, "", TX_CERT_MEDIUM_RETURN, "");
+    struct tx_cert_medium_return *b = &tx.body.cert_medium_return;
+    int rc = cli_copy(c, b->account, sizeof(b->account), "account", true);
+    if (!rc)
+        rc = cli_copy(c, b->medium, sizeof(b->medium), "medium", true);
+    if (!rc)
+        rc = cli_copy(c, b->reason, sizeof(b->reason), "reason", true);
     return rc ? rc : cli_submit(c, &tx);
 }
 
@@ -87,10 +103,14 @@ cmd_cert_anchor(struct cli *c)
     if (!rc) {
         /* The certificate names its holder: the node seals it before it is signed. */
         char *hex = malloc(2 * der.len + 1);
-        codec_hex_encode(hex, der.data, der.len);
-        json_t *req = json_pack("{s:s, s:s}", "account", b->account, "certificate", hex);
-        free(hex);
-        rc = cli_post(c, "/v1/certs/seal", req, &reply);
+        json_t *req = NULL;
+        if (hex) {
+            codec_hex_encode(hex, der.data, der.len);
+            req = json_pack("{s:s, s:s}", "account", b->account, "certificate", hex);
+            free(hex);
+        }
+        rc = req ? cli_post(c, "/v1/certs/seal", req, &reply)
+                 : cli_fail(c, EXIT_USAGE, "out of memory");
         json_decref(req);
     }
     free(der.data);
@@ -103,8 +123,10 @@ cmd_cert_anchor(struct cli *c)
     }
     if (!rc) {
         b->der.data = malloc(len);
-        b->der.len = len;
-        if (codec_hex_decode(b->der.data, len, sealed) != IDL_OK)
+        b->der.len = b->der.data ? len : 0;
+        if (!b->der.data)
+            rc = cli_fail(c, EXIT_USAGE, "out of memory");
+        else if (codec_hex_decode(b->der.data, len, sealed) != IDL_OK)
             rc = cli_fail(c, EXIT_REJECTED, "the node sealed the certificate badly");
     }
     json_decref(reply);
@@ -175,7 +197,73 @@ cmd_cert_show(struct cli *c)
                (long long)json_integer_value(json_object_get(r, "not_before")),
                (long long)json_integer_value(json_object_get(r, "not_after")),
                *str(r, "medium") ? "\n  medium " : "", str(r, "medium"));
+        size_t i;
+        json_t *e;
+        json_array_foreach(json_object_get(r, "history"), i, e)
+            printf("  %lld %-8s by %s%s%s\n",
+                   (long long)json_integer_value(json_object_get(e, "time")), str(e, "status"),
+                   str(e, "actor"), *str(e, "reason") ? ": " : "", str(e, "reason"));
     }
+    json_decref(r);
+    return EXIT_OK_;
+}
+
+/* The distribution record, one line a handover or return. */
+static void
+print_records(json_t *records)
+{
+    size_t i;
+    json_t *e;
+    if (json_array_size(records))
+        printf("  distribution record (派发记录):\n");
+    json_array_foreach(records, i, e) {
+        bool back = !strcmp(str(e, "kind"), "return");
+        printf("    %lld. %lld medium %s %s %s (%s) %s %s (%s, %s, %s)%s%s\n",
+               (long long)json_integer_value(json_object_get(e, "number")),
+               (long long)json_integer_value(json_object_get(e, "time")), str(e, "medium"),
+               back ? "returned to" : "from", str(e, "handed_by"), str(e, "handed_by_org"),
+               back ? "by" : "to", str(e, "account"), str(e, "org"), str(e, "name"),
+               str(e, "mobile"), *str(e, "note") ? ": " : "", str(e, "note"));
+    }
+}
+
+static int
+cmd_cert_application(struct cli *c)
+{
+    char path[128];
+    snprintf(path, sizeof(path), "/v1/certs/applications/%.64s", c->args[0]);
+    json_t *r;
+    int rc = cli_query(c, path, &r);
+    if (rc)
+        return rc;
+    if (c->json) {
+        cli_print_json(r);
+        json_decref(r);
+        return EXIT_OK_;
+    }
+    printf("certificate application of %s (%s): %s", str(r, "account"), str(r, "org"),
+           str(r, "status"));
+    if (json_integer_value(json_object_get(r, "applied_height")))
+        printf(", applied at height %lld",
+               (long long)json_integer_value(json_object_get(r, "applied_height")));
+    printf("\n");
+    if (*str(r, "note"))
+        printf("  note: %s\n", str(r, "note"));
+    size_t i;
+    json_t *v;
+    json_t *approvals = json_object_get(r, "approvals");
+    if (json_array_size(approvals)) {
+        printf("  approved by:");
+        json_array_foreach(approvals, i, v)
+            printf(" %s", json_string_value(v));
+        printf("\n");
+    }
+    if (*str(r, "awaiting"))
+        printf("  awaiting the approval of %s\n", str(r, "awaiting"));
+    if (*str(r, "medium"))
+        printf("  medium %s, received at %lld\n", str(r, "medium"),
+               (long long)json_integer_value(json_object_get(r, "medium_time")));
+    print_records(json_object_get(r, "records"));
     json_decref(r);
     return EXIT_OK_;
 }
@@ -197,6 +285,8 @@ b64_file(struct cli *c, const char *opt, int *rc)
     char *out = malloc(n);
     if (out)
         sodium_bin2base64(out, n, f.data, f.len, sodium_base64_VARIANT_ORIGINAL);
+    else
+        *rc = cli_fail(c, EXIT_USAGE, "out of memory");
     free(f.data);
     return out;
 }
@@ -303,26 +393,54 @@ const struct cli_command cli_cert_commands[] = {
      "Approves the application at the next level (逐级审核): the secadmin of the account's\n"
      "organisation's parent first, then each level above; the province's approval completes\n"
      "it.\n\nexample:\n  idledger cert approve --account gz-t1\n"},
-    {"cert medium", "account=,medium=", 0, cmd_cert_medium, "--account ID --medium SERIAL",
-     "Records that USB key medium SERIAL was handed to the account's holder (派发记录).\n\n"
-     "example:\n  idledger cert medium --account gz-t1 --medium UK2026000123\n"},
+    {"cert medium", "account=,medium=,to=", 0, cmd_cert_medium,
+     "--account ID --medium SERIAL [--to RECEIVER]",
+     "Records one handover of USB key medium SERIAL on its way to the applicant ID, a line\n"
+     "of the distribution record (电子证书派发记录单). Media go down level by level: the\n"
+     "sysadmin of the unit holding the medium (or, for a medium new to the ledger, of any\n"
+     "unit on the way from the province to the applicant) hands it to RECEIVER, a management\n"
+     "account of the next unit down; without --to (or with --to ID) it goes to the applicant\n"
+     "itself, by the sysadmin who manages the applicant. The application must be approved.\n\n"
+     "examples:\n"
+     "  idledger --key root-sys.key cert medium --account gz-t1 --medium UK2026000123 \\\n"
+     "      --to gz-sec\n"
+     "  idledger --key gz-sys.key cert medium --account gz-t1 --medium UK2026000123\n"},
+    {"cert medium-return", "account=,medium=,reason=", 0, cmd_cert_medium_return,
+     "--account ID --medium SERIAL --reason TEXT",
+     "Records that the holder ID handed medium SERIAL back (介质上交) to the sysadmin who\n"
+     "manages it: an unused (e.g. faulty) key, or one whose certificate is revoked. The\n"
+     "medium may then be handed to another applicant.\n\nexample:\n"
+     "  idledger cert medium-return --account gz-t1 --medium UK2026000123 --reason 调离\n"},
+    {"cert application", "", 1, cmd_cert_application, "ACCOUNT",
+     "Shows the account's certificate application: its status, the levels that approved\n"
+     "it and the one it awaits, the medium its holder received, and the distribution record\n"
+     "of the media handed down for it (names and mobiles masked).\n\nexample:\n"
+     "  idledger cert application gz-t1\n"},
     {"cert anchor", "account=,cert=,medium=", 0, cmd_cert_anchor,
      "--account ID --cert FILE [--medium SERIAL]",
      "Anchors a certificate (PEM or DER; RSA, ECDSA or SM2) to an account with an approved\n"
-     "application. The node seals it (it names its holder); the ledger keeps its fingerprint,\n"
-     "serial, issuer, validity and public key. Signed by the sysadmin who manages the account.\n\n"
+     "application, on the medium handed to it (cert medium); --medium SERIAL names it, or,\n"
+     "for a medium new to the ledger, records its handover to the holder in the same step.\n"
+     "The node seals the certificate (it names its holder); the ledger keeps its fingerprint,\n"
+     "serial, issuer, validity and public key.\n"
+     "A certificate whose issuer and serial, or public key, were ever anchored is refused.\n"
+     "Signed by the sysadmin who manages the account.\n\n"
      "example:\n  idledger cert anchor --account gz-t1 --cert wangfang.pem --medium UK2026000123\n"},
     {"cert freeze", "fingerprint=,reason=", 0, cmd_cert_freeze, "--fingerprint FP --reason TEXT",
-     "Freezes a certificate (冻结).\n\nexample:\n"
+     "Freezes a certificate (冻结). The reason is kept in the certificate's history, in the\n"
+     "clear: it may not hold a run of 11 or more digits (an ID or mobile number).\n\n"
+     "example:\n"
      "  idledger cert freeze --fingerprint 3f2a... --reason 介质上交\n"},
     {"cert unfreeze", "fingerprint=,reason=", 0, cmd_cert_unfreeze,
-     "--fingerprint FP --reason TEXT", "Unfreezes a frozen certificate.\n\nexample:\n"
+     "--fingerprint FP --reason TEXT",
+     "Unfreezes a frozen certificate; the reason is kept in its history.\n\nexample:\n"
      "  idledger cert unfreeze --fingerprint 3f2a... --reason 返岗\n"},
     {"cert revoke", "fingerprint=,reason=", 0, cmd_cert_revoke, "--fingerprint FP --reason TEXT",
-     "Revokes a certificate (吊销). Final.\n\nexample:\n"
+     "Revokes a certificate (吊销). Final. The reason is kept in its history.\n\nexample:\n"
      "  idledger cert revoke --fingerprint 3f2a... --reason 调离\n"},
     {"cert show", "", 1, cmd_cert_show, "FINGERPRINT",
-     "Shows an anchored certificate (subject masked).\n\nexample:\n  idledger cert show 3f2a...\n"},
+     "Shows an anchored certificate (subject masked) and its history: each status change,\n"
+     "who made it and why.\n\nexample:\n  idledger cert show 3f2a...\n"},
     {"cert verify-signature", "fingerprint=,message=,signature=,at=", 0,
      cmd_cert_verify_signature,
      "--fingerprint FP --message FILE --signature FILE [--at UNIX_SECONDS]",

@@ -247,6 +247,8 @@ idl_err
 cert_verify(const uint8_t *spki, size_t spki_len, const uint8_t *msg, size_t msg_len, bool digest,
             const uint8_t *sig, size_t sig_len)
 {
+    if (digest && msg_len != CERT_DIGEST_BYTES)
+        return IDL_ERR_INVALID;
     const unsigned char *p = spki;
     EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki_len);
     if (!pk)
@@ -275,6 +277,54 @@ cert_verify(const uint8_t *spki, size_t spki_len, const uint8_t *msg, size_t msg
     }
     EVP_PKEY_free(pk);
     return ok ? IDL_OK : IDL_ERR_SIGNATURE;
+}
+
+/* Appends u16 length | bytes of a non-negative BIGNUM param of pk to the hash; 0 if absent. */
+static int
+key_id_param(EVP_MD_CTX *md, const EVP_PKEY *pk, const char *name)
+{
+    BIGNUM *bn = NULL;
+    if (!EVP_PKEY_get_bn_param(pk, name, &bn) || BN_is_negative(bn) || BN_num_bytes(bn) > 1024) {
+        BN_free(bn);
+        return 0;
+    }
+    uint8_t buf[1024 + 2];
+    int n = BN_bn2bin(bn, buf + 2);
+    BN_free(bn);
+    buf[0] = (uint8_t)(n >> 8);
+    buf[1] = (uint8_t)n;
+    return EVP_DigestUpdate(md, buf, (size_t)n + 2) == 1;
+}
+
+idl_err
+cert_key_id(const uint8_t *spki, size_t spki_len, uint8_t out[HASH_BYTES])
+{
+    memset(out, 0, HASH_BYTES);
+    const unsigned char *p = spki;
+    EVP_PKEY *pk = d2i_PUBKEY(NULL, &p, (long)spki_len);
+    EVP_MD_CTX *md = EVP_MD_CTX_new();
+    int ok = pk && md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+    if (ok && EVP_PKEY_is_a(pk, "RSA")) {
+        ok = EVP_DigestUpdate(md, "rsa", 4) == 1 && key_id_param(md, pk, "n") &&
+             key_id_param(md, pk, "e");
+    } else if (ok && (EVP_PKEY_is_a(pk, "EC") || EVP_PKEY_is_a(pk, "SM2"))) {
+        /* The curve by name (an SM2 key is on the curve "SM2" whichever type names it),
+         * then the affine coordinates, which no point encoding changes. */
+        char curve[64] = "";
+        size_t n = 0;
+        ok = EVP_PKEY_get_utf8_string_param(pk, "group", curve, sizeof(curve), &n) == 1 &&
+             EVP_DigestUpdate(md, "ec", 3) == 1 && EVP_DigestUpdate(md, curve, n + 1) == 1 &&
+             key_id_param(md, pk, "qx") && key_id_param(md, pk, "qy");
+    } else {
+        ok = 0;
+    }
+    unsigned int len = 0;
+    ok = ok && EVP_DigestFinal_ex(md, out, &len) == 1 && len == HASH_BYTES;
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(pk);
+    if (!ok)
+        memset(out, 0, HASH_BYTES);
+    return ok ? IDL_OK : IDL_ERR_INVALID;
 }
 
 /* Appends a masked or plain value to out. */

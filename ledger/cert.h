@@ -28,6 +28,7 @@
 #define CERT_SERIAL_MAX 64 /* hex digits (RFC 5280: at most 20 octets) */
 #define CERT_SPKI_MAX 1200
 #define CERT_SM2_ID "1234567812345678"
+#define CERT_DIGEST_BYTES 32 /* SHA-256 for RSA and ECDSA; SM3's e for SM2 */
 
 enum cert_key { CERT_KEY_NONE, CERT_KEY_RSA, CERT_KEY_ECDSA, CERT_KEY_SM2, CERT_KEY__COUNT };
 
@@ -63,14 +64,25 @@ bool cert_signed_by(const uint8_t *der, size_t len, const uint8_t *ca_der, size_
 /*
  * Checks sig, a signature by the key of spki over msg (digest false: the message itself,
  * hashed here with SHA-256, or SM3 for SM2) or over a digest the caller computed (digest
- * true: SHA-256 for RSA and ECDSA; for SM2 the SM3 digest e = SM3(Z | message)).
+ * true: SHA-256 for RSA and ECDSA; for SM2 the SM3 digest e = SM3(Z | message)), which is
+ * exactly CERT_DIGEST_BYTES long: ECDSA would otherwise take any length, and OpenSSL
+ * truncates a long one, so that a "digest" that is no SHA-256 could verify.
  * RSA signatures are PKCS#1 v1.5; ECDSA and SM2 signatures are DER (r, s).
- * IDL_OK if valid, IDL_ERR_SIGNATURE if not, IDL_ERR_INVALID if the key is unusable.
+ * IDL_OK if valid, IDL_ERR_SIGNATURE if not, IDL_ERR_INVALID if the key is unusable or a
+ * digest has the wrong length.
  */
 IDL_MUST_USE idl_err cert_verify(const uint8_t *spki, size_t spki_len, const uint8_t *msg,
                                  size_t msg_len, bool digest, const uint8_t *sig, size_t sig_len);
 
 const char *cert_key_name(unsigned k);
+
+/*
+ * The identity of the public key in spki, independent of how the SubjectPublicKeyInfo
+ * encodes it: SHA-256 over the key type's numbers (RSA: n and e; EC and SM2: the curve and
+ * the point's coordinates), so an EC key written with a compressed point is the same key
+ * as written uncompressed. IDL_ERR_INVALID if spki is no RSA, EC or SM2 key.
+ */
+IDL_MUST_USE idl_err cert_key_id(const uint8_t *spki, size_t spki_len, uint8_t out[HASH_BYTES]);
 
 /*
  * The subject for display: organisational attributes (C, ST, L, O, OU) as they are, every

@@ -222,12 +222,33 @@ query_status_at(struct store *s, const char *account, uint64_t time_ms, unsigned
     return rc;
 }
 
-unsigned
-query_cert_status_at(const struct rec_cert *c, uint64_t time_ms)
+idl_err
+query_cert_status_at(struct store *s, const uint8_t fp[HASH_BYTES], uint64_t time_ms,
+                     unsigned *status)
 {
-    unsigned status = CERT_NONE;
-    const struct rec_cert_event *h = c->history.items;
-    for (uint32_t i = 0; i < c->history.count && h[i].time_ms <= time_ms; i++)
-        status = h[i].status;
-    return status;
+    *status = CERT_NONE;
+    struct state_key prefix;
+    state_key_init(&prefix, SP_CERT_EVENT);
+    state_key_raw(&prefix, fp, HASH_BYTES);
+    struct store_iter *it = store_iter_new(s);
+    if (!it)
+        return IDL_ERR_NOMEM;
+    size_t kl, vl;
+    /* Events are numbered in the order they happened: the last one at or before time_ms
+     * gives the status then. */
+    for (store_iter_seek(s, it, prefix.b, prefix.len); store_iter_valid(s, it);
+         store_iter_next(s, it)) {
+        const uint8_t *k = store_iter_key(s, it, &kl);
+        if (kl < prefix.len || memcmp(k, prefix.b, prefix.len) != 0)
+            break;
+        const uint8_t *v = store_iter_value(s, it, &vl);
+        struct rec_cert_event e;
+        if (schema_decode_bytes(&rec_cert_event_schema, &e, v, vl) != IDL_OK)
+            continue;
+        if (e.time_ms > time_ms)
+            break;
+        *status = e.status;
+    }
+    store_iter_free(s, it);
+    return IDL_OK;
 }

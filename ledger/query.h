@@ -52,8 +52,12 @@ IDL_MUST_USE idl_err query_cert_valid(struct state *st, const char *account, uin
 IDL_MUST_USE idl_err query_status_at(struct store *s, const char *account, uint64_t time_ms,
                                      unsigned *status);
 
-/* The status a certificate had at time_ms (from its history), CERT_NONE before anchoring. */
-unsigned query_cert_status_at(const struct rec_cert *c, uint64_t time_ms);
+/*
+ * The status the certificate with fingerprint fp had at time_ms, from its events
+ * (SP_CERT_EVENT, every one kept): CERT_NONE before its anchoring or if it never was.
+ */
+IDL_MUST_USE idl_err query_cert_status_at(struct store *s, const uint8_t fp[HASH_BYTES],
+                                          uint64_t time_ms, unsigned *status);
 
 /* True if org is `scope` or below it in the tree. */
 IDL_MUST_USE idl_err query_org_within(struct state *st, const char *org, const char *scope,

@@ -1154,6 +1154,8 @@ rules_apply(struct state *st, const struct rules_ctx *ctx, const struct ledger_t
         return rules_cert_approve(&r);
     case TX_CERT_MEDIUM:
         return rules_cert_medium(&r);
+    case TX_CERT_MEDIUM_RETURN:
+        return rules_cert_medium_return(&r);
     case TX_CERT_ANCHOR:
         return rules_cert_anchor(&r);
     case TX_CERT_FREEZE:

@@ -58,6 +58,7 @@ void rules_mark_changed(struct rules *r, struct rec_account *a);
 IDL_MUST_USE idl_err rules_cert_apply(struct rules *r);
 IDL_MUST_USE idl_err rules_cert_approve(struct rules *r);
 IDL_MUST_USE idl_err rules_cert_medium(struct rules *r);
+IDL_MUST_USE idl_err rules_cert_medium_return(struct rules *r);
 IDL_MUST_USE idl_err rules_cert_anchor(struct rules *r);
 IDL_MUST_USE idl_err rules_cert_status(struct rules *r);
 /* Freezes every active certificate of an account (it was disabled). */

@@ -15,9 +15,14 @@ static const char *const cert_status_names[] = {"", "active", "frozen", "revoked
 static const char *const app_status_names[] = {"", "applied", "approved", "anchored"};
 static const char *const post_names[] = {"", "sysadmin", "secadmin", "auditor"};
 _Static_assert(IDL_ARRAY_LEN(post_names) == POST__COUNT, "posts named");
+static const char *const medium_status_names[] = {"", "in-transit", "handed", "in-use",
+                                                  "returned"};
+static const char *const handover_kind_names[] = {"", "handover", "return"};
 _Static_assert(IDL_ARRAY_LEN(status_names) == STATUS__COUNT, "statuses named");
 _Static_assert(IDL_ARRAY_LEN(cert_status_names) == CERT__COUNT, "cert statuses named");
 _Static_assert(IDL_ARRAY_LEN(app_status_names) == APP__COUNT, "application statuses named");
+_Static_assert(IDL_ARRAY_LEN(medium_status_names) == MEDIUM__COUNT, "medium statuses named");
+_Static_assert(IDL_ARRAY_LEN(handover_kind_names) == HANDOVER__COUNT, "handover kinds named");
 _Static_assert(IDL_ARRAY_LEN(same_person_names) == SAME__COUNT, "policies named");
 _Static_assert(IDL_ARRAY_LEN(tx_status_names) == TXS__COUNT, "tx statuses named");
 
@@ -58,6 +63,18 @@ ledger_app_status_name(unsigned v)
     return schema_enum_name(app_status_names, IDL_ARRAY_LEN(app_status_names), v);
 }
 
+const char *
+ledger_medium_status_name(unsigned v)
+{
+    return schema_enum_name(medium_status_names, IDL_ARRAY_LEN(medium_status_names), v);
+}
+
+const char *
+ledger_handover_kind_name(unsigned v)
+{
+    return schema_enum_name(handover_kind_names, IDL_ARRAY_LEN(handover_kind_names), v);
+}
+
 SCHEMA_DEFINE(ledger_ca_schema, struct ledger_ca, "ca",
               SF_BYTES(struct ledger_ca, der, "der", 0, 8192));
 
@@ -68,11 +85,37 @@ SCHEMA_DEFINE(rec_cert_app_schema, struct rec_cert_app, "cert_app",
               SF_ID(struct rec_cert_app, medium, "medium", SCHEMA_OPTIONAL),
               SF_U64(struct rec_cert_app, applied_height, "applied_height"),
               SF_U64(struct rec_cert_app, medium_time_ms, "medium_time_ms"),
-              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
+              SF_TEXT(struct rec_cert_app, note, "note", SCHEMA_OPTIONAL | SCHEMA_NO_PII),
+              SF_U32(struct rec_cert_app, records, "records"));
 
-SCHEMA_DEFINE_STATIC(cert_event_schema, struct rec_cert_event, "cert_event",
-                     SF_U64(struct rec_cert_event, time_ms, "time_ms"),
-                     SF_ENUM(struct rec_cert_event, status, "status", 0, cert_status_names));
+SCHEMA_DEFINE(rec_medium_schema, struct rec_medium, "medium",
+              SF_ENUM(struct rec_medium, status, "status", 0, medium_status_names),
+              SF_ID(struct rec_medium, account, "account", SCHEMA_OPTIONAL),
+              SF_U64(struct rec_medium, applied_height, "applied_height"),
+              SF_ID(struct rec_medium, holder, "holder", 0),
+              SF_ID(struct rec_medium, holder_org, "holder_org", 0),
+              SF_HASH(struct rec_medium, fingerprint, "fingerprint", SCHEMA_OPTIONAL),
+              SF_U64(struct rec_medium, time_ms, "time_ms"));
+
+SCHEMA_DEFINE(rec_handover_schema, struct rec_handover, "handover",
+              SF_U32(struct rec_handover, number, "number"),
+              SF_U64(struct rec_handover, applied_height, "applied_height"),
+              SF_ENUM(struct rec_handover, kind, "kind", 0, handover_kind_names),
+              SF_ID(struct rec_handover, medium, "medium", 0),
+              SF_ID(struct rec_handover, to, "to", 0),
+              SF_ID(struct rec_handover, to_org, "to_org", 0),
+              SF_ID(struct rec_handover, by, "by", 0),
+              SF_ID(struct rec_handover, by_org, "by_org", 0),
+              SF_U64(struct rec_handover, height, "height"),
+              SF_U64(struct rec_handover, time_ms, "time_ms"),
+              SF_TEXT(struct rec_handover, note, "note", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
+
+SCHEMA_DEFINE(rec_cert_event_schema, struct rec_cert_event, "cert_event",
+              SF_U64(struct rec_cert_event, time_ms, "time_ms"),
+              SF_U64(struct rec_cert_event, height, "height"),
+              SF_ENUM(struct rec_cert_event, status, "status", 0, cert_status_names),
+              SF_ID(struct rec_cert_event, actor, "actor", 0),
+              SF_TEXT(struct rec_cert_event, reason, "reason", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
 
 SCHEMA_DEFINE(rec_cert_schema, struct rec_cert, "cert",
               SF_HASH(struct rec_cert, fingerprint, "fingerprint", 0),
@@ -86,8 +129,7 @@ SCHEMA_DEFINE(rec_cert_schema, struct rec_cert, "cert",
               SF_BYTES(struct rec_cert, der, "der", 0, LEDGER_CERT_SEALED_MAX),
               SF_ID(struct rec_cert, medium, "medium", SCHEMA_OPTIONAL),
               SF_U64(struct rec_cert, anchored_height, "anchored_height"),
-              SF_LIST(struct rec_cert, history, "history", 0, LEDGER_CERT_HISTORY_MAX,
-                      &cert_event_schema));
+              SF_U32(struct rec_cert, events, "events"));
 
 SCHEMA_DEFINE_STATIC(fingerprint_schema, struct rec_fingerprint, "fingerprint",
                      SF_HASH(struct rec_fingerprint, fp, "fp", 0));

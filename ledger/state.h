@@ -68,7 +68,11 @@ enum state_space {
     SP_CERT_APP = 'y',       /* account -> struct rec_cert_app */
     SP_CERT = 'x',           /* fingerprint -> struct rec_cert */
     SP_CERTS_OF = 'X',       /* account -> struct rec_fingerprints */
-    SP_MEDIUM = 'M',         /* medium serial -> account id */
+    SP_CERT_EVENT = 'E',     /* fingerprint, u32 seq -> struct rec_cert_event */
+    SP_CERT_ISSUED = 'I',    /* SHA-256 of issuer, serial -> fingerprint (never deleted) */
+    SP_CERT_KEY = 'J',       /* cert_key_id of the public key -> fingerprint (never deleted) */
+    SP_MEDIUM = 'M',         /* medium serial -> struct rec_medium */
+    SP_DISTRIBUTION = 'D',   /* account, u32 number -> struct rec_handover */
     SP_STATUS_LOG = 'S',     /* account, u64 height, u32 index -> struct rec_status */
     SP_COUNTS = 'K',         /* org -> struct rec_counts */
     SP_RECORD = 'Q',         /* txid, u32 record -> struct rec_tx: a refused batch record */
@@ -89,10 +93,22 @@ enum ledger_tx_status { TXS_NONE, TXS_COMMITTED, TXS_REJECTED, TXS__COUNT };
 
 enum ledger_cert_status { CERT_NONE, CERT_ACTIVE, CERT_FROZEN, CERT_REVOKED, CERT__COUNT };
 enum ledger_app_status { APP_NONE, APP_APPLIED, APP_APPROVED, APP_ANCHORED, APP__COUNT };
+/*
+ * Where a USB key medium is: on its way down the levels to its holder, with its holder, in
+ * use (a certificate was anchored on it), or handed back to the holder's unit (returned).
+ */
+enum ledger_medium_status {
+    MEDIUM_NONE,
+    MEDIUM_IN_TRANSIT,
+    MEDIUM_HANDED,
+    MEDIUM_IN_USE,
+    MEDIUM_RETURNED,
+    MEDIUM__COUNT
+};
+enum ledger_handover_kind { HANDOVER_NONE, HANDOVER_GIVEN, HANDOVER_RETURNED, HANDOVER__COUNT };
 
 #define LEDGER_CERTS_PER_ACCOUNT 16
 #define LEDGER_CERT_ISSUERS_MAX  16
-#define LEDGER_CERT_HISTORY_MAX  64
 
 /* A CA certificate (DER) that may issue the education certificates of this chain. */
 struct ledger_ca {
@@ -171,18 +187,63 @@ struct rec_audit {
     uint8_t code;
 };
 
+/*
+ * A certificate application (申请数字证书) of an account: its approvals level by level and
+ * the medium handed to the holder. A new application (after the last one was anchored)
+ * replaces it; the distribution records of every application stay (SP_DISTRIBUTION),
+ * numbered per account, and `records` counts them across applications.
+ */
 struct rec_cert_app {
     uint8_t status;                 /* enum ledger_app_status */
     struct schema_list approvals;   /* of struct ledger_code: organisations that approved */
-    char medium[LEDGER_ID_MAX + 1]; /* assigned USB key medium, "" if none yet */
+    char medium[LEDGER_ID_MAX + 1]; /* the USB key medium handed to the holder, "" if none */
     uint64_t applied_height;
-    uint64_t medium_time_ms;
+    uint64_t medium_time_ms;        /* when the holder received it */
     char note[LEDGER_REASON_MAX + 1];
+    uint32_t records;               /* distribution records of the account, all applications */
 };
 
+/* A USB key medium (UKey, 介质), by serial. Never deleted. */
+struct rec_medium {
+    uint8_t status;                  /* enum ledger_medium_status */
+    char account[LEDGER_ID_MAX + 1]; /* the applicant it goes to; "" once returned */
+    uint64_t applied_height;         /* of that account's application */
+    char holder[LEDGER_ID_MAX + 1];  /* the account that has it now */
+    char holder_org[LEDGER_CODE_MAX + 1];
+    uint8_t fingerprint[HASH_BYTES]; /* the certificate anchored on it (MEDIUM_IN_USE) */
+    uint64_t time_ms;                /* of the last movement */
+};
+
+/*
+ * One line of the distribution record (电子证书派发记录单, DOMAIN.md §4-§5): medium `medium`
+ * went from `by` (a sysadmin of by_org) to `to` (of to_org), or, for a return, back from
+ * its holder `to` to `by`. The receiver's name and mobile are those of its person record,
+ * sealed there: the record names the account, never copies personal data.
+ */
+struct rec_handover {
+    uint32_t number;                 /* 1, 2, ... per account */
+    uint64_t applied_height;         /* the application it belongs to */
+    uint8_t kind;                    /* enum ledger_handover_kind */
+    char medium[LEDGER_ID_MAX + 1];
+    char to[LEDGER_ID_MAX + 1];
+    char to_org[LEDGER_CODE_MAX + 1];
+    char by[LEDGER_ID_MAX + 1];
+    char by_org[LEDGER_CODE_MAX + 1];
+    uint64_t height;
+    uint64_t time_ms;
+    char note[LEDGER_REASON_MAX + 1]; /* a return's reason */
+};
+
+/*
+ * One status change of a certificate (its anchoring first), kept under its own key
+ * (SP_CERT_EVENT, never dropped), with who made it and why.
+ */
 struct rec_cert_event {
     uint64_t time_ms;
-    uint8_t status; /* enum ledger_cert_status from that time on */
+    uint64_t height;
+    uint8_t status;                    /* enum ledger_cert_status from that time on */
+    char actor[LEDGER_ID_MAX + 1];
+    char reason[LEDGER_REASON_MAX + 1]; /* screened: no run of 11 or more digits */
 };
 
 struct rec_cert {
@@ -197,7 +258,7 @@ struct rec_cert {
     struct idl_bytes der; /* sealed, as anchored */
     char medium[LEDGER_ID_MAX + 1];
     uint64_t anchored_height;
-    struct schema_list history; /* of struct rec_cert_event, oldest first */
+    uint32_t events; /* status changes in SP_CERT_EVENT, the anchoring included */
 };
 
 struct rec_fingerprint {
@@ -230,6 +291,9 @@ extern const struct schema rec_audit_schema;
 extern const struct schema rec_review_schema;
 extern const struct schema rec_cert_app_schema;
 extern const struct schema rec_cert_schema;
+extern const struct schema rec_cert_event_schema;
+extern const struct schema rec_medium_schema;
+extern const struct schema rec_handover_schema;
 extern const struct schema rec_fingerprints_schema;
 extern const struct schema rec_status_schema;
 extern const struct schema rec_counts_schema;
@@ -241,6 +305,8 @@ unsigned ledger_same_person_parse(const char *s);
 const char *ledger_tx_status_name(unsigned v);
 const char *ledger_cert_status_name(unsigned v);
 const char *ledger_app_status_name(unsigned v);
+const char *ledger_medium_status_name(unsigned v);
+const char *ledger_handover_kind_name(unsigned v);
 
 /* A key under construction. */
 struct state_key {

@@ -127,7 +127,14 @@ SCHEMA_DEFINE_STATIC(cert_app_schema, struct tx_cert_app, "cert.app",
 
 SCHEMA_DEFINE_STATIC(cert_medium_schema, struct tx_cert_medium, "cert.medium",
                      SF_ID(struct tx_cert_medium, account, "account", SCHEMA_NO_PII),
-                     SF_ID(struct tx_cert_medium, medium, "medium", 0));
+                     SF_ID(struct tx_cert_medium, medium, "medium", 0),
+                     SF_ID(struct tx_cert_medium, to, "to", SCHEMA_OPTIONAL | SCHEMA_NO_PII));
+
+SCHEMA_DEFINE_STATIC(cert_medium_return_schema, struct tx_cert_medium_return,
+                     "cert.medium-return",
+                     SF_ID(struct tx_cert_medium_return, account, "account", SCHEMA_NO_PII),
+                     SF_ID(struct tx_cert_medium_return, medium, "medium", 0),
+                     SF_TEXT(struct tx_cert_medium_return, reason, "reason", 0));
 
 SCHEMA_DEFINE_STATIC(cert_anchor_schema, struct tx_cert_anchor, "cert.anchor",
                      SF_ID(struct tx_cert_anchor, account, "account", SCHEMA_NO_PII),
@@ -170,6 +177,7 @@ static const struct {
     [TX_CERT_FREEZE] = {"cert.freeze", &cert_op_schema},
     [TX_CERT_UNFREEZE] = {"cert.unfreeze", &cert_op_schema},
     [TX_CERT_REVOKE] = {"cert.revoke", &cert_op_schema},
+    [TX_CERT_MEDIUM_RETURN] = {"cert.medium-return", &cert_medium_return_schema},
     [TX_ACCOUNT_BATCH_ADD] = {"account.batch-add", &batch_schema},
 };
 _Static_assert(IDL_ARRAY_LEN(tx_types) == TX_TYPE__COUNT, "every transaction type is listed");
@@ -233,6 +241,64 @@ sealed_order_check(const struct schema_list *l, char *why, size_t why_len)
     return IDL_OK;
 }
 
+bool
+ledger_text_has_number(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    size_t run = 0;
+    while (*p) {
+        /* U+FF10..U+FF19, the full-width digits: EF BC 90..99 in UTF-8. */
+        bool wide = p[0] == 0xef && p[1] == 0xbc && p[2] >= 0x90 && p[2] <= 0x99;
+        if ((*p >= '0' && *p <= '9') || wide) {
+            if (++run >= 11)
+                return true;
+            p += wide ? 3 : 1;
+        } else if ((*p == ' ' || *p == '-') && run && p[1] >= '0' && p[1] <= '9') {
+            p++; /* "138 0013 8000", "138-0013-8000": one number */
+        } else {
+            run = 0;
+            p++;
+        }
+    }
+    return false;
+}
+
+/*
+ * The free text of certificate transactions is kept in the clear (application notes, the
+ * reasons in a certificate's history, a medium's return): refused here, before it can
+ * reach a block, if it looks like an ID or mobile number.
+ */
+static idl_err
+cert_text_check(const struct ledger_tx *tx, char *why, size_t why_len)
+{
+    const char *text = NULL, *name = "reason";
+    switch (tx->type) {
+    case TX_CERT_APPLY:
+    case TX_CERT_APPROVE:
+        text = tx->body.cert_app.note;
+        name = "note";
+        break;
+    case TX_CERT_FREEZE:
+    case TX_CERT_UNFREEZE:
+    case TX_CERT_REVOKE:
+        text = tx->body.cert_op.reason;
+        break;
+    case TX_CERT_MEDIUM_RETURN:
+        text = tx->body.cert_medium_return.reason;
+        break;
+    default:
+        return IDL_OK;
+    }
+    if (!ledger_text_has_number(text))
+        return IDL_OK;
+    if (why && why_len)
+        snprintf(why, why_len,
+                 "the %s holds a run of 11 or more digits: it is kept in the clear, so it must "
+                 "not carry an ID or mobile number",
+                 name);
+    return IDL_ERR_INVALID;
+}
+
 idl_err
 ledger_tx_check(const struct ledger_tx *tx, char *why, size_t why_len)
 {
@@ -263,7 +329,7 @@ ledger_tx_check(const struct ledger_tx *tx, char *why, size_t why_len)
     }
     if (tx->type == TX_ACCOUNT_UPDATE)
         return sealed_order_check(&tx->body.account_update.fields, why, why_len);
-    return IDL_OK;
+    return cert_text_check(tx, why, why_len);
 }
 
 static void
@@ -456,6 +522,8 @@ ledger_tx_target(const struct ledger_tx *tx)
         return b->cert_app.account;
     case TX_CERT_MEDIUM:
         return b->cert_medium.account;
+    case TX_CERT_MEDIUM_RETURN:
+        return b->cert_medium_return.account;
     case TX_CERT_ANCHOR:
         return b->cert_anchor.account;
     case TX_ACCOUNT_BATCH_ADD:

@@ -91,6 +91,7 @@ enum ledger_tx_type {
     TX_CERT_UNFREEZE = 21,
     TX_CERT_REVOKE = 22,
     TX_ACCOUNT_BATCH_ADD = 23,
+    TX_CERT_MEDIUM_RETURN = 24,
     TX_TYPE__COUNT
 };
 
@@ -181,10 +182,25 @@ struct tx_cert_app {
     char note[LEDGER_REASON_MAX + 1]; /* optional */
 };
 
-/* A USB key medium handed to the account's holder (电子证书派发记录). */
+/*
+ * A USB key medium handed on one level (电子证书派发记录) on its way to the applicant
+ * `account`: to `to`, a management account of the next organisation down towards the
+ * applicant's, or, when `to` is empty or the applicant, to the applicant itself.
+ */
 struct tx_cert_medium {
     char account[LEDGER_ID_MAX + 1];
     char medium[LEDGER_ID_MAX + 1]; /* the medium's serial number */
+    char to[LEDGER_ID_MAX + 1];     /* optional: the receiver; default the applicant */
+};
+
+/*
+ * A medium handed back by its holder `account` to the sysadmin who manages it: unused, or
+ * carrying a revoked certificate. It can then be handed to another applicant.
+ */
+struct tx_cert_medium_return {
+    char account[LEDGER_ID_MAX + 1];
+    char medium[LEDGER_ID_MAX + 1];
+    char reason[LEDGER_REASON_MAX + 1];
 };
 
 /*
@@ -199,6 +215,7 @@ struct tx_cert_anchor {
     struct idl_bytes der;           /* sealed */
 };
 
+/* Freeze, unfreeze or revoke; the reason is kept in the certificate's history. */
 struct tx_cert_op {
     uint8_t fingerprint[HASH_BYTES];
     char reason[LEDGER_REASON_MAX + 1];
@@ -226,6 +243,7 @@ union ledger_tx_body {
     struct tx_review review;
     struct tx_cert_app cert_app;
     struct tx_cert_medium cert_medium;
+    struct tx_cert_medium_return cert_medium_return;
     struct tx_cert_anchor cert_anchor;
     struct tx_cert_op cert_op;
     struct tx_batch batch;
@@ -276,8 +294,10 @@ const struct schema *ledger_tx_body_schema(unsigned type);
 void ledger_tx_init(struct ledger_tx *tx, const char *chain_id, unsigned type, const char *actor);
 
 /*
- * Validates every field (bounds, character sets, enums, sealed-field order). Returns
- * IDL_OK or IDL_ERR_INVALID with a sentence in why.
+ * Validates every field (bounds, character sets, enums, sealed-field order; the free text
+ * of certificate transactions, which the ledger keeps in the clear, must hold no run of 11
+ * or more digits: see ledger_text_has_number). Returns IDL_OK or IDL_ERR_INVALID with a
+ * sentence in why.
  */
 IDL_MUST_USE idl_err ledger_tx_check(const struct ledger_tx *tx, char *why, size_t why_len);
 
@@ -309,6 +329,13 @@ bool ledger_tx_verify(const struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BY
  */
 void api_request_sighash(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
                          const char *uri, uint64_t time_ms);
+
+/*
+ * True if text holds a run of 11 or more digits (ASCII or full-width), single spaces and
+ * hyphens between digits counted in: the shape of an ID or mobile number, which free text
+ * kept in the clear must not carry.
+ */
+bool ledger_text_has_number(const char *text);
 
 /* Releases heap members and zeroes tx. */
 void ledger_tx_free(struct ledger_tx *tx);

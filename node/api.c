@@ -53,6 +53,7 @@ static const struct route routes[] = {
     {"GET", "/v1/blocks/*", AUTH_TOKEN, "", api_h_block},
     {"POST", "/v1/persons/seal", AUTH_TOKEN, "", api_h_seal},
     {"GET", "/v1/certs/*", AUTH_TOKEN, "", api_h_cert_get},
+    {"GET", "/v1/certs/applications/*", AUTH_TOKEN, "", api_h_cert_application},
     {"POST", "/v1/certs/seal", AUTH_TOKEN, "", api_h_cert_seal},
     {"POST", "/v1/certs/verify-signature", AUTH_TOKEN, "", api_h_verify_signature},
     {"POST", "/v1/realname/check", AUTH_TOKEN, "", api_h_realname},

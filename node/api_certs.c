@@ -105,6 +105,41 @@ masked_subject(struct api_req *r, const struct rec_cert *c)
     return out;
 }
 
+/* The events of a certificate, oldest first: its history, who changed it and why. */
+struct cert_events {
+    json_t *list;
+};
+
+static int
+collect_event(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)key, (void)kl;
+    struct cert_events *ev = arg;
+    struct rec_cert_event e;
+    if (schema_decode_bytes(&rec_cert_event_schema, &e, val, vl) != IDL_OK)
+        return 0;
+    json_array_append_new(ev->list, json_pack("{s:I, s:I, s:s, s:s, s:s}", "time",
+                                              (json_int_t)e.time_ms, "height",
+                                              (json_int_t)e.height, "status",
+                                              ledger_cert_status_name(e.status), "actor",
+                                              e.actor, "reason", e.reason));
+    return 0;
+}
+
+static json_t *
+cert_history(struct api_req *r, const uint8_t fp[HASH_BYTES])
+{
+    struct state_key k;
+    state_key_init(&k, SP_CERT_EVENT);
+    state_key_raw(&k, fp, HASH_BYTES);
+    struct cert_events ev = {json_array()};
+    if (query_scan(ledger_store(r->n->ledger), &k, NULL, 0, collect_event, &ev) != IDL_OK) {
+        json_decref(ev.list);
+        return json_array();
+    }
+    return ev.list;
+}
+
 json_t *
 api_cert_json(struct api_req *r, const struct rec_cert *c, bool full)
 {
@@ -114,17 +149,12 @@ api_cert_json(struct api_req *r, const struct rec_cert *c, bool full)
                             (json_int_t)c->not_before, "not_after", (json_int_t)c->not_after);
     if (!full)
         return out;
-    json_t *hist = json_array();
-    const struct rec_cert_event *h = c->history.items;
-    for (uint32_t i = 0; i < c->history.count; i++)
-        json_array_append_new(hist, json_pack("{s:I, s:s}", "time", (json_int_t)h[i].time_ms,
-                                              "status", ledger_cert_status_name(h[i].status)));
     json_object_set_new(out, "issuer", json_string(c->issuer));
     json_object_set_new(out, "subject", masked_subject(r, c));
     json_object_set_new(out, "key", json_string(cert_key_name(c->key)));
     json_object_set_new(out, "medium", json_string(c->medium));
     json_object_set_new(out, "anchored_height", json_integer((json_int_t)c->anchored_height));
-    json_object_set_new(out, "history", hist);
+    json_object_set_new(out, "history", cert_history(r, c->fingerprint));
     return out;
 }
 
@@ -199,18 +229,32 @@ api_h_cert_seal(struct api_req *r)
     json_decref(body);
 }
 
-/* Base64 (standard alphabet) of a JSON member, decoded; NULL and a 400 reply if bad. */
+/*
+ * The largest message verify-signature can be sent: its base64 (4 characters per 3 bytes)
+ * must fit the route's 1 MiB body with the other members; anything larger is sent as a
+ * digest.
+ */
+#define VERIFY_MESSAGE_MAX (API_BODY_ROUTE_MAX / 4 * 3 - 4096)
+
+/*
+ * Base64 (standard alphabet) of a JSON member, decoded, at most max bytes; NULL and a 400
+ * reply if bad. The text is bounded first (twice the base64 of max bytes, whitespace
+ * allowed), then the decoded length is checked exactly.
+ */
 static uint8_t *
 b64_member(struct api_req *r, json_t *body, const char *name, size_t max, size_t *len)
 {
     const char *s = json_string_value(json_object_get(body, name));
     *len = 0;
-    if (!s)
+    if (!s) {
+        api_error(r, 400, "malformed", "%s must be a base64 string", name);
         return NULL;
-    size_t cap = strlen(s) * 3 / 4 + 4;
-    uint8_t *out = cap <= max + 4 ? malloc(cap) : NULL;
-    if (!out || sodium_base642bin(out, cap, s, strlen(s), " \n", len, NULL,
-                                  sodium_base64_VARIANT_ORIGINAL) != 0) {
+    }
+    size_t n = strlen(s), cap = n / 4 * 3 + 3;
+    uint8_t *out = n <= 2 * (4 * ((max + 2) / 3)) + 8 ? malloc(cap) : NULL;
+    if (!out || sodium_base642bin(out, cap, s, n, " \n", len, NULL,
+                                  sodium_base64_VARIANT_ORIGINAL) != 0 ||
+        *len > max) {
         free(out);
         api_error(r, 400, "malformed", "%s must be base64 (at most %zu bytes)", name, max);
         return NULL;
@@ -250,15 +294,27 @@ api_h_verify_signature(struct api_req *r)
         ok = 0;
     }
     if (ok)
-        msg = b64_member(r, body, digest ? "digest_b64" : "message_b64", 1 << 20, &msg_len);
+        msg = b64_member(r, body, digest ? "digest_b64" : "message_b64",
+                         digest ? 4 * CERT_DIGEST_BYTES : VERIFY_MESSAGE_MAX, &msg_len);
     if (ok && msg)
         sig = b64_member(r, body, "signature_b64", 1024, &sig_len);
+    /* A digest is SHA-256 (RSA, ECDSA) or SM2's e = SM3(Z | message): 32 bytes, never
+     * another length, which ECDSA would take and OpenSSL would truncate. */
+    if (ok && msg && sig && digest && msg_len != CERT_DIGEST_BYTES) {
+        api_error(r, 400, "malformed",
+                  "digest_b64 must be 32 bytes: the SHA-256 of the message (RSA, ECDSA) or, "
+                  "for SM2, e = SM3(Z | message)");
+        ok = 0;
+    }
     ok = ok && msg && sig && cert_load(r, fp, &c);
     if (ok) {
         const char *reason = "ok";
         bool valid =
             cert_verify(c.spki.data, c.spki.len, msg, msg_len, digest, sig, sig_len) == IDL_OK;
-        unsigned cert_status = query_cert_status_at(&c, at * 1000 + 999);
+        unsigned cert_status = CERT_NONE;
+        if (query_cert_status_at(ledger_store(r->n->ledger), c.fingerprint, at * 1000 + 999,
+                                 &cert_status) != IDL_OK)
+            cert_status = CERT_NONE;
         unsigned acct_status = STATUS_NONE;
         if (query_status_at(ledger_store(r->n->ledger), c.account, at * 1000 + 999, &acct_status) !=
             IDL_OK)
@@ -286,6 +342,157 @@ api_h_verify_signature(struct api_req *r)
     free(msg);
     free(sig);
     json_decref(body);
+}
+
+/* ---- GET /v1/certs/applications/{account} ---- */
+
+/* A masked personal field of a person ("" if it has none). */
+static json_t *
+masked_field(struct api_req *r, struct state *st, const uint8_t person[HASH_BYTES],
+             unsigned field)
+{
+    struct state_key k;
+    struct ledger_person p;
+    char text[LEDGER_PERSON_TEXT_MAX + 1], mask[LEDGER_PERSON_TEXT_MAX + 1] = "";
+    state_key_init(&k, SP_PERSON);
+    state_key_raw(&k, person, HASH_BYTES);
+    if (state_get_rec(st, &k, &ledger_person_schema, &p) != IDL_OK)
+        return json_string("");
+    const struct ledger_sealed *f = p.fields.items;
+    for (uint32_t i = 0; i < p.fields.count; i++)
+        if (f[i].field == field &&
+            person_open(r->n->pkeys, person, field, f[i].data.data, f[i].data.len, text,
+                        sizeof(text)) == IDL_OK) {
+            person_mask(field, text, mask, sizeof(mask));
+            sodium_memzero(text, sizeof(text));
+        }
+    schema_free(&ledger_person_schema, &p);
+    return json_string(mask);
+}
+
+struct records {
+    struct api_req *r;
+    struct state *st;
+    json_t *list;
+    const char *applicant;
+};
+
+/*
+ * One line of the distribution record. The receiver's name and mobile come from its person
+ * record, masked like every personal field the API shows; each receiver other than the
+ * applicant is a read of its data, and recorded as such.
+ */
+static int
+collect_record(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)key, (void)kl;
+    struct records *rs = arg;
+    struct rec_handover h;
+    if (schema_decode_bytes(&rec_handover_schema, &h, val, vl) != IDL_OK)
+        return 0;
+    struct rec_account a;
+    json_t *name = NULL, *mobile = NULL;
+    if (state_account_get(rs->st, h.to, &a) == IDL_OK) {
+        name = masked_field(rs->r, rs->st, a.person, PF_NAME);
+        mobile = masked_field(rs->r, rs->st, a.person, PF_MOBILE);
+    }
+    json_array_append_new(
+        rs->list,
+        json_pack("{s:I, s:s, s:s, s:s, s:s, s:o, s:o, s:s, s:s, s:I, s:I, s:I, s:s}", "number",
+                  (json_int_t)h.number, "kind", ledger_handover_kind_name(h.kind), "medium",
+                  h.medium, "account", h.to, "org", h.to_org, "name",
+                  name ? name : json_string(""), "mobile", mobile ? mobile : json_string(""),
+                  "handed_by", h.by, "handed_by_org", h.by_org, "time", (json_int_t)h.time_ms,
+                  "height", (json_int_t)h.height, "application", (json_int_t)h.applied_height,
+                  "note", h.note));
+    if (strcmp(h.to, rs->applicant) != 0)
+        api_read_audit(rs->r, "GET /v1/certs/applications", h.to);
+    return 0;
+}
+
+/* The organisations still to approve an application, after those that did. */
+static json_t *
+awaiting_org(struct state *st, const struct rec_account *a, const struct rec_cert_app *app)
+{
+    if (app->status != APP_APPLIED)
+        return json_null();
+    char chain[LEDGER_ORG_DEPTH_MAX][LEDGER_CODE_MAX + 1];
+    size_t n = 0;
+    struct rec_org o;
+    if (state_org_get(st, a->org, &o) != IDL_OK)
+        return json_null();
+    if (!o.parent[0]) /* the root's own accounts: the root approves */
+        snprintf(chain[n++], sizeof(chain[0]), "%s", o.code);
+    while (o.parent[0] && n < LEDGER_ORG_DEPTH_MAX) {
+        snprintf(chain[n++], sizeof(chain[0]), "%s", o.parent);
+        if (state_org_get(st, o.parent, &o) != IDL_OK)
+            break;
+    }
+    return app->approvals.count < n ? json_string(chain[app->approvals.count]) : json_null();
+}
+
+static json_t *
+application_json(struct api_req *r, struct state *st, const struct rec_account *a)
+{
+    struct state_key k;
+    struct rec_cert_app app = {0};
+    state_key_init(&k, SP_CERT_APP);
+    state_key_str(&k, a->id);
+    idl_err rc = state_get_rec(st, &k, &rec_cert_app_schema, &app);
+    if (rc && rc != IDL_ERR_NOT_FOUND)
+        return NULL;
+    json_t *approvals = json_array();
+    const struct ledger_code *c = app.approvals.items;
+    for (uint32_t i = 0; i < app.approvals.count; i++)
+        json_array_append_new(approvals, json_string(c[i].code));
+    json_t *out = json_pack(
+        "{s:s, s:s, s:s, s:I, s:s, s:o, s:o, s:s, s:I}", "account", a->id, "org", a->org,
+        "status", app.status ? ledger_app_status_name(app.status) : "none", "applied_height",
+        (json_int_t)app.applied_height, "note", app.note, "approvals", approvals, "awaiting",
+        awaiting_org(st, a, &app), "medium", app.medium, "medium_time",
+        (json_int_t)app.medium_time_ms);
+    schema_free(&rec_cert_app_schema, &app);
+    /* The distribution record of every application of the account, in order. */
+    state_key_init(&k, SP_DISTRIBUTION);
+    state_key_str(&k, a->id);
+    struct records rs = {r, st, json_array(), a->id};
+    if (query_scan(ledger_store(r->n->ledger), &k, NULL, 0, collect_record, &rs) != IDL_OK) {
+        json_decref(rs.list);
+        json_decref(out);
+        return NULL;
+    }
+    json_object_set_new(out, "records", rs.list);
+    return out;
+}
+
+/*
+ * GET /v1/certs/applications/{account}: where the account's certificate application
+ * stands (applied, approved level by level, anchored), the medium its holder received, and
+ * the distribution record of the media handed down for it.
+ */
+void
+api_h_cert_application(struct api_req *r)
+{
+    const char *id = r->segs[3];
+    struct state *st;
+    struct rec_account a;
+    if (state_new(&st, ledger_store(r->n->ledger)) != IDL_OK) {
+        api_error(r, 500, "nomem", "out of memory");
+        return;
+    }
+    idl_err rc = state_account_get(st, id, &a);
+    json_t *out = rc ? NULL : application_json(r, st, &a);
+    state_free(st);
+    if (rc == IDL_ERR_NOT_FOUND) {
+        api_error(r, 404, "not_found", "no account %.64s", id);
+        return;
+    }
+    if (rc || !out) {
+        api_fail(r, rc ? rc : IDL_ERR_IO, NULL);
+        return;
+    }
+    api_read_audit(r, "GET /v1/certs/applications", a.id);
+    api_reply(r, 200, out);
 }
 
 struct person_accounts {

@@ -79,6 +79,7 @@ json_t *api_cert_json(struct api_req *r, const struct rec_cert *c, bool full);
 
 /* The endpoints (api_handlers.c, api_certs.c). */
 void api_h_cert_get(struct api_req *r);
+void api_h_cert_application(struct api_req *r);
 void api_h_cert_seal(struct api_req *r);
 void api_h_verify_signature(struct api_req *r);
 void api_h_realname(struct api_req *r);

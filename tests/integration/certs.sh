@@ -10,9 +10,17 @@
 # 4401000001 (s1-*); university 10558 (u-*) under the province. Business system teacher
 # with the cert-required role manager (the information manager).
 #
-# Covered: application -> approval level by level -> UKey medium -> anchor, each step
-# refused out of order; expired, CA, foreign-issued, already-anchored certificates and a
-# wrong medium refused at anchoring; grant of the cert-required role refused without a
+# Covered: application -> approval level by level -> UKey medium handed down level by level
+# (province -> city -> school -> holder, each a line of the distribution record) -> anchor,
+# each step refused out of order; the application and its record listed
+# (GET /v1/certs/applications/{account}, idledger cert application); expired, CA,
+# foreign-issued, already-anchored certificates, the twin of an anchored certificate (its
+# CA's ECDSA signature s -> n - s, made by tests/tools/certtwin), before and after the
+# first is revoked, an anchor without a medium and one naming another holder's medium, all
+# refused at anchoring; a medium handed back unused and one handed back after its
+# certificate's revocation, then re-issued to another applicant; reasons kept in the
+# certificate's history, one holding a mobile number refused; digest_b64 of a wrong length
+# and a message over the body's limit refused; grant of the cert-required role refused without a
 # certificate; verify allowed -> freeze -> not -> unfreeze -> allowed -> revoke -> not, and
 # revoke is final; expiry; one information manager per school, two at a university;
 # verify-signature for RSA, ECDSA and SM2/SM3 (and the refusals: other key, other message,
@@ -26,6 +34,8 @@
 PORT=$((${IT_PORT_BASE:-18000} + 400))
 command -v openssl >/dev/null || bail "openssl is needed to make the test certificates"
 command -v jq >/dev/null || bail "jq is needed"
+: "${TOOLS:?TOOLS must name the directory holding certtwin}"
+[ -x "$TOOLS/certtwin" ] || bail "no certtwin in $TOOLS"
 
 K="$T/keys"
 P="$T/pki"
@@ -52,6 +62,7 @@ person u-secadmin 皇甫嵩岳
 person s1-t1 王芳华
 person s1-t2 李雷鸣
 person s1-t3 张伟业
+person s1-t4 孙悟净
 person u-t1 赵敏慧
 person u-t2 周杰伦理
 pf() { awk -v id="$1" -v f="$2" '$1 == id { print $f }' "$T/people"; }
@@ -390,15 +401,18 @@ s5_s1() {
     account_add s1-sysadmin s1-t1 4401000001 business
     account_add s1-sysadmin s1-t2 4401000001 business
     account_add s1-sysadmin s1-t3 4401000001 business
+    account_add s1-sysadmin s1-t4 4401000001 business
     submit s1-sysadmin cert apply --account s1-t2
     submit s1-sysadmin cert apply --account s1-t3
+    submit s1-sysadmin cert apply --account s1-t4
 }
 s5_u() {
+    submit u-sysadmin cert medium --account u-t1 --medium UK2026100001
     submit u-sysadmin cert anchor --account u-t1 --cert "$P/u1.pem"
 }
 stream 5 s5_s1
 stream 6 s5_u
-settle "set-up 5: business accounts s1-t1, s1-t2 and s1-t3 (t2, t3 apply); the university anchors u-t1's certificate"
+settle "set-up 5: business accounts s1-t1 to s1-t4 (t2, t3, t4 apply); the university hands u-t1 a medium and anchors its certificate"
 
 # ---------------------------------------------------------------- the lifecycle of s1-t1
 
@@ -417,23 +431,82 @@ refused "the province approves before the city (逐级审核)" root-secadmin \
 refused "the school's own secadmin cannot approve" s1-secadmin \
     "secadmin of 440100|at this level" cert approve --account s1-t1
 
+# application ACCOUNT: the business system's view of an application (GET, with its token)
+application() {
+    get "/v1/certs/applications/$1"
+}
+a=$(application s1-t1)
+is "$(status_code) $(printf '%s' "$a" | jq -r '"\(.status) \(.awaiting) \(.approvals | length) \(.records | length)"')" \
+    "200 applied 440100 0 0" \
+    "GET /v1/certs/applications/s1-t1: applied, awaiting the city, no approval, no record yet"
+application nobody >/dev/null
+is "$(status_code)" 404 "GET /v1/certs/applications of an unknown account: 404"
+
 submit gz-secadmin cert approve --account s1-t1
 submit gz-secadmin cert approve --account s1-t2
 submit gz-secadmin cert approve --account s1-t3
-settle "the city (gz-secadmin) approves the three applications"
+submit gz-secadmin cert approve --account s1-t4
+settle "the city (gz-secadmin) approves the four applications"
+is "$(application s1-t1 | jq -c '[.status, .awaiting, .approvals]')" '["applied","440000",["440100"]]' \
+    "after the city's approval: awaiting the province"
 refused "still no anchor after the city's approval only" s1-sysadmin \
     "no approved certificate application" cert anchor --account s1-t1 --cert "$P/t1.der"
 submit root-secadmin cert approve --account s1-t1
 submit root-secadmin cert approve --account s1-t2
 submit root-secadmin cert approve --account s1-t3
+submit root-secadmin cert approve --account s1-t4
 settle "the province (root-secadmin) completes the approvals"
 refused "no approval beyond the province" root-secadmin "fully approved|no application waiting" \
     cert approve --account s1-t1
+refused "anchor before any medium was handed over" s1-sysadmin "no medium has been handed to s1-t1" \
+    cert anchor --account s1-t1 --cert "$P/t1.der"
 
-tx "UKey medium UK2026000101 handed to s1-t1 (派发记录)" s1-sysadmin \
+# The medium goes down level by level (逐级派发), each handover a line of the record.
+refused "media go down one level at a time: not from the province to the school" root-sysadmin \
+    "one level at a time" cert medium --account s1-t1 --medium UK2026000101 --to s1-secadmin
+tx "the province hands medium UK2026000101 to the city (gz-secadmin)" root-sysadmin \
+    cert medium --account s1-t1 --medium UK2026000101 --to gz-secadmin
+refused "the school cannot hand on a medium the city holds" s1-sysadmin "only the sysadmin of 440100" \
+    cert medium --account s1-t1 --medium UK2026000101
+refused "nor can the province any more" root-sysadmin "only the sysadmin of 440100" \
+    cert medium --account s1-t1 --medium UK2026000101 --to gz-sysadmin
+refused "the medium in transit is not anchorable (the city holds it)" s1-sysadmin \
+    "only the sysadmin of 440100" cert anchor --account s1-t1 --cert "$P/t1.der" --medium UK2026000101
+tx "the city hands it to the school (s1-secadmin)" gz-sysadmin \
+    cert medium --account s1-t1 --medium UK2026000101 --to s1-secadmin
+tx "the school's sysadmin hands UKey medium UK2026000101 to s1-t1 (派发记录)" s1-sysadmin \
     cert medium --account s1-t1 --medium UK2026000101
 refused "the same medium to another holder" s1-sysadmin "another account" \
     cert medium --account s1-t2 --medium UK2026000101
+a=$(application s1-t1)
+is "$(status_code) $(printf '%s' "$a" | jq -r '[.status, .medium, (.approvals | join("+"))] | join(" ")')" \
+    "200 approved UK2026000101 440100+440000" "the application: approved by the city and the province, medium UK2026000101"
+is "$(printf '%s' "$a" | jq -r '[.records[] | "\(.number):\(.kind):\(.medium):\(.handed_by)@\(.handed_by_org)>\(.account)@\(.org)"] | join(" ")')" \
+    "1:handover:UK2026000101:root-sysadmin@440000>gz-secadmin@440100 2:handover:UK2026000101:gz-sysadmin@440100>s1-secadmin@4401000001 3:handover:UK2026000101:s1-sysadmin@4401000001>s1-t1@4401000001" \
+    "the distribution record: three handovers, province -> city -> school -> s1-t1"
+is "$(printf '%s' "$a" | jq -r '.records[2] | "\(.name) \(.mobile)"')" \
+    "$(p_name s1-t1 | cut -c1-3)** $(p_mobile s1-t1 | cut -c1-3)****$(p_mobile s1-t1 | cut -c8-11)" \
+    "each record names the receiver's unit, name and mobile, masked"
+like "$(printf '%s' "$a" | jq -r '.records[0].time')" '^[0-9]{13}$' "each record has its time (ms)"
+unlike "$a" "$(p_name s1-t1)|$(p_mobile s1-t1)|$(p_name gz-secadmin)|$(p_mobile gz-secadmin)" \
+    "the listing carries no name or mobile in the clear"
+expect_exit 0 "idledger cert application s1-t1" "$IDL" cert application s1-t1
+like "$(cat "$OUT")" "^certificate application of s1-t1 \(4401000001\): approved" \
+    "idledger cert application: status"
+is "$(grep -c ' medium UK2026000101 from ' "$OUT")" 3 "idledger cert application: the three record lines"
+
+# s1-t4 gets a medium that turns out faulty: handed back unused, before any certificate.
+tx "UKey medium UK2026000104 handed to s1-t4" s1-sysadmin \
+    cert medium --account s1-t4 --medium UK2026000104
+tx "s1-t4 hands back UK2026000104 unused (faulty)" s1-sysadmin \
+    cert medium-return --account s1-t4 --medium UK2026000104 --reason 介质损坏
+is "$(application s1-t4 | jq -r '"[\(.medium)] \([.records[] | .kind] | join(","))"')" "[] handover,return" \
+    "s1-t4 holds no medium now; its record shows the handover and the return"
+refused "a medium handed to s1-t1 on s1-t2's certificate (s1-t2 has none)" s1-sysadmin \
+    "UK2026000101 was handed to another account \(s1-t1\)" \
+    cert anchor --account s1-t2 --cert "$P/t2.pem" --medium UK2026000101
+refused "no anchoring without a medium" s1-sysadmin "no medium has been handed to s1-t2" \
+    cert anchor --account s1-t2 --cert "$P/t2.pem"
 refused "anchor with a medium other than the one handed out" s1-sysadmin "was handed medium" \
     cert anchor --account s1-t1 --cert "$P/t1.der" --medium UK2026999999
 is "$(sed -n 's/.*was handed medium \([^,]*\),.*/\1/p' "$ERR")" UK2026000101 \
@@ -467,12 +540,38 @@ is "$(JSON_BODY="" call "$IDLEDGER_API_TOKEN" GET /v1/accounts/s1-t1 | jq -r '.c
     "$(fp t1) active" "GET /v1/accounts/s1-t1 lists the certificate"
 expect_exit 0 "idledger cert show" "$IDL" cert show "$(fp t1)"
 like "$(cat "$OUT")" "of s1-t1: active \(rsa key\)" "idledger cert show: s1-t1, active, RSA"
+
+submit s1-sysadmin cert medium --account s1-t2 --medium UK2026000102
+submit s1-sysadmin cert medium --account s1-t3 --medium UK2026000103
+settle "media UK2026000102 and UK2026000103 handed to s1-t2 and s1-t3"
 refused "the same certificate cannot be anchored twice" s1-sysadmin "already anchored" \
     cert anchor --account s1-t2 --cert "$P/t1.der"
+refused "s1-t2's certificate on s1-t1's medium" s1-sysadmin "s1-t2 was handed medium UK2026000102, not UK2026000101" \
+    cert anchor --account s1-t2 --cert "$P/t2.pem" --medium UK2026000101
+# The twin of s1-t1's certificate: the education CA's ECDSA signature (r, s) made (r, n - s).
+if "$TOOLS/certtwin" "$P/t1.der" "$P/ca.der" "$P/twin.der" 2>"$P/twin.err"; then
+    pass "certtwin made the twin of s1-t1's certificate"
+else
+    diag_file "$P/twin.err"
+    fail "certtwin made the twin of s1-t1's certificate"
+fi
+TWIN_FP=$(sha256sum "$P/twin.der" | cut -d' ' -f1)
+isnt "$TWIN_FP" "$(fp t1)" "the twin has another fingerprint"
+openssl x509 -inform DER -in "$P/twin.der" -out "$P/twin.pem" 2>/dev/null
+like "$(openssl verify -CAfile "$P/ca.pem" "$P/twin.pem" 2>&1)" ": OK" \
+    "openssl verifies the twin under the education CA"
+is "$(openssl x509 -inform DER -in "$P/twin.der" -noout -serial -issuer -pubkey | sha256sum)" \
+    "$(openssl x509 -inform DER -in "$P/t1.der" -noout -serial -issuer -pubkey | sha256sum)" \
+    "the twin has the original's serial, issuer and public key"
+refused "the twin of s1-t1's anchored certificate is refused for s1-t2 (issuer and serial)" \
+    s1-sysadmin "serial 1a2b3c4d5e is already anchored" \
+    cert anchor --account s1-t2 --cert "$P/twin.der"
 
 submit s1-sysadmin cert anchor --account s1-t2 --cert "$P/t2.pem"
 submit s1-sysadmin cert anchor --account s1-t3 --cert "$P/t3.pem"
 settle "s1-t2's EC P-256 and s1-t3's SM2 certificates anchored (SM2 CA checked with the standard ID)"
+is "$(get "/v1/certs/$(fp t2)" | jq -r .medium)" UK2026000102 "s1-t2's certificate is on s1-t2's medium"
+
 is "$(get "/v1/certs/$(fp t3)" | jq -r '[.key, .status, .serial] | join(" ")')" \
     "sm2 active $(cat "$P/t3.serial")" "the SM2 certificate: key sm2, active, serial"
 
@@ -505,8 +604,10 @@ if (cd "$P" && openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nod
 else
     fail "openssl made u-t2's certificate"
 fi
-tx "u-t2's short-lived certificate anchored" u-sysadmin \
-    cert anchor --account u-t2 --cert "$P/u2.pem"
+tx "u-t2's short-lived certificate anchored in one step with a new medium (cert anchor --medium)" \
+    u-sysadmin cert anchor --account u-t2 --cert "$P/u2.pem" --medium UK2026100002
+is "$(application u-t2 | jq -r '"\(.status) \(.medium) \([.records[] | .handed_by + ">" + .account] | join(","))"')" \
+    "anchored UK2026100002 u-sysadmin>u-t2" "the one-step anchoring recorded the handover to u-t2"
 submit u-secadmin grant add --account u-t1 --system teacher --role manager
 submit u-secadmin grant add --account u-t2 --system teacher --role manager
 settle "a university may have two information managers (u-t1, u-t2)"
@@ -548,8 +649,36 @@ refused "revocation is final: no unfreeze" s1-sysadmin "final" \
 refused "revocation is final: no freeze" s1-sysadmin "final" \
     cert freeze --fingerprint "$(fp t1)" --reason x
 is "$(cert_status "$(fp t1)")" revoked "still revoked"
-is "$(get "/v1/certs/$(fp t1)" | jq -r '[.history[].status] | join(",")')" \
+c=$(get "/v1/certs/$(fp t1)")
+is "$(printf '%s' "$c" | jq -r '[.history[].status] | join(",")')" \
     "active,frozen,active,revoked" "the certificate's history"
+is "$(printf '%s' "$c" | jq -r '[.history[] | "\(.actor):\(.reason)"] | join(",")')" \
+    "s1-sysadmin:,s1-sysadmin:介质上交,s1-sysadmin:返岗,s1-sysadmin:调离本单位" \
+    "the history keeps who made each change and why (the reasons given)"
+expect_exit 0 "idledger cert show prints the history" "$IDL" cert show "$(fp t1)"
+like "$(cat "$OUT")" "revoked +by s1-sysadmin: 调离本单位" "idledger cert show: the revocation and its reason"
+expect_exit 2 "a reason holding a mobile number is refused before it is signed" \
+    "$IDL" --key "$K/s1-sysadmin.key" --basis "$(form mobile)" cert freeze \
+    --fingerprint "$(fp t2)" --reason "手机 $(p_mobile s1-t2)"
+like "$(cat "$ERR")" "11 or more digits" "the refusal says why (and keeps it off the chain)"
+unlike "$(cat "$ERR")" "$(p_mobile s1-t2)" "the refusal does not echo the number"
+
+# Revoked, its key handed in (介质上交): the medium comes back and goes to s1-t4.
+refused "s1-t2's medium carries an active certificate: it stays with its holder" s1-sysadmin \
+    "revoke it first" cert medium-return --account s1-t2 --medium UK2026000102 --reason x
+tx "s1-t1 hands back UK2026000101 (its certificate revoked)" s1-sysadmin \
+    cert medium-return --account s1-t1 --medium UK2026000101 --reason 调离本单位
+tx "the school re-issues the blank key UK2026000101 to s1-t4" s1-sysadmin \
+    cert medium --account s1-t4 --medium UK2026000101
+is "$(application s1-t1 | jq -r '[.records[] | .kind] | join(",")')" "handover,handover,handover,return" \
+    "s1-t1's record: three handovers and the return"
+is "$(application s1-t4 | jq -r '"\(.medium) \([.records[] | .kind + ":" + .medium] | join(","))"')" \
+    "UK2026000101 handover:UK2026000104,return:UK2026000104,handover:UK2026000101" \
+    "s1-t4's record: the faulty key there and back, then UK2026000101"
+refused "the twin is refused after the original's revocation too" s1-sysadmin \
+    "serial 1a2b3c4d5e is already anchored" cert anchor --account s1-t4 --cert "$P/twin.der"
+post /v1/certs/verify-signature "$(sigbody "$TWIN_FP" "$P/msg.txt" "$P/t1.sig")" >/dev/null
+is "$(status_code)" 404 "verify-signature with the twin's fingerprint: 404, it was never anchored"
 
 # The school replaces its information manager: the role goes first, then the new holder.
 refused "the revoked holder still counts: s1-t2 still refused" s1-secadmin \
@@ -583,6 +712,39 @@ body=$(jq -nc --arg f "$(fp t1)" --arg d "$(openssl dgst -sha256 -binary "$M" | 
     '{fingerprint: $f, digest_b64: $d, signature_b64: $s, at: $at}')
 is "$(post /v1/certs/verify-signature "$body" | jq -r .valid)" true \
     "verify-signature with digest_b64 (the SHA-256 of the message)"
+# digestbody BYTES_CMD: the same request with the digest that BYTES_CMD prints
+digestbody() {
+    jq -nc --arg f "$(fp t1)" --arg d "$(sh -c "$1" | base64 -w0)" \
+        --arg s "$(b64 "$P/t1.sig")" --argjson at "$AT_OK" \
+        '{fingerprint: $f, digest_b64: $d, signature_b64: $s, at: $at}'
+}
+bad_digest=""
+for cmd in "openssl dgst -sha256 -binary $M | head -c 31" \
+    "{ openssl dgst -sha256 -binary $M; printf x; }" "openssl dgst -sha512 -binary $M" \
+    "printf ''"; do
+    r=$(post /v1/certs/verify-signature "$(digestbody "$cmd")")
+    [ "$(status_code)" = 400 ] && printf '%s' "$r" | grep -q "32 bytes" || {
+        bad_digest="$bad_digest [$cmd: $(status_code) $r]"
+    }
+done
+is "$bad_digest" "" "verify-signature: a digest_b64 of 31, 33, 64 or 0 bytes is 400 (32 bytes or nothing)"
+
+# The message's limit: its base64 and the rest must fit the 1 MiB body.
+# bigbody N: a request for an N-byte message signed with s1-t2's key, in $P/big.json
+bigbody() {
+    head -c "$1" /dev/urandom >"$P/big.bin"
+    openssl dgst -sha256 -sign "$P/t2.key" -out "$P/big.sig" "$P/big.bin"
+    base64 -w0 "$P/big.bin" >"$P/big.b64"
+    jq -nc --arg f "$(fp t2)" --rawfile m "$P/big.b64" --arg s "$(b64 "$P/big.sig")" \
+        '{fingerprint: $f, message_b64: $m, signature_b64: $s}' >"$P/big.json"
+    curl -s -m 30 -o "$T/.body" -w '%{http_code}' -H "Authorization: Bearer $BIZ" \
+        -H 'Content-Type: application/json' --data-binary "@$P/big.json" \
+        "$API/v1/certs/verify-signature" >"$T/.status" || echo 000 >"$T/.status"
+    echo "$(status_code) $(jq -r '.valid // .error.message' "$T/.body")"
+}
+is "$(bigbody 782336)" "200 true" "verify-signature: a message of 782336 bytes (the limit) is checked: valid"
+like "$(bigbody 782337)" "^400 .*at most 782336 bytes" "one byte more: 400, saying the limit"
+like "$(bigbody 800000)" "^413 " "a body over 1 MiB: 413"
 post /v1/certs/verify-signature "$(sigbody "$(fp x1)" "$M" "$P/t1.sig")" >/dev/null
 is "$(status_code)" 404 "verify-signature with a fingerprint never anchored: 404"
 post /v1/certs/verify-signature '{"fingerprint":"zz","message_b64":"","signature_b64":""}' >/dev/null
@@ -631,12 +793,12 @@ is "$(cat "$OUT")" "registered; accounts: u-t1" "idledger realname check: u-t1"
 # ---------------------------------------------------------------- reports and audit
 
 r=$(get "/v1/reports/business-accounts?org=4401000001")
-is "$(status_code) $(printf '%s' "$r" | jq -r '"\(.org) \(.total)"')" "200 4401000001 3" \
-    "GET /v1/reports/business-accounts: the school's 3 business accounts"
+is "$(status_code) $(printf '%s' "$r" | jq -r '"\(.org) \(.total)"')" "200 4401000001 4" \
+    "GET /v1/reports/business-accounts: the school's 4 business accounts"
 a=$(get "/v1/audit?org=4401000001")
 is "$(status_code)" 200 "GET /v1/audit?org=4401000001: 200"
 is "$(printf '%s' "$a" | jq -r --arg fp "$(fp t1)" '[.entries[] | select((.target == "s1-t1" or .target == $fp) and .status == "committed" and (.type | startswith("cert.")))] | map(.type + ":" + .actor) | join(",")')" \
-    "cert.apply:s1-sysadmin,cert.medium:s1-sysadmin,cert.anchor:s1-sysadmin,cert.freeze:s1-sysadmin,cert.unfreeze:s1-sysadmin,cert.revoke:s1-sysadmin" \
+    "cert.apply:s1-sysadmin,cert.medium:s1-sysadmin,cert.anchor:s1-sysadmin,cert.freeze:s1-sysadmin,cert.unfreeze:s1-sysadmin,cert.revoke:s1-sysadmin,cert.medium-return:s1-sysadmin" \
     "the audit log holds s1-t1's certificate lifecycle in order (freeze/unfreeze/revoke by fingerprint)"
 is "$(printf '%s' "$a" | jq -r --arg t "$ANCHOR_TX" '.entries[] | select(.txid == $t) | .basis')" \
     "$ANCHOR_BASIS" "the anchoring's audit entry carries the SHA-256 of its form"
@@ -649,6 +811,7 @@ T_UNAUTH=$(now_ms)
 noauth_ok=1
 for req in "GET /v1/accounts/s1-t1" "GET /v1/verify?account=s1-t1&system=teacher&role=manager" \
     "GET /v1/certs/$(fp t1)" "GET /v1/audit?org=4401000001" "GET /v1/orgs/4401000001" \
+    "GET /v1/certs/applications/s1-t1" \
     "GET /v1/reports/business-accounts?org=4401000001" \
     "POST /v1/certs/verify-signature $(sigbody "$(fp t2)" "$M" "$P/t2.sig")" \
     "POST /v1/realname/check $(jq -nc --arg n "$(p_num s1-t1)" --arg m "$(p_name s1-t1)" \
@@ -699,6 +862,12 @@ get "/v1/audit?org=4401000001" >/dev/null
 run "$IDL" --json --key "$K/s1-auditor.key" read-audit --org 4401000001 --since "$T_AUD"
 is "$(jq -r '[.reads[] | select(.endpoint == "GET /v1/audit")] | length' "$OUT")" 1 \
     "read-audit lists the business system's GET /v1/audit?org=4401000001"
+T_APP=$(now_ms)
+application s1-t1 >/dev/null
+run "$IDL" --json --key "$K/s1-auditor.key" read-audit --org 4401000001 --since "$T_APP"
+is "$(jq -r '[.reads[] | select(.endpoint == "GET /v1/certs/applications") | .account] | sort | join(",")' "$OUT")" \
+    "s1-secadmin,s1-t1" \
+    "read-audit lists the application read: the applicant, and the school's receiver named in its record"
 expect_exit 0 "read-audit of the window with the refused calls" \
     "$IDL" --json --key "$K/s1-auditor.key" read-audit --org 4401000001 --since "$T_UNAUTH"
 is "$(jq -r --argjson t "$T_READS" '[.reads[] | select(.time < $t)] | length' "$OUT")" 0 \
