@@ -103,7 +103,13 @@ token_command(const char *home, int argc, char **argv)
         return 0;
     }
     if (argc == 1 && !strcmp(argv[0], "list"))
-        return tokens_list(home) == IDL_OK ? 0 : 1;
+    {
+        idl_err rc = tokens_list(home, stdout);
+        if (rc)
+            fprintf(stderr, "idledgerd: cannot read %s/tokens.json: %s\n", home,
+                    idl_strerror(rc));
+        return rc ? 1 : 0;
+    }
     if (argc == 2 && !strcmp(argv[0], "revoke")) {
         idl_err rc = tokens_revoke(home, argv[1]);
         if (rc)
@@ -124,7 +130,8 @@ run(const char *home)
         return 1;
     }
     int level = log_level_parse(cfg.log_level);
-    log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+    IDL_ASSERT(level >= 0); /* node_config_load refuses any other name */
+    log_set_level((enum log_level)level);
 
     /* Block the stop signals before any thread exists, so every thread inherits the mask
      * and only sigwait below receives them. SIGPIPE is ignored: a client that goes away is
