@@ -263,6 +263,7 @@ main(int argc, char **argv)
     if (!rc)
         rc = c.cmd->fn(&c);
     sodium_memzero(c.token, sizeof(c.token));
+    wallet_key_free(c.key);
     /* No nng_fini(): NNG's reaper may still be closing the last connection, and the
      * process exit releases everything anyway. */
     return rc;
