@@ -7,6 +7,7 @@
 . "$(dirname "$0")/lib.sh"
 
 PORT=$((${IT_PORT_BASE:-18000} + 100))
+[ -x "$TOOLS/loadgen" ] || bail "no loadgen in TOOLS=$TOOLS (make build/tools/loadgen)"
 net_up "$T/net" "$PORT"
 TOKEN=$IDLEDGER_API_TOKEN
 

@@ -43,6 +43,12 @@ set -u
     exit 1
 }
 
+# The test tools (loadgen, evilpeer), for a test run on its own: as run-integration.sh
+# defaults them.
+if [ -z "${TOOLS:-}" ]; then
+    if [ -d "$BIN/../tools" ]; then TOOLS=$BIN/../tools; else TOOLS=$BIN/../build/tools; fi
+fi
+
 T=$(mktemp -d "${TMPDIR:-/tmp}/idledger-it.XXXXXX") || {
     echo "Bail out! mktemp failed"
     exit 1
