@@ -242,12 +242,14 @@ cli_passphrase(struct cli *c, char *buf, size_t n, const char *prompt)
     }
     if (!isatty(STDIN_FILENO))
         return cli_usage(c, "no passphrase: give --passphrase-file or set IDLEDGER_PASSPHRASE");
+    /* Echo goes off before the prompt shows: an answer typed (or pasted) as soon as the
+     * prompt appears is neither echoed nor flushed away. */
     struct termios old, quiet;
     tcgetattr(STDIN_FILENO, &old);
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    fprintf(stderr, "%s", prompt);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    fprintf(stderr, "%s", prompt);
     char *got = fgets(buf, (int)n, stdin);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     fprintf(stderr, "\n");

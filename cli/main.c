@@ -49,7 +49,7 @@ static const char general_help[] =
     "  --timeout S            seconds to wait for the commit (default 30)\n"
     "\n"
     "Exit status: 0 committed or answered, 1 rejected (reason on stderr), 2 usage error,\n"
-    "3 node unreachable or no commit in time.\n"
+    "3 node unreachable or unable to take it now (5xx), or no commit in time.\n"
     "\n"
     "Commands (idledger COMMAND --help for details and examples):\n";
 

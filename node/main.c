@@ -70,12 +70,13 @@ read_passphrase(const struct node_config *c, char *buf, size_t n)
                         "$IDLEDGERD_PASSPHRASE)\n");
         return -1;
     }
+    /* Echo off before the prompt, so an answer typed at once is not echoed or flushed. */
     struct termios old, quiet;
     tcgetattr(STDIN_FILENO, &old);
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    fprintf(stderr, "passphrase for %s: ", c->key);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    fprintf(stderr, "passphrase for %s: ", c->key);
     char *got = fgets(buf, (int)n, stdin);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     fprintf(stderr, "\n");
@@ -141,6 +142,11 @@ run(const char *home)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    /* A shell starts a background command with SIGINT ignored, and an ignored signal is
+     * discarded before sigwait could take it: `kill -INT` must stop the node however it was
+     * started. (Blocked first, so the default action never runs.) */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
 
     char *pass = sodium_malloc(1024);
