@@ -568,7 +568,15 @@ handle(nng_aio *aio)
     c->r = (struct api_req){.n = a->n, .method = nng_http_req_get_method(c->req), .status = 500};
     size_t len = 0;
     c->route = route_find(c);
-    if (!c->route || !body_length(c, &len)) {
+    if (!c->route) {
+        /* An unread body would be taken for the next request: end the connection. */
+        const char *cl = nng_http_req_get_header(c->req, "Content-Length");
+        c->close = nng_http_req_get_header(c->req, "Transfer-Encoding") ||
+                   (cl && strspn(cl, "0") != strlen(cl));
+        call_reply(c);
+        return;
+    }
+    if (!body_length(c, &len)) {
         call_reply(c);
         return;
     }

@@ -120,6 +120,15 @@ bad "GET /v1/tx (wrong method)" 405
 http PUT /v1/persons/seal -H "$AUTH" -H "$JSON" --data-binary '{}'
 bad "PUT /v1/persons/seal (wrong method)" 405
 
+# The body of a request refused before it was read (no such path, too large) must not be
+# taken for the next request on a kept-alive connection: the second answer is its own.
+got=$(curl -s -m 10 -o /dev/null -w '%{http_code} ' -X POST -H "$JSON" --data-binary \
+    '{"tx":"00"}' "$API/v1/nope" --next -s -m 10 -o /dev/null -w '%{http_code} ' \
+    -X POST -H "$JSON" -H "Content-Length: 2000000" --data-binary '{}' "$API/v1/tx" \
+    --next -s -m 10 -o "$T/.second" -w '%{http_code}' "$API/v1/status")
+is "$got" "404 413 200" "a request after refused bodies on the same connection gets its own answer"
+is "$(jq -r .chain_id "$T/.second")" dev "and it is the answer to that request"
+
 http GET "/v1/verify?account=root-sysadmin&system=teacher&role=query&bogus=1" -H "$AUTH"
 bad "GET /v1/verify with an unknown query parameter" 400
 http GET "/v1/verify?account=root-sysadmin" -H "$AUTH"
