@@ -44,6 +44,9 @@ struct cli {
     int nargs;
     const struct cli_command *cmd;
     char token[128];
+    /* Loaded once per invocation (cli_key, cli_chain_id). */
+    struct wallet_key *key;
+    char chain_id[LEDGER_CHAIN_ID_MAX + 1];
 };
 
 struct cli_command {
@@ -77,17 +80,18 @@ __attribute__((format(printf, 3, 4))) int cli_fail(const struct cli *c, int code
 int cli_http(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply,
              char *why, size_t why_len);
 
-/* The same with an explicit Authorization header and no body. */
-int cli_http_auth(struct cli *c, const char *method, const char *path, const char *auth,
-                  json_t **reply, char *why, size_t why_len);
+/* The same with an explicit Authorization header and the exact bytes of the body (text: a
+ * NUL-terminated JSON text, or NULL for none). */
+int cli_http_auth(struct cli *c, const char *method, const char *path, const char *text,
+                  const char *auth, json_t **reply, char *why, size_t why_len);
 
 /* Prints a JSON value (pretty) to stdout. */
 void cli_print_json(json_t *v);
 
 /*
  * Runs an API query and handles the common outcomes: on 200 *reply is set and EXIT_OK_
- * returned; otherwise the error is printed and the exit code returned (3 unreachable, 1 for
- * 4xx/5xx with the node's message).
+ * returned; otherwise the error is printed and the exit code returned (3 unreachable or
+ * unavailable (5xx), 2 for 401, 1 for another 4xx, with the node's message).
  */
 int cli_query(struct cli *c, const char *path, json_t **reply);
 
@@ -107,15 +111,39 @@ int cli_submit(struct cli *c, struct ledger_tx *tx);
 int cli_tx_prepare(struct cli *c, struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BYTES]);
 
 /*
- * A query signed by the --key's account (management accounts authenticate reads that
- * business-system tokens may not make, such as the read-audit log).
+ * A request signed by the --key's account, handled like cli_query: management accounts
+ * authenticate what business-system tokens may not do, such as reading the read-audit log
+ * or sealing personal data. No token is needed. cli_signed_query GETs path;
+ * cli_signed_post POSTs body (not consumed).
  */
 int cli_signed_query(struct cli *c, const char *path, json_t **reply);
+int cli_signed_post(struct cli *c, const char *path, json_t *body, json_t **reply);
+
+/* The longest Authorization header cli_sign_request writes, with its NUL. */
+#define CLI_AUTH_MAX 256
+
+/*
+ * Writes into auth the Authorization header of a request signed by key (docs/API.md,
+ * "Signed requests": IDL-Sig key=PUBKEY,time=UNIX_MS,sig=HEX) for method, path (with its
+ * query) and the exact bytes of the body (body_len 0 for none). Returns IDL_OK, or the
+ * signing error with auth empty.
+ */
+IDL_MUST_USE idl_err cli_sign_request(const struct wallet_key *key, const char *chain_id,
+                                      const char *method, const char *path, const void *body,
+                                      size_t body_len, char auth[CLI_AUTH_MAX]);
+
+/* The --key, loaded (its passphrase asked) once per invocation; c owns it, main frees it.
+ * Returns EXIT_OK_ or an exit code (message printed). */
+int cli_key(struct cli *c, const struct wallet_key **key);
+
+/* The node's chain id (GET /v1/status, asked once). Returns EXIT_OK_ or an exit code. */
+int cli_chain_id(struct cli *c, const char **chain_id);
 
 /* POSTs body to path and handles the outcome like cli_query. */
 int cli_post(struct cli *c, const char *path, json_t *body, json_t **reply);
 
-/* Loads --key with its passphrase. Returns EXIT_OK_ or an exit code (message printed). */
+/* Loads --key with its passphrase into a key the caller frees (wallet_key_free). Returns
+ * EXIT_OK_ or an exit code (message printed). */
 int cli_load_key(struct cli *c, struct wallet_key **key);
 
 /* Reads a passphrase from --passphrase-file, $IDLEDGER_PASSPHRASE or a prompt. */

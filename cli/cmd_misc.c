@@ -108,6 +108,10 @@ cmd_testnet(struct cli *c)
         o.org_code = cli_get(c, "org-code");
     if (cli_get(c, "org-name"))
         o.org_name = cli_get(c, "org-name");
+    /* The default name belongs to the default code: another root is named by its user. */
+    if (strcmp(o.org_code, TESTNET_ORG_CODE_DEFAULT) != 0 && !cli_get(c, "org-name"))
+        return cli_usage(c, "--org-code %s needs --org-name (the root organisation's name)",
+                         o.org_code);
     char why[512];
     if (testnet_write(&o, why, sizeof(why)) != IDL_OK)
         return cli_fail(c, EXIT_USAGE, "%s", why);
@@ -141,7 +145,9 @@ const struct cli_command cli_misc_commands[] = {
      "Writes a ready local network: genesis, one home per node (config, key, API token),\n"
      "the root organisation's three admin keys and their passphrase (a testnet\n"
      "convenience only). Node K serves its API on port P+2K and peers on P+2K+1.\n"
-     "Defaults: 1 validator, 0 replicas, port 7700, chain dev, root 440000 广东省教育厅.\n\n"
-     "example:\n  idledger testnet --dir devnet --validators 4 --replicas 1\n"},
+     "Defaults: 1 validator, 0 replicas, port 7700, chain dev, root 440000 广东省教育厅;\n"
+     "another --org-code needs its --org-name.\n\n"
+     "examples:\n  idledger testnet --dir devnet --validators 4 --replicas 1\n"
+     "  idledger testnet --dir gx --org-code 450000 --org-name 广西壮族自治区教育厅\n"},
 };
 const size_t cli_misc_ncommands = IDL_ARRAY_LEN(cli_misc_commands);

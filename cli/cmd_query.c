@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "ledger/file.h"
 
 static const char *
 str(json_t *o, const char *k)
@@ -238,6 +239,38 @@ cmd_tx_show(struct cli *c)
     return query_show(c, path, show_tx);
 }
 
+/*
+ * Prints the Authorization header of a request signed by --key, for curl and scripts that
+ * call the endpoints reserved to management accounts (docs/API.md, signed requests). The
+ * signature binds the method, the path with its query and the body's exact bytes, and
+ * holds for five minutes.
+ */
+static int
+cmd_sign_request(struct cli *c)
+{
+    const char *method = c->args[0], *path = c->args[1], *file = cli_get(c, "body-file");
+    if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0)
+        return cli_usage(c, "METHOD is GET or POST");
+    if (path[0] != '/')
+        return cli_usage(c, "PATH starts with / (e.g. /v1/read-audit?org=440000)");
+    struct idl_bytes body = {0};
+    idl_err err = file ? file_read_all(file, (size_t)16 << 20, &body) : IDL_OK;
+    if (err)
+        return cli_usage(c, "cannot read %s: %s", file, idl_strerror(err));
+    const struct wallet_key *key;
+    const char *chain;
+    char auth[CLI_AUTH_MAX];
+    int rc = cli_key(c, &key);
+    if (!rc)
+        rc = cli_chain_id(c, &chain);
+    if (!rc && cli_sign_request(key, chain, method, path, body.data, body.len, auth) != IDL_OK)
+        rc = cli_fail(c, EXIT_USAGE, "cannot sign the request");
+    if (!rc)
+        printf("%s\n", auth);
+    free(body.data);
+    return rc;
+}
+
 const struct cli_command cli_query_commands[] = {
     {"status", "", 0, cmd_status, "", "Shows the node's chain, height and role.\n\nexample:\n  idledger status\n"},
     {"account show", "", 1, cmd_account_show, "ID",
@@ -259,6 +292,15 @@ const struct cli_command cli_query_commands[] = {
     {"block show", "", 1, cmd_block_show, "HEIGHT",
      "Shows a block: hashes, transactions with their outcome, commit signatures.\n\n"
      "example:\n  idledger block show 12\n"},
+    {"sign-request", "body-file=", 2, cmd_sign_request, "METHOD PATH [--body-file FILE]",
+     "Prints the Authorization header of a request signed by --key (no token needed), for\n"
+     "calling with curl what only management accounts may: POST /v1/persons/seal and\n"
+     "/v1/persons/seal-batch (a system administrator), GET /v1/read-audit (the auditor).\n"
+     "It binds METHOD, PATH with its query and the exact bytes of FILE (the body), and\n"
+     "holds for five minutes. The node is asked only for its chain id.\n\n"
+     "example:\n"
+     "  curl -H \"Authorization: $(idledger --key auditor.key sign-request GET \\\n"
+     "      '/v1/read-audit?org=440000')\" http://127.0.0.1:7700/v1/read-audit?org=440000\n"},
     {"tx show", "", 1, cmd_tx_show, "TXID",
      "Shows a transaction's state: pending, committed or rejected (with the reason).\n\n"
      "example:\n  idledger tx show 3f2a...\n"},

@@ -1,8 +1,10 @@
 /*
  * Commands that sign a transaction. Each fills a transaction body from its options
  * (refusing bad values with exit 2 before anything is signed) and hands it to cli_submit.
- * Personal data is checked here, then sealed by the node (POST /v1/persons/seal), so the
- * signed transaction carries it only sealed.
+ * Personal data is checked here, then sealed by the node (POST /v1/persons/seal, a request
+ * signed with the same --key: only a system administrator may have the node seal, or
+ * learn whether a number is registered under another name), so the signed transaction
+ * carries it only sealed.
  */
 #include <stdio.h>
 #include <string.h>
@@ -79,25 +81,14 @@ sealed_list(struct cli *c, json_t *fields, struct schema_list *out)
     return EXIT_OK_;
 }
 
-/* POST /v1/persons/seal; *person receives the "person" member of the answer. */
+/* POST /v1/persons/seal, signed by --key; *person receives the "person" member. */
 static int
 seal(struct cli *c, json_t *body, json_t **person)
 {
-    char why[512];
     json_t *reply = NULL;
-    int status = cli_http(c, "POST", "/v1/persons/seal", body, &reply, why, sizeof(why));
-    if (status == 0)
-        return cli_fail(c, EXIT_UNREACHABLE, "%s", why);
-    if (status != 200) {
-        const char *m = json_string_value(
-            json_object_get(json_object_get(reply, "error"), "message"));
-        int rc = cli_fail(c, status == 401 ? EXIT_USAGE : EXIT_REJECTED, "%s%s",
-                          m ? m : "the node refused the personal data",
-                          status == 401 ? " (give --api-token-file or set IDLEDGER_API_TOKEN)"
-                                        : "");
-        json_decref(reply);
+    int rc = cli_signed_post(c, "/v1/persons/seal", body, &reply);
+    if (rc)
         return rc;
-    }
     *person = json_incref(json_object_get(reply, "person"));
     json_decref(reply);
     return EXIT_OK_;

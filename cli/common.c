@@ -84,41 +84,42 @@ error_message(json_t *reply)
     return m ? m : "the node refused the request";
 }
 
-int
-cli_query(struct cli *c, const char *path, json_t **reply)
+/* The exit code of an answer that is not a success: a node that cannot serve now (5xx)
+ * is as good as unreachable; a refused credential is the caller's usage error. */
+static int
+status_exit(int status)
 {
-    char why[512];
-    int status = cli_http(c, "GET", path, NULL, reply, why, sizeof(why));
+    return status == 0 || status >= 500 ? EXIT_UNREACHABLE
+           : status == 401              ? EXIT_USAGE
+                                        : EXIT_REJECTED;
+}
+
+/* Handles a reply: 200 with a body is EXIT_OK_ with *reply kept; anything else is printed
+ * (the node's JSON too with --json) and its exit code returned. hint follows a 401. */
+static int
+outcome(struct cli *c, int status, const char *why, json_t **reply, const char *hint)
+{
     if (status == 0)
         return cli_fail(c, EXIT_UNREACHABLE, "%s", why);
     if (status == 200 && *reply)
         return EXIT_OK_;
-    int code = status == 401 ? EXIT_USAGE : EXIT_REJECTED;
+    int code = status_exit(status);
     if (c->json && *reply)
         cli_print_json(*reply);
-    cli_fail(c, code, "%s%s", error_message(*reply),
-             status == 401 ? " (give --api-token-file or set IDLEDGER_API_TOKEN)" : "");
+    cli_fail(c, code, "%s%s", error_message(*reply), status == 401 ? hint : "");
     json_decref(*reply);
     *reply = NULL;
     return code;
 }
 
-/* Handles a reply like cli_query does (status 0 = unreachable). */
-static int
-outcome(struct cli *c, int status, const char *why, json_t **reply)
+#define TOKEN_HINT " (give --api-token-file or set IDLEDGER_API_TOKEN)"
+
+int
+cli_query(struct cli *c, const char *path, json_t **reply)
 {
-    if (status == 0)
-        return cli_fail(c, EXIT_UNREACHABLE, "%s", why);
-    if (status == 200 && *reply)
-        return EXIT_OK_;
-    int code = status == 401 ? EXIT_USAGE : EXIT_REJECTED;
-    if (c->json && *reply)
-        cli_print_json(*reply);
-    cli_fail(c, code, "%s%s", error_message(*reply),
-             status == 401 ? " (check --api-token-file / IDLEDGER_API_TOKEN, or --key)" : "");
-    json_decref(*reply);
-    *reply = NULL;
-    return code;
+    char why[512];
+    int status = cli_http(c, "GET", path, NULL, reply, why, sizeof(why));
+    return outcome(c, status, why, reply, TOKEN_HINT);
 }
 
 int
@@ -126,45 +127,96 @@ cli_post(struct cli *c, const char *path, json_t *body, json_t **reply)
 {
     char why[512];
     int status = cli_http(c, "POST", path, body, reply, why, sizeof(why));
-    return outcome(c, status, why, reply);
+    return outcome(c, status, why, reply, TOKEN_HINT);
 }
 
-static int find_actor(struct cli *c, const uint8_t pk[SIG_PUBKEY_BYTES],
-                      char actor[LEDGER_ID_MAX + 1]);
+idl_err
+cli_sign_request(const struct wallet_key *key, const char *chain_id, const char *method,
+                 const char *path, const void *body, size_t body_len, char auth[CLI_AUTH_MAX])
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    uint8_t msg[HASH_BYTES], sig[SIG_BYTES];
+    char pkhex[2 * SIG_PUBKEY_BYTES + 1], sighex[2 * SIG_BYTES + 1];
+    auth[0] = '\0';
+    api_request_sighash_body(msg, chain_id, method, path, ms, body, body_len);
+    idl_err rc = sig_sign(sig, msg, key->sk);
+    if (rc)
+        return rc;
+    codec_hex_encode(pkhex, key->pk, SIG_PUBKEY_BYTES);
+    codec_hex_encode(sighex, sig, SIG_BYTES);
+    int n = snprintf(auth, CLI_AUTH_MAX, "IDL-Sig key=%s,time=%llu,sig=%s", pkhex,
+                     (unsigned long long)ms, sighex);
+    IDL_ASSERT(n > 0 && n < CLI_AUTH_MAX);
+    return IDL_OK;
+}
+
+int
+cli_key(struct cli *c, const struct wallet_key **key)
+{
+    int rc = c->key ? EXIT_OK_ : cli_load_key(c, &c->key);
+    *key = c->key;
+    return rc;
+}
+
+int
+cli_chain_id(struct cli *c, const char **chain_id)
+{
+    *chain_id = c->chain_id;
+    if (c->chain_id[0])
+        return EXIT_OK_;
+    json_t *status;
+    int rc = cli_query(c, "/v1/status", &status);
+    if (rc)
+        return rc;
+    const char *id = json_string_value(json_object_get(status, "chain_id"));
+    if (!id || strlen(id) > LEDGER_CHAIN_ID_MAX)
+        rc = cli_fail(c, EXIT_UNREACHABLE, "the node's /v1/status names no chain");
+    else
+        snprintf(c->chain_id, sizeof(c->chain_id), "%s", id);
+    json_decref(status);
+    return rc;
+}
+
+/* A request signed by --key; body NULL for none. Needs no token: the signature is the
+ * credential, and the node looks the signer up by its public key. */
+static int
+signed_call(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply)
+{
+    *reply = NULL;
+    const struct wallet_key *key;
+    const char *chain;
+    int rc = cli_key(c, &key);
+    if (!rc)
+        rc = cli_chain_id(c, &chain);
+    if (rc)
+        return rc;
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text)
+        return cli_fail(c, EXIT_USAGE, "out of memory");
+    char auth[CLI_AUTH_MAX], why[512];
+    if (cli_sign_request(key, chain, method, path, text, text ? strlen(text) : 0, auth) !=
+        IDL_OK) {
+        free(text);
+        return cli_fail(c, EXIT_USAGE, "cannot sign the request");
+    }
+    int status = cli_http_auth(c, method, path, text, auth, reply, why, sizeof(why));
+    free(text);
+    return outcome(c, status, why, reply, " (the request was not signed by an active "
+                                           "management account: check --key)");
+}
 
 int
 cli_signed_query(struct cli *c, const char *path, json_t **reply)
 {
-    *reply = NULL;
-    struct wallet_key *key;
-    int rc = cli_load_key(c, &key);
-    json_t *status = NULL;
-    char actor[LEDGER_ID_MAX + 1];
-    if (!rc)
-        rc = cli_query(c, "/v1/status", &status);
-    if (!rc)
-        rc = find_actor(c, key->pk, actor);
-    char auth[400], why[512];
-    if (!rc) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        uint64_t ms = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-        uint8_t msg[HASH_BYTES], sig[SIG_BYTES];
-        char hex[2 * SIG_BYTES + 1];
-        api_request_sighash(msg, json_string_value(json_object_get(status, "chain_id")), "GET",
-                            path, ms);
-        if (sig_sign(sig, msg, key->sk) != IDL_OK)
-            rc = cli_fail(c, EXIT_USAGE, "cannot sign the request");
-        codec_hex_encode(hex, sig, SIG_BYTES);
-        snprintf(auth, sizeof(auth), "IDL-Sig actor=%s,time=%llu,sig=%s", actor,
-                 (unsigned long long)ms, hex);
-    }
-    json_decref(status);
-    wallet_key_free(key);
-    if (rc)
-        return rc;
-    int st = cli_http_auth(c, "GET", path, auth, reply, why, sizeof(why));
-    return outcome(c, st, why, reply);
+    return signed_call(c, "GET", path, NULL, reply);
+}
+
+int
+cli_signed_post(struct cli *c, const char *path, json_t *body, json_t **reply)
+{
+    return signed_call(c, "POST", path, body, reply);
 }
 
 int
@@ -190,12 +242,14 @@ cli_passphrase(struct cli *c, char *buf, size_t n, const char *prompt)
     }
     if (!isatty(STDIN_FILENO))
         return cli_usage(c, "no passphrase: give --passphrase-file or set IDLEDGER_PASSPHRASE");
+    /* Echo goes off before the prompt shows: an answer typed (or pasted) as soon as the
+     * prompt appears is neither echoed nor flushed away. */
     struct termios old, quiet;
     tcgetattr(STDIN_FILENO, &old);
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    fprintf(stderr, "%s", prompt);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    fprintf(stderr, "%s", prompt);
     char *got = fgets(buf, (int)n, stdin);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     fprintf(stderr, "\n");
@@ -337,8 +391,8 @@ report(struct cli *c, json_t *outcome)
 int
 cli_submit(struct cli *c, struct ledger_tx *tx)
 {
-    struct wallet_key *key;
-    int rc = cli_load_key(c, &key);
+    const struct wallet_key *key;
+    int rc = cli_key(c, &key);
     if (!rc)
         rc = cli_tx_prepare(c, tx, key->pk);
     char why[LEDGER_WHY_MAX];
@@ -346,7 +400,6 @@ cli_submit(struct cli *c, struct ledger_tx *tx)
         rc = cli_usage(c, "%s", why);
     if (!rc && ledger_tx_sign(tx, key->sk) != IDL_OK)
         rc = cli_fail(c, EXIT_USAGE, "cannot sign the transaction");
-    wallet_key_free(key);
     struct idl_bytes raw = {0};
     if (!rc && ledger_tx_encode(tx, &raw) != IDL_OK)
         rc = cli_fail(c, EXIT_USAGE, "the transaction is too large");
@@ -364,22 +417,26 @@ cli_submit(struct cli *c, struct ledger_tx *tx)
     if (status == 0)
         return cli_fail(c, EXIT_UNREACHABLE, "%s", why);
     if (status != 202) {
+        /* A node that cannot take it now (pool full, not ready: 5xx) has not judged it. */
         if (c->json && reply)
             cli_print_json(reply);
-        rc = cli_fail(c, EXIT_REJECTED, "refused: %s", error_message(reply));
+        rc = status >= 500 ? cli_fail(c, EXIT_UNREACHABLE, "the node cannot take it now: %s",
+                                      error_message(reply))
+                           : cli_fail(c, EXIT_REJECTED, "refused: %s", error_message(reply));
         json_decref(reply);
         return rc;
     }
     char txid[HASH_HEX_BYTES];
     snprintf(txid, sizeof(txid), "%s", json_string_value(json_object_get(reply, "txid")));
-    json_decref(reply);
     if (c->no_wait) {
         if (c->json)
-            printf("{\"txid\": \"%s\", \"state\": \"pending\"}\n", txid);
+            cli_print_json(reply); /* the node's answer, as every --json prints */
         else
             printf("accepted: tx %s\n", txid);
+        json_decref(reply);
         return EXIT_OK_;
     }
+    json_decref(reply);
     json_t *outcome = NULL;
     if ((rc = wait_outcome(c, txid, &outcome)) != EXIT_OK_)
         return rc;

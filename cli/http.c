@@ -13,8 +13,8 @@
 #define CALL_TIMEOUT_MS 15000
 
 static int
-http_call(struct cli *c, const char *method, const char *path, json_t *body, const char *auth,
-          json_t **reply, char *why, size_t why_len);
+http_call(struct cli *c, const char *method, const char *path, const char *text,
+          const char *auth, json_t **reply, char *why, size_t why_len);
 
 int
 cli_http(struct cli *c, const char *method, const char *path, json_t *body, json_t **reply,
@@ -23,19 +23,27 @@ cli_http(struct cli *c, const char *method, const char *path, json_t *body, json
     char auth[160] = "";
     if (c->token[0])
         snprintf(auth, sizeof(auth), "Bearer %s", c->token);
-    return http_call(c, method, path, body, auth[0] ? auth : NULL, reply, why, why_len);
+    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+    if (body && !text) {
+        *reply = NULL;
+        snprintf(why, why_len, "out of memory");
+        return 0;
+    }
+    int status = http_call(c, method, path, text, auth[0] ? auth : NULL, reply, why, why_len);
+    free(text);
+    return status;
 }
 
 int
-cli_http_auth(struct cli *c, const char *method, const char *path, const char *auth,
-              json_t **reply, char *why, size_t why_len)
+cli_http_auth(struct cli *c, const char *method, const char *path, const char *text,
+              const char *auth, json_t **reply, char *why, size_t why_len)
 {
-    return http_call(c, method, path, NULL, auth, reply, why, why_len);
+    return http_call(c, method, path, text, auth, reply, why, why_len);
 }
 
 static int
-http_call(struct cli *c, const char *method, const char *path, json_t *body, const char *auth,
-          json_t **reply, char *why, size_t why_len)
+http_call(struct cli *c, const char *method, const char *path, const char *text,
+          const char *auth, json_t **reply, char *why, size_t why_len)
 {
     *reply = NULL;
     char url[1024];
@@ -48,7 +56,6 @@ http_call(struct cli *c, const char *method, const char *path, json_t *body, con
     nng_http_req *req = NULL;
     nng_http_res *res = NULL;
     nng_aio *aio = NULL;
-    char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
     int status = 0, rv = nng_url_parse(&u, url);
     if (!rv)
         rv = nng_http_client_alloc(&client, u);
@@ -84,7 +91,6 @@ http_call(struct cli *c, const char *method, const char *path, json_t *body, con
         if (!*reply && len)
             snprintf(why, why_len, "the node answered %d with a body that is not JSON", status);
     }
-    free(text);
     nng_aio_free(aio);
     if (res)
         nng_http_res_free(res);

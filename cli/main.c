@@ -49,7 +49,7 @@ static const char general_help[] =
     "  --timeout S            seconds to wait for the commit (default 30)\n"
     "\n"
     "Exit status: 0 committed or answered, 1 rejected (reason on stderr), 2 usage error,\n"
-    "3 node unreachable or no commit in time.\n"
+    "3 node unreachable or unable to take it now (5xx), or no commit in time.\n"
     "\n"
     "Commands (idledger COMMAND --help for details and examples):\n";
 
@@ -263,6 +263,7 @@ main(int argc, char **argv)
     if (!rc)
         rc = c.cmd->fn(&c);
     sodium_memzero(c.token, sizeof(c.token));
+    wallet_key_free(c.key);
     /* No nng_fini(): NNG's reaper may still be closing the last connection, and the
      * process exit releases everything anyway. */
     return rc;

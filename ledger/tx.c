@@ -538,6 +538,13 @@ void
 api_request_sighash(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
                     const char *uri, uint64_t time_ms)
 {
+    api_request_sighash_body(out, chain_id, method, uri, time_ms, NULL, 0);
+}
+
+void
+api_request_sighash_body(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
+                         const char *uri, uint64_t time_ms, const void *body, size_t body_len)
+{
     struct hash_ctx ctx;
     uint8_t sep = 0, t[8];
     hash_tagged_init(&ctx, "idledger/api-request");
@@ -549,5 +556,10 @@ api_request_sighash(uint8_t out[HASH_BYTES], const char *chain_id, const char *m
     hash_update(&ctx, &sep, 1);
     codec_be64_put(t, time_ms);
     hash_update(&ctx, t, 8);
+    if (body_len) {
+        uint8_t body_hash[HASH_BYTES];
+        hash_sha256(body_hash, body, body_len);
+        hash_update(&ctx, body_hash, HASH_BYTES);
+    }
     hash_final(&ctx, out);
 }

@@ -325,10 +325,16 @@ bool ledger_tx_verify(const struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_BY
 
 /*
  * What a management account signs to authenticate an API request (not a transaction):
- * tagged("idledger/api-request", chain id | method | uri | u64 time_ms).
+ * tagged("idledger/api-request", chain id | method | uri | u64 time_ms), each text
+ * followed by a NUL byte. api_request_sighash_body binds the request's body as well: when
+ * body_len > 0 the body's SHA-256 follows the time (an empty body hashes as the plain
+ * form, so a GET is signed the same either way).
  */
 void api_request_sighash(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
                          const char *uri, uint64_t time_ms);
+void api_request_sighash_body(uint8_t out[HASH_BYTES], const char *chain_id, const char *method,
+                              const char *uri, uint64_t time_ms, const void *body,
+                              size_t body_len);
 
 /*
  * True if text holds a run of 11 or more digits (ASCII or full-width), single spaces and

@@ -1,15 +1,20 @@
 /*
- * The API framework: one NNG handler for the whole tree, a route table, token checks,
+ * The API framework: one NNG handler for the whole tree, a route table, authentication,
  * parameter and body checks, JSON replies.
  *
  * Every route declares the query parameters it takes; any other parameter is refused with
- * 400 before the handler runs, so a misspelt parameter is never silently ignored. Bodies
- * are limited by NNG to API_BODY_MAX through the Content-Length check it makes before
- * reading; larger requests get NNG's 400 with our JSON error page.
+ * 400 before the handler runs, so a misspelt parameter is never silently ignored.
+ *
+ * Bodies are read here, not by NNG: NNG would answer a body over its limit with its own
+ * 400 page, and treat a chunked body as none. The handler sees the headers first, finds
+ * the route, refuses a Content-Length over the route's limit with 413 and a chunked body
+ * with 411 (both JSON, and the connection closed, since the body stays unread), and only
+ * then reads the body, asynchronously, into memory of its exact size.
  */
 #include "node/api.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
 #include <stdarg.h>
@@ -28,7 +33,18 @@ struct api {
     nng_http_handler *h;
 };
 
-enum auth { AUTH_OPEN, AUTH_TOKEN, AUTH_SIGNED };
+/*
+ * Who may call a route. A business system proves itself with its token; a management
+ * account by signing the request (authenticate_signed). Reads of account data take a
+ * token; what only administrators may do (seal personal data, read the read audit) takes
+ * a signature, which also names the person in the read audit.
+ */
+enum auth {
+    AUTH_OPEN,     /* anyone */
+    AUTH_TOKEN,    /* a business system's token */
+    AUTH_SIGNED,   /* a request signed by an active management account */
+    AUTH_SYSADMIN, /* a request signed by an active system administrator */
+};
 
 struct route {
     const char *method;
@@ -37,6 +53,7 @@ struct route {
     const char *params;  /* allowed query parameters, comma-separated */
     void (*fn)(struct api_req *r);
     size_t body_max;     /* 0: API_BODY_ROUTE_MAX */
+    const char *purpose; /* what a signed route does, for refusals ("seal personal data") */
 };
 
 static const struct route routes[] = {
@@ -51,7 +68,7 @@ static const struct route routes[] = {
     {"GET", "/v1/orgs/*", AUTH_TOKEN, "", api_h_org},
     {"GET", "/v1/audit", AUTH_TOKEN, "org,actor,since_height,to_height,posts,limit,after", api_h_audit},
     {"GET", "/v1/blocks/*", AUTH_TOKEN, "", api_h_block},
-    {"POST", "/v1/persons/seal", AUTH_TOKEN, "", api_h_seal},
+    {"POST", "/v1/persons/seal", AUTH_SYSADMIN, "", api_h_seal, 0, "seal personal data"},
     {"GET", "/v1/certs/*", AUTH_TOKEN, "", api_h_cert_get},
     {"GET", "/v1/certs/applications/*", AUTH_TOKEN, "", api_h_cert_application},
     {"POST", "/v1/certs/seal", AUTH_TOKEN, "", api_h_cert_seal},
@@ -60,7 +77,8 @@ static const struct route routes[] = {
     {"GET", "/v1/read-audit", AUTH_SIGNED, "org,since,limit", api_h_read_audit},
     {"GET", "/v1/reports/business-accounts", AUTH_TOKEN, "org", api_h_report_business},
     {"GET", "/v1/reports/review", AUTH_TOKEN, "org", api_h_report_review},
-    {"POST", "/v1/persons/seal-batch", AUTH_TOKEN, "", api_h_seal_batch, API_BODY_MAX},
+    {"POST", "/v1/persons/seal-batch", AUTH_SYSADMIN, "", api_h_seal_batch, API_BODY_MAX,
+     "seal personal data"},
     {"GET", "/health/live", AUTH_OPEN, "", api_h_live},
     {"GET", "/health/ready", AUTH_OPEN, "", api_h_ready},
     {"GET", "/metrics", AUTH_OPEN, "", api_h_metrics},
@@ -268,23 +286,60 @@ params_allowed(struct api_req *r, const char *allowed)
     return 1;
 }
 
+/* The signer of a signed request, named by id or by public key, as its account record. */
+static idl_err
+signer_load(struct api_req *r, const char *actor, const char *keyhex, struct rec_account *a)
+{
+    char id[LEDGER_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%s", actor);
+    if (keyhex[0]) {
+        uint8_t pk[SIG_PUBKEY_BYTES];
+        struct state_key k;
+        struct idl_bytes v;
+        if (codec_hex_decode(pk, SIG_PUBKEY_BYTES, keyhex) != IDL_OK)
+            return IDL_ERR_MALFORMED;
+        state_key_init(&k, SP_PUBKEY);
+        state_key_raw(&k, pk, SIG_PUBKEY_BYTES);
+        idl_err rc = store_get(ledger_store(r->n->ledger), k.b, k.len, &v);
+        if (rc)
+            return rc;
+        snprintf(id, sizeof(id), "%.*s", (int)v.len, (const char *)v.data);
+        free(v.data);
+    }
+    struct state *st;
+    idl_err rc = state_new(&st, ledger_store(r->n->ledger));
+    if (!rc) {
+        rc = state_account_get(st, id, a);
+        state_free(st);
+    }
+    return rc;
+}
+
 /*
  * A request signed by a management account:
- *   Authorization: IDL-Sig actor=ID,time=UNIX_MS,sig=HEX
- * where sig signs tagged("idledger/api-request", chain id | method | uri | u64 time), the
- * time within five minutes of ours, by an active management account's key.
+ *   Authorization: IDL-Sig actor=ID,time=UNIX_MS,sig=HEX     (the signer by account id)
+ *   Authorization: IDL-Sig key=PUBKEY,time=UNIX_MS,sig=HEX   (or by its public key)
+ * where sig signs api_request_sighash_body(chain id, method, uri, time, body): the body
+ * is bound too, so a signature seen once cannot carry another request's data. The time
+ * must be within five minutes of ours, the signer an active management account, and for
+ * AUTH_SYSADMIN routes a system administrator.
  */
 static int
-authenticate_signed(struct api_req *r, nng_http_req *req)
+authenticate_signed(struct api_req *r, nng_http_req *req, int auth, const char *purpose)
 {
     const char *h = nng_http_req_get_header(req, "Authorization");
-    char actor[LEDGER_ID_MAX + 1] = "", sighex[2 * SIG_BYTES + 1] = "";
+    char actor[LEDGER_ID_MAX + 1] = "", keyhex[2 * SIG_PUBKEY_BYTES + 1] = "";
+    char sighex[2 * SIG_BYTES + 1] = "";
     unsigned long long t = 0;
     uint8_t sig[SIG_BYTES], msg[HASH_BYTES];
-    if (!h || sscanf(h, "IDL-Sig actor=%64[^,],time=%llu,sig=%128s", actor, &t, sighex) != 3 ||
-        codec_hex_decode(sig, SIG_BYTES, sighex) != IDL_OK) {
+    int named = h && (sscanf(h, "IDL-Sig actor=%64[A-Za-z0-9._-],time=%llu,sig=%128[0-9a-fA-F]",
+                             actor, &t, sighex) == 3 ||
+                      sscanf(h, "IDL-Sig key=%64[0-9a-fA-F],time=%llu,sig=%128[0-9a-fA-F]",
+                             keyhex, &t, sighex) == 3);
+    if (!named || codec_hex_decode(sig, SIG_BYTES, sighex) != IDL_OK) {
         api_error(r, 401, "unauthorized",
-                  "this endpoint needs a request signed by a management account");
+                  "this endpoint needs a request signed by a %s (Authorization: IDL-Sig ...)",
+                  auth == AUTH_SYSADMIN ? "system administrator" : "management account");
         return 0;
     }
     uint64_t now = node_now_ms();
@@ -292,21 +347,28 @@ authenticate_signed(struct api_req *r, nng_http_req *req)
         api_error(r, 401, "unauthorized", "the signed request's time is off by over 5 minutes");
         return 0;
     }
-    api_request_sighash(msg, r->n->genesis.chain_id, r->method, nng_http_req_get_uri(req), t);
-    struct state *st;
+    api_request_sighash_body(msg, r->n->genesis.chain_id, r->method, nng_http_req_get_uri(req),
+                             t, r->body, r->body_len);
     struct rec_account a;
-    idl_err rc = state_new(&st, ledger_store(r->n->ledger));
-    if (!rc) {
-        rc = state_account_get(st, actor, &a);
-        state_free(st);
-    }
-    if (rc || a.class != CLASS_MANAGEMENT || a.status != STATUS_ACTIVE ||
-        !sig_verify(sig, msg, a.pubkey)) {
-        api_error(r, 401, "unauthorized", "the request is not signed by an active management "
-                                          "account");
+    idl_err rc = signer_load(r, actor, keyhex, &a);
+    if (rc || a.class != CLASS_MANAGEMENT || !sig_verify(sig, msg, a.pubkey)) {
+        api_error(r, 401, "unauthorized", "the request is not signed by a management account");
         return 0;
     }
-    snprintf(r->signer, sizeof(r->signer), "%s", actor);
+    /* Known and signed by its holder, but not allowed: that is the ledger's kind of "no". */
+    if (a.status != STATUS_ACTIVE) {
+        api_error(r, 403, "denied", "%s is %s: only an active management account may do this",
+                  a.id, ledger_status_name(a.status));
+        return 0;
+    }
+    if (auth == AUTH_SYSADMIN && a.post != POST_SYSADMIN) {
+        api_error(r, 403, "denied", "only a system administrator may %s; %s is the %s of %s",
+                  purpose, a.id, ledger_post_name(a.post), a.org);
+        return 0;
+    }
+    snprintf(r->signer, sizeof(r->signer), "%s", a.id);
+    snprintf(r->signer_org, sizeof(r->signer_org), "%s", a.org);
+    snprintf(r->client, sizeof(r->client), "account:%s", a.id);
     return 1;
 }
 
@@ -316,23 +378,51 @@ authenticate(struct api_req *r, nng_http_req *req)
     if (r->n->open_api)
         return 1;
     const char *h = nng_http_req_get_header(req, "Authorization");
-    if (h && strncmp(h, "Bearer ", 7) == 0 && tokens_check(r->n->tokens, h + 7, r->client))
+    char name[TOKEN_NAME_MAX + 1];
+    if (h && strncmp(h, "Bearer ", 7) == 0 && tokens_check(r->n->tokens, h + 7, name)) {
+        snprintf(r->client, sizeof(r->client), "%s", name);
         return 1;
-    api_error(r, 401, "unauthorized",
-              "this endpoint needs a business-system token: Authorization: Bearer TOKEN");
+    }
+    bool fresh;
+    idl_err err = tokens_error(r->n->tokens, &fresh);
+    if (err && fresh)
+        log_error("cannot read tokens.json: no token is accepted until it can be read",
+                  "{s:s}", "error", idl_strerror(err));
+    api_error(r, 401, "unauthorized", "%s",
+              err ? "this node cannot read its token file: no token is accepted now"
+                  : "this endpoint needs a business-system token: Authorization: Bearer TOKEN");
     return 0;
 }
 
-static void
-dispatch(struct api_req *r, nng_http_req *req)
+/*
+ * One request from its headers to its reply. It lives on the heap because the body is
+ * read asynchronously between the two; `uri` holds the parsed path that r's segments and
+ * parameters point into.
+ */
+struct api_call {
+    struct api *a;
+    nng_aio *aio;     /* NNG's: finished with the reply */
+    nng_http_req *req;
+    nng_aio *rd;      /* our read of the body, or NULL */
+    uint8_t *body;
+    size_t body_len;
+    bool close;       /* the body was not read: the connection cannot carry another request */
+    const struct route *route;
+    struct api_req r;
+    char uri[2048];
+};
+
+/* Finds r's route from the path and the method; sets the 404/405/400 reply if none. */
+static const struct route *
+route_find(struct api_call *c)
 {
-    const char *uri = nng_http_req_get_uri(req);
-    char buf[2048];
-    if (strlen(uri) >= sizeof(buf) || (snprintf(buf, sizeof(buf), "%s", uri), parse_uri(r, buf))) {
+    struct api_req *r = &c->r;
+    const char *uri = nng_http_req_get_uri(c->req);
+    if (strlen(uri) >= sizeof(c->uri) ||
+        (snprintf(c->uri, sizeof(c->uri), "%s", uri), parse_uri(r, c->uri))) {
         api_error(r, 400, "malformed", "cannot parse the request path");
-        return;
+        return NULL;
     }
-    /* parse_uri points into buf: handlers run before this frame returns. */
     const struct route *found = NULL;
     int path_known = 0;
     for (size_t i = 0; i < IDL_ARRAY_LEN(routes) && !found; i++) {
@@ -347,64 +437,176 @@ dispatch(struct api_req *r, nng_http_req *req)
             api_error(r, 405, "method", "%s is not allowed here", r->method);
         else
             api_error(r, 404, "not_found", "no such endpoint");
-        return;
     }
-    size_t max = found->body_max ? found->body_max : API_BODY_ROUTE_MAX;
-    if (r->body_len > max) {
+    return found;
+}
+
+/*
+ * The body's length from the headers, checked against the route's limit before a byte
+ * of it is read. Returns 0 with the reply set (and the connection to close) if refused.
+ */
+static int
+body_length(struct api_call *c, size_t *len)
+{
+    struct api_req *r = &c->r;
+    const char *te = nng_http_req_get_header(c->req, "Transfer-Encoding");
+    const char *cl = nng_http_req_get_header(c->req, "Content-Length");
+    size_t max = c->route && c->route->body_max ? c->route->body_max : API_BODY_ROUTE_MAX;
+    unsigned long long n = 0;
+    char *end = NULL;
+    *len = 0;
+    if (te && strcasecmp(te, "identity") != 0) {
+        c->close = true;
+        api_error(r, 411, "length_required",
+                  "send the body with a Content-Length (chunked bodies are not accepted)");
+        return 0;
+    }
+    if (cl && (errno = 0, n = strtoull(cl, &end, 10), !isdigit((unsigned char)cl[0]) || *end ||
+               errno == ERANGE)) {
+        c->close = true;
+        api_error(r, 400, "malformed", "Content-Length is not a number");
+        return 0;
+    }
+    if (n > max) {
+        c->close = true;
         api_error(r, 413, "too_large", "the body is over %zu bytes", max);
+        return 0;
+    }
+    *len = (size_t)n;
+    return 1;
+}
+
+/* Runs the route's checks and handler on the complete request. */
+static void
+call_run(struct api_call *c)
+{
+    struct api_req *r = &c->r;
+    const struct route *rt = c->route;
+    r->body = c->body;
+    r->body_len = c->body_len;
+    const char *type = nng_http_req_get_header(c->req, "Content-Type");
+    r->body_binary = type && !strncasecmp(type, "application/octet-stream", 24);
+    if (!params_allowed(r, rt->params) ||
+        (rt->auth == AUTH_TOKEN && !authenticate(r, c->req)) ||
+        ((rt->auth == AUTH_SIGNED || rt->auth == AUTH_SYSADMIN) &&
+         !authenticate_signed(r, c->req, rt->auth, rt->purpose ? rt->purpose : "do this")))
+        return;
+    rt->fn(r);
+}
+
+static void
+call_free(struct api_call *c)
+{
+    if (c->rd)
+        nng_aio_reap(c->rd); /* may be its own callback that frees it */
+    free(c->body);
+    json_decref(c->r.json);
+    free(c->r.text);
+    free(c);
+}
+
+/* Sends c's reply (NNG writes it; the caller's aio finishes) and frees c. */
+static void
+call_reply(struct api_call *c)
+{
+    struct api_req *r = &c->r;
+    nng_aio *aio = c->aio;
+    if (!r->json && !r->text)
+        api_error(r, 500, "internal", "no reply");
+    nng_http_res *res;
+    if (nng_http_res_alloc(&res) != 0) {
+        call_free(c);
+        nng_aio_finish(aio, NNG_ENOMEM);
         return;
     }
-    if (!params_allowed(r, found->params) ||
-        (found->auth == AUTH_TOKEN && !authenticate(r, req)) ||
-        (found->auth == AUTH_SIGNED && !authenticate_signed(r, req)))
+    char *out = r->text ? r->text : json_dumps(r->json, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    r->text = NULL;
+    nng_http_res_set_status(res, (uint16_t)r->status);
+    if (r->status == 413) /* NNG 1.5 knows no reason phrase for it */
+        nng_http_res_set_reason(res, "Content Too Large");
+    nng_http_res_set_header(res, "Content-Type",
+                            r->content_type ? r->content_type : "application/json; charset=utf-8");
+    if (r->status == 401)
+        nng_http_res_set_header(res, "WWW-Authenticate", "Bearer");
+    if (c->close)
+        nng_http_res_set_header(res, "Connection", "close");
+    if (out)
+        nng_http_res_copy_data(res, out, strlen(out));
+    free(out);
+    atomic_fetch_add(&c->a->n->metrics.http[r->status / 100 < 6 ? r->status / 100 : 0], 1);
+    call_free(c);
+    nng_aio_set_output(aio, 0, res);
+    nng_aio_finish(aio, 0);
+}
+
+/* The body has arrived (or the connection failed, or it took too long). */
+static void
+body_read(void *arg)
+{
+    struct api_call *c = arg;
+    int rv = nng_aio_result(c->rd);
+    if (rv) {
+        /* Nothing can be answered on a connection that broke mid-body: NNG closes it. */
+        nng_aio *aio = c->aio;
+        call_free(c);
+        nng_aio_finish(aio, rv);
         return;
-    found->fn(r);
+    }
+    call_run(c);
+    call_reply(c);
 }
 
 static void
 handle(nng_aio *aio)
 {
-    nng_http_req *req = nng_aio_get_input(aio, 0);
     struct api *a = nng_http_handler_get_data(nng_aio_get_input(aio, 1));
-    struct api_req r = {.n = a->n, .method = nng_http_req_get_method(req), .status = 500};
-    void *body;
-    size_t body_len;
-    nng_http_req_get_data(req, &body, &body_len);
-    r.body = body;
-    r.body_len = body_len;
-    const char *type = nng_http_req_get_header(req, "Content-Type");
-    r.body_binary = type && !strncasecmp(type, "application/octet-stream", 24);
-    dispatch(&r, req);
-    if (!r.json && !r.text)
-        api_error(&r, 500, "internal", "no reply");
-
-    nng_http_res *res;
-    if (nng_http_res_alloc(&res) != 0) {
-        json_decref(r.json);
-        free(r.text);
+    struct api_call *c = calloc(1, sizeof(*c));
+    if (!c) {
         nng_aio_finish(aio, NNG_ENOMEM);
         return;
     }
-    char *out = r.text ? r.text : json_dumps(r.json, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    nng_http_res_set_status(res, (uint16_t)r.status);
-    nng_http_res_set_header(res, "Content-Type",
-                            r.content_type ? r.content_type : "application/json; charset=utf-8");
-    if (r.status == 401)
-        nng_http_res_set_header(res, "WWW-Authenticate", "Bearer");
-    if (out)
-        nng_http_res_copy_data(res, out, strlen(out));
-    free(out);
-    json_decref(r.json);
-    atomic_fetch_add(&a->n->metrics.http[r.status / 100 < 6 ? r.status / 100 : 0], 1);
-    nng_aio_set_output(aio, 0, res);
-    nng_aio_finish(aio, 0);
+    c->a = a;
+    c->aio = aio;
+    c->req = nng_aio_get_input(aio, 0);
+    c->r = (struct api_req){.n = a->n, .method = nng_http_req_get_method(c->req), .status = 500};
+    size_t len = 0;
+    c->route = route_find(c);
+    if (!c->route) {
+        /* An unread body would be taken for the next request: end the connection. */
+        const char *cl = nng_http_req_get_header(c->req, "Content-Length");
+        c->close = nng_http_req_get_header(c->req, "Transfer-Encoding") ||
+                   (cl && strspn(cl, "0") != strlen(cl));
+        call_reply(c);
+        return;
+    }
+    if (!body_length(c, &len)) {
+        call_reply(c);
+        return;
+    }
+    if (len == 0) {
+        call_run(c);
+        call_reply(c);
+        return;
+    }
+    nng_http_conn *conn = nng_aio_get_input(aio, 2);
+    c->body = malloc(len);
+    c->body_len = len;
+    if (!c->body || nng_aio_alloc(&c->rd, body_read, c) != 0) {
+        c->close = true;
+        api_error(&c->r, 503, "unavailable", "out of memory for a body of %zu bytes", len);
+        call_reply(c);
+        return;
+    }
+    nng_iov iov = {.iov_buf = c->body, .iov_len = len};
+    nng_aio_set_iov(c->rd, 1, &iov);
+    nng_aio_set_timeout(c->rd, API_BODY_TIMEOUT_MS);
+    nng_http_conn_read_all(conn, c->rd);
 }
 
-/* NNG answers these itself, before our handler: a body over API_BODY_MAX, broken HTTP.
- * It serves the page as text/html; the body at least is our JSON. */
+/* NNG answers broken HTTP itself (a bad request line or headers), before our handler, and
+ * serves the page as text/html; the body at least is our JSON. */
 static const char error_page_400[] =
-    "{\"error\":{\"code\":\"too_large\",\"message\":\"bad request: malformed HTTP, or a body "
-    "over 16777216 bytes\"}}";
+    "{\"error\":{\"code\":\"malformed\",\"message\":\"bad request: malformed HTTP\"}}";
 
 idl_err
 api_start(struct api **out, struct node *n, char *why, size_t why_len)
@@ -428,7 +630,7 @@ api_start(struct api **out, struct node *n, char *why, size_t why_len)
     if (!rv)
         rv = nng_http_handler_set_tree(a->h);
     if (!rv)
-        rv = nng_http_handler_collect_body(a->h, true, API_BODY_MAX);
+        rv = nng_http_handler_collect_body(a->h, false, 0); /* handle() reads bodies */
     if (!rv)
         rv = nng_http_handler_set_data(a->h, a, NULL);
     if (!rv)

@@ -267,6 +267,30 @@ tx_details(struct api_req *r, uint64_t height, uint32_t index, json_t *out)
     ledger_block_free(&b);
 }
 
+/*
+ * Records the read of a transaction's parties: an answer that names its actor (and its
+ * target, when that is another account) tells who did what to whom, so each is filed
+ * under its organisation like any other read of an account.
+ */
+static void
+audit_tx_parties(struct api_req *r, const char *endpoint, json_t *tx)
+{
+    const char *actor = json_string_value(json_object_get(tx, "actor"));
+    const char *target = json_string_value(json_object_get(tx, "target"));
+    if (actor && actor[0])
+        api_read_audit(r, endpoint, actor);
+    if (!target || !target[0] || (actor && !strcmp(actor, target)))
+        return;
+    struct state *st;
+    struct rec_account a;
+    if (state_new(&st, ledger_store(r->n->ledger)) != IDL_OK)
+        return;
+    idl_err rc = state_account_get(st, target, &a); /* an organisation or a certificate */
+    state_free(st);
+    if (rc == IDL_OK)
+        api_read_audit_org(r, endpoint, a.id, a.org);
+}
+
 /* The recorded reason of a refused transaction, or of record - 1 of a batch ("" if none). */
 static void
 reason_of(struct api_req *r, const uint8_t txid[HASH_BYTES], uint32_t record, char *out, size_t n)
@@ -350,6 +374,7 @@ api_h_tx_get(struct api_req *r)
             json_object_set_new(out, "code", json_string(idl_errname((idl_err)t.code)));
         tx_details(r, t.height, t.index, out);
         json_object_set_new(out, "records", refused_records(r, txid));
+        audit_tx_parties(r, "GET /v1/tx", out);
     } else if (rc == IDL_ERR_NOT_FOUND && mempool_has(r->n->pool, txid)) {
         json_object_set_new(out, "state", json_string("pending"));
         json_object_set_new(out, "height", json_null());
@@ -388,6 +413,7 @@ api_h_nonce(struct api_req *r)
     }
     uint64_t pooled = mempool_actor_nonce(r->n->pool, id);
     uint64_t next = (pooled > last ? pooled : last) + 1;
+    api_read_audit_org(r, "GET /v1/accounts/nonce", a.id, a.org);
     api_reply(r, 200, json_pack("{s:s, s:I}", "account", id, "next_nonce", (json_int_t)next));
 }
 
@@ -406,10 +432,11 @@ api_h_key(struct api_req *r)
         api_fail(r, rc, rc == IDL_ERR_NOT_FOUND ? "no account has this public key" : NULL);
         return;
     }
-    api_reply(r, 200,
-              json_pack("{s:s#, s:o}", "account", (const char *)v.data, (int)v.len, "pubkey",
-                        api_hex(pk, SIG_PUBKEY_BYTES)));
+    char id[LEDGER_ID_MAX + 1];
+    snprintf(id, sizeof(id), "%.*s", (int)v.len, (const char *)v.data);
     free(v.data);
+    api_read_audit(r, "GET /v1/keys", id);
+    api_reply(r, 200, json_pack("{s:s, s:o}", "account", id, "pubkey", api_hex(pk, SIG_PUBKEY_BYTES)));
 }
 
 /* ---- identity ---- */
@@ -795,6 +822,22 @@ commit_json(const struct idl_bytes *cert)
     return out;
 }
 
+/*
+ * A block's answer lists its transactions by id: opaque hashes that name nobody (who is
+ * behind one is asked of GET /v1/tx, which is recorded). A refusal's reason does name
+ * the actor ("gz-sec is the secadmin of 440100"), so each refused transaction in the
+ * answer is recorded as a read of its actor.
+ */
+static void
+audit_refused_actor(struct api_req *r, const struct ledger_block *b, uint32_t i)
+{
+    struct ledger_tx tx;
+    if (ledger_tx_decode(&tx, b->txs[i].data, b->txs[i].len, r->n->genesis.chain_id) != IDL_OK)
+        return;
+    api_read_audit(r, "GET /v1/blocks", tx.actor);
+    ledger_tx_free(&tx);
+}
+
 void
 api_h_block(struct api_req *r)
 {
@@ -822,8 +865,10 @@ api_h_block(struct api_req *r)
         state_key_raw(&k, b.txids[i], HASH_BYTES);
         struct rec_tx t;
         char reason[LEDGER_WHY_MAX] = "";
-        if (state_get_rec(st, &k, &rec_tx_schema, &t) == IDL_OK && t.status == TXS_REJECTED)
+        if (state_get_rec(st, &k, &rec_tx_schema, &t) == IDL_OK && t.status == TXS_REJECTED) {
             reason_of(r, b.txids[i], 0, reason, sizeof(reason));
+            audit_refused_actor(r, &b, i);
+        }
         json_array_append_new(
             results, json_pack("{s:o, s:s, s:s}", "txid", api_hex(b.txids[i], HASH_BYTES), "state",
                                reason[0] ? "rejected" : "committed", "reason", reason));
@@ -1029,6 +1074,7 @@ api_h_seal_batch(struct api_req *r)
         }
         state_free(st);
         api_reply(r, 200, json_pack("{s:o}", "results", results));
+        api_read_audit_org(r, "POST /v1/persons/seal-batch", NULL, r->signer_org);
     }
     json_decref(body);
 }
@@ -1080,6 +1126,10 @@ api_h_seal(struct api_req *r)
         seal_update(r, body, account);
     else
         seal_new(r, body);
+    /* Whatever the answer, even a refusal: "registered under another name" tells
+     * something about a person, so every call is filed under the signer's organisation,
+     * whose auditor audits its system administrator. */
+    api_read_audit_org(r, "POST /v1/persons/seal", account, r->signer_org);
     json_decref(body);
 }
 
@@ -1118,12 +1168,16 @@ api_h_metrics(struct api_req *r)
     fprintf(f,
             "# HELP idledger_height Height of the last committed block.\n"
             "# TYPE idledger_height gauge\nidledger_height %llu\n"
-            "# HELP idledger_txs_total Transactions by outcome.\n"
-            "# TYPE idledger_txs_total counter\n"
-            "idledger_txs_total{result=\"committed\"} %llu\n"
-            "idledger_txs_total{result=\"rejected\"} %llu\n"
-            "idledger_txs_total{result=\"admitted\"} %llu\n"
-            "idledger_txs_total{result=\"refused_at_admission\"} %llu\n"
+            "# HELP idledger_block_txs_total Transactions in committed blocks: applied, or "
+            "recorded as refused by the ledger's rules.\n"
+            "# TYPE idledger_block_txs_total counter\n"
+            "idledger_block_txs_total{result=\"committed\"} %llu\n"
+            "idledger_block_txs_total{result=\"rejected\"} %llu\n"
+            "# HELP idledger_pool_txs_total Transactions offered to this node's pool: admitted, "
+            "or refused at admission.\n"
+            "# TYPE idledger_pool_txs_total counter\n"
+            "idledger_pool_txs_total{result=\"admitted\"} %llu\n"
+            "idledger_pool_txs_total{result=\"refused\"} %llu\n"
             "# HELP idledger_mempool_txs Transactions waiting in the pool.\n"
             "# TYPE idledger_mempool_txs gauge\nidledger_mempool_txs %zu\n"
             "# HELP idledger_block_commit_seconds Time to build and commit blocks.\n"

@@ -11,11 +11,15 @@
 #include <stdint.h>
 
 #include "node/node.h"
+#include "node/readaudit.h"
 #include "node/tokens.h"
 
-/* What NNG will read at all (the batch endpoint), and what every other route accepts. */
+/* The largest body of any route (the batch endpoints), and what every other route accepts.
+ * A longer Content-Length is answered 413 before a byte of the body is read. */
 #define API_BODY_MAX (16 * 1024 * 1024)
 #define API_BODY_ROUTE_MAX (1024 * 1024)
+/* How long a body may take to arrive once its headers have. */
+#define API_BODY_TIMEOUT_MS 30000
 #define API_SEGS_MAX 8
 #define API_PARAMS_MAX 12
 
@@ -35,8 +39,11 @@ struct api_req {
     const uint8_t *body;
     size_t body_len;
     bool body_binary; /* Content-Type: application/octet-stream */
-    char client[TOKEN_NAME_MAX + 1]; /* business system behind the token ("" if open) */
-    char signer[LEDGER_ID_MAX + 1];  /* management account behind a signed request */
+    /* Who asks, for the read audit: the token's business system, or "account:ID" for a
+     * signed request ("" on an open route or an open API). */
+    char client[READAUDIT_CLIENT_MAX + 1];
+    char signer[LEDGER_ID_MAX + 1];       /* management account behind a signed request */
+    char signer_org[LEDGER_CODE_MAX + 1]; /* and its organisation */
     /* The reply. */
     int status;
     json_t *json;     /* owned; NULL if text is set */

@@ -11,6 +11,7 @@
 
 #include "ledger/file.h"
 #include "ledger/schema.h"
+#include "node/log.h"
 
 enum opt_type { OPT_STR, OPT_PATH, OPT_U32, OPT_PEERS };
 
@@ -143,6 +144,14 @@ check(const struct node_config *c, char *why, size_t why_len)
         snprintf(why, why_len,
                  "config: api_auth open is only allowed on a loopback address, not %s",
                  c->api_listen);
+        return IDL_ERR_INVALID;
+    }
+    if (log_level_parse(c->log_level) < 0) {
+        snprintf(why, why_len, "config: log_level must be debug, info, warn or error");
+        return IDL_ERR_INVALID;
+    }
+    if (!strchr(c->api_listen, ':') || !strchr(c->p2p_listen, ':')) {
+        snprintf(why, why_len, "config: api_listen and p2p_listen must be host:port");
         return IDL_ERR_INVALID;
     }
     if (c->block_max_txs == 0 || c->mempool_max_txs == 0) {

@@ -21,10 +21,11 @@
  *    "timeout_vote_ms": 500,             adds "timeout_delta_ms"
  *    "timeout_delta_ms": 500,
  *    "tls_cert": "", "tls_key": "", "tls_ca": "",   PEM files: peer links use TLS when set
- *    "log_level": "info"}
+ *    "log_level": "info"}                "debug", "info", "warn" or "error"
  *
- * Unknown members are refused with their name, so a misspelt option never silently falls
- * back to its default.
+ * Unknown members are refused with their name, and a value of the wrong type or outside
+ * its domain (a log level, a role, an address without a port) with a sentence naming the
+ * option, so a misspelt option never silently falls back to its default.
  */
 #ifndef IDL_NODE_CONFIG_H
 #define IDL_NODE_CONFIG_H

@@ -70,12 +70,13 @@ read_passphrase(const struct node_config *c, char *buf, size_t n)
                         "$IDLEDGERD_PASSPHRASE)\n");
         return -1;
     }
+    /* Echo off before the prompt, so an answer typed at once is not echoed or flushed. */
     struct termios old, quiet;
     tcgetattr(STDIN_FILENO, &old);
     quiet = old;
     quiet.c_lflag &= ~(tcflag_t)ECHO;
-    fprintf(stderr, "passphrase for %s: ", c->key);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    fprintf(stderr, "passphrase for %s: ", c->key);
     char *got = fgets(buf, (int)n, stdin);
     tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
     fprintf(stderr, "\n");
@@ -103,7 +104,13 @@ token_command(const char *home, int argc, char **argv)
         return 0;
     }
     if (argc == 1 && !strcmp(argv[0], "list"))
-        return tokens_list(home) == IDL_OK ? 0 : 1;
+    {
+        idl_err rc = tokens_list(home, stdout);
+        if (rc)
+            fprintf(stderr, "idledgerd: cannot read %s/tokens.json: %s\n", home,
+                    idl_strerror(rc));
+        return rc ? 1 : 0;
+    }
     if (argc == 2 && !strcmp(argv[0], "revoke")) {
         idl_err rc = tokens_revoke(home, argv[1]);
         if (rc)
@@ -124,7 +131,8 @@ run(const char *home)
         return 1;
     }
     int level = log_level_parse(cfg.log_level);
-    log_set_level(level < 0 ? LOG_INFO : (enum log_level)level);
+    IDL_ASSERT(level >= 0); /* node_config_load refuses any other name */
+    log_set_level((enum log_level)level);
 
     /* Block the stop signals before any thread exists, so every thread inherits the mask
      * and only sigwait below receives them. SIGPIPE is ignored: a client that goes away is
@@ -134,6 +142,11 @@ run(const char *home)
     sigaddset(&stop, SIGINT);
     sigaddset(&stop, SIGTERM);
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
+    /* A shell starts a background command with SIGINT ignored, and an ignored signal is
+     * discarded before sigwait could take it: `kill -INT` must stop the node however it was
+     * started. (Blocked first, so the default action never runs.) */
+    signal(SIGINT, SIG_DFL);
+    signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
 
     char *pass = sodium_malloc(1024);

@@ -2,10 +2,11 @@
  * The read-audit log: who asked this node about whom, and when.
  *
  * Every answer that carries account, person or certificate data is recorded: the business
- * system (by its token's name), the endpoint, the account asked about and its
- * organisation, the time. Records are node-local (each node logs the reads it served, not
- * part of the chain's state), in the node's LevelDB under their own prefix, ordered by
- * organisation then time, so an organisation's auditor can list the reads of its accounts.
+ * system (by its token's name) or the management account that signed the request, the
+ * endpoint, the account asked about and its organisation, the time. Records are
+ * node-local (each node logs the reads it served, not part of the chain's state), in the
+ * node's LevelDB under their own prefix, ordered by organisation then time, so an
+ * organisation's auditor can list the reads of its accounts.
  * They are gathered in memory and written together, without sync, by a background thread
  * at most READAUDIT_DELAY_MS after the read (or at once when READAUDIT_BATCH are waiting,
  * and before any listing): one LevelDB write per batch rather than per answer. A crash may
@@ -21,9 +22,12 @@
 
 #define READAUDIT_SPACE 'R'
 
+/* A reader's name: a token's name, "account:" and a management account's id, or "open". */
+#define READAUDIT_CLIENT_MAX (8 + 64)
+
 struct readaudit_entry {
     uint64_t time_ms;
-    char client[65];   /* business system (token name), or "open" */
+    char client[READAUDIT_CLIENT_MAX + 1]; /* who asked (above) */
     char endpoint[65]; /* e.g. "GET /v1/accounts" */
     char account[65];  /* the account asked about ("" if none) */
     char org[33];      /* its organisation */

@@ -26,13 +26,24 @@ struct token {
     uint8_t sha[HASH_BYTES];
 };
 
+/* What identifies a version of the file: any change of it is a change of the file (a
+ * rewrite through file_write_atomic is a new inode; an edit in place moves the times). */
+struct file_id {
+    bool exists;
+    dev_t dev;
+    ino_t ino;
+    off_t size;
+    struct timespec mtime, ctime;
+};
+
 struct tokens {
     char path[4096 + 16];
-    pthread_mutex_t lock;
+    pthread_mutex_t lock; /* all below */
     struct token t[TOKENS_MAX];
     size_t n;
-    struct timespec mtime;
-    time_t checked;
+    struct file_id seen; /* the version t holds */
+    idl_err err;         /* the last read's failure, or IDL_OK */
+    bool err_fresh;      /* err not yet taken by tokens_error */
 };
 
 static void
@@ -81,30 +92,69 @@ load(const char *path, struct token *t, size_t *n, json_t **doc)
 }
 
 static void
+file_id_get(const char *path, struct file_id *id)
+{
+    struct stat st;
+    memset(id, 0, sizeof(*id));
+    if (stat(path, &st) != 0)
+        return;
+    *id = (struct file_id){true, st.st_dev, st.st_ino, st.st_size, st.st_mtim, st.st_ctim};
+}
+
+static bool
+file_id_same(const struct file_id *a, const struct file_id *b)
+{
+    return a->exists == b->exists && a->dev == b->dev && a->ino == b->ino &&
+           a->size == b->size && a->mtime.tv_sec == b->mtime.tv_sec &&
+           a->mtime.tv_nsec == b->mtime.tv_nsec && a->ctime.tv_sec == b->ctime.tv_sec &&
+           a->ctime.tv_nsec == b->ctime.tv_nsec;
+}
+
+/*
+ * Re-reads the file if it is not the version t holds. Fails closed: a file that cannot be
+ * read or parsed leaves no token valid (and is tried again at the next check), rather than
+ * keeping tokens its operator may have meant to revoke. Called with t->lock held.
+ */
+static void
 reload_if_changed(struct tokens *t)
 {
-    time_t now = time(NULL);
-    if (now == t->checked)
-        return;
-    t->checked = now;
-    struct stat st;
-    struct timespec m = {0, 0};
-    if (stat(t->path, &st) == 0)
-        m = st.st_mtim;
-    if (m.tv_sec == t->mtime.tv_sec && m.tv_nsec == t->mtime.tv_nsec)
+    struct file_id now;
+    file_id_get(t->path, &now);
+    /* File times tick with the kernel's coarse clock (milliseconds), and a freed inode
+     * comes back: two same-sized rewrites in one tick could look like none. So a file
+     * changed within the last two seconds is read again at every check. */
+    bool recent = now.exists && time(NULL) - now.mtime.tv_sec < 2;
+    if (file_id_same(&now, &t->seen) && t->err == IDL_OK && !recent)
         return;
     json_t *doc;
-    size_t n;
+    size_t n = 0;
     struct token *fresh = calloc(TOKENS_MAX, sizeof(*fresh));
-    if (fresh && load(t->path, fresh, &n, &doc) == IDL_OK) {
+    idl_err rc = fresh ? load(t->path, fresh, &n, &doc) : IDL_ERR_NOMEM;
+    sodium_memzero(t->t, sizeof(t->t));
+    t->n = 0;
+    if (rc == IDL_OK) {
         memcpy(t->t, fresh, n * sizeof(*fresh));
         t->n = n;
-        t->mtime = m;
+        t->seen = now;
         json_decref(doc);
     }
+    if (rc != t->err)
+        t->err_fresh = rc != IDL_OK;
+    t->err = rc;
     if (fresh)
         sodium_memzero(fresh, TOKENS_MAX * sizeof(*fresh));
     free(fresh);
+}
+
+idl_err
+tokens_error(struct tokens *t, bool *fresh)
+{
+    pthread_mutex_lock(&t->lock);
+    idl_err err = t->err;
+    *fresh = t->err_fresh;
+    t->err_fresh = false;
+    pthread_mutex_unlock(&t->lock);
+    return err;
 }
 
 idl_err
@@ -116,6 +166,8 @@ tokens_open(struct tokens **out, const char *home)
         return IDL_ERR_NOMEM;
     tokens_path(t->path, sizeof(t->path), home);
     pthread_mutex_init(&t->lock, NULL);
+    /* The version is taken before the read: a change during the read is read again. */
+    file_id_get(t->path, &t->seen);
     json_t *doc;
     idl_err rc = load(t->path, t->t, &t->n, &doc);
     json_decref(doc);
@@ -123,10 +175,6 @@ tokens_open(struct tokens **out, const char *home)
         tokens_close(t);
         return rc;
     }
-    struct stat st;
-    if (stat(t->path, &st) == 0)
-        t->mtime = st.st_mtim;
-    t->checked = time(NULL);
     *out = t;
     return IDL_OK;
 }
@@ -240,7 +288,7 @@ tokens_revoke(const char *home, const char *name)
 }
 
 idl_err
-tokens_list(const char *home)
+tokens_list(const char *home, FILE *out)
 {
     char path[4096 + 16];
     tokens_path(path, sizeof(path), home);
@@ -253,7 +301,7 @@ tokens_list(const char *home)
     json_t *list = json_object_get(doc, "tokens");
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *e = json_array_get(list, i);
-        printf("%s\t%s\n", t[i].name, json_string_value(json_object_get(e, "created")));
+        fprintf(out, "%s\t%s\n", t[i].name, json_string_value(json_object_get(e, "created")));
     }
     json_decref(doc);
     free(t);

@@ -37,7 +37,7 @@ struct bench_http {
     char host[BENCH_HOST_MAX];
     int port;
     int fd;                /* -1 when not connected */
-    char auth[160];        /* "Bearer TOKEN" or "" */
+    char auth[256];        /* "Bearer TOKEN", "IDL-Sig ..." (one signed call) or "" */
     uint8_t *buf;          /* the last response (headers and body) */
     size_t cap, len;
     size_t body_off;       /* offset of the body in buf */
@@ -94,11 +94,22 @@ int bench_txs_read(const char *path, struct bench_tx **txs, size_t *n);
 void bench_txs_free(struct bench_tx *txs, size_t n);
 
 /*
- * Seals people [first, first + n) through POST /v1/persons/seal-batch (1000 a request)
- * into persons[0..n) (ledger_person, fields heap-allocated: free with
- * bench_persons_free). Refuses a person the chain already holds.
+ * A system administrator who signs the sealing requests (only they may have a node seal):
+ * the chain's id, and the account's secret (SIG_SECKEY_BYTES) and public key.
  */
-int bench_seal(struct bench_http *c, uint64_t first, size_t n, struct ledger_person *persons);
+struct bench_signer {
+    const char *chain_id;
+    const uint8_t *sk;
+    const uint8_t *pk;
+};
+
+/*
+ * Seals people [first, first + n) through POST /v1/persons/seal-batch (1000 a request),
+ * each request signed by `by`, into persons[0..n) (ledger_person, fields heap-allocated:
+ * free with bench_persons_free). Refuses a person the chain already holds.
+ */
+int bench_seal(struct bench_http *c, const struct bench_signer *by, uint64_t first, size_t n,
+               struct ledger_person *persons);
 void bench_persons_free(struct ledger_person *persons, size_t n);
 
 /* Copies a sealed person (deep). */

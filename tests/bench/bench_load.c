@@ -54,10 +54,10 @@ metrics_read(struct bench_http *c, struct metrics *m)
     if (bench_http_call(c, "GET", "/metrics", NULL, 0, &out, &len) != 200)
         return -1;
     const char *t = (const char *)out; /* NUL-terminated by the client's buffer */
-    m->committed = metric(t, "idledger_txs_total{result=\"committed\"} ");
-    m->rejected = metric(t, "idledger_txs_total{result=\"rejected\"} ");
-    m->admitted = metric(t, "idledger_txs_total{result=\"admitted\"} ");
-    m->refused = metric(t, "idledger_txs_total{result=\"refused_at_admission\"} ");
+    m->committed = metric(t, "idledger_block_txs_total{result=\"committed\"} ");
+    m->rejected = metric(t, "idledger_block_txs_total{result=\"rejected\"} ");
+    m->admitted = metric(t, "idledger_pool_txs_total{result=\"admitted\"} ");
+    m->refused = metric(t, "idledger_pool_txs_total{result=\"refused\"} ");
     m->height = metric(t, "idledger_height ");
     m->mempool = metric(t, "idledger_mempool_txs ");
     return 0;

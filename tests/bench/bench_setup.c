@@ -166,7 +166,9 @@ setup_cities(struct setup *s, struct actor *sys, struct actor *sec, size_t k)
         return 0; /* a previous run made them */
     struct ledger_person *people = calloc(k, sizeof(*people));
     struct bench_tx *adds = calloc(2 * k, sizeof(*adds)), *auths = calloc(k, sizeof(*auths));
-    int rc = people && adds && auths ? bench_seal(&s->http, ACTOR_PERSON_BASE, k - 1, people) : -1;
+    struct bench_signer by = {s->chain, sys->sk, sys->pk};
+    int rc = people && adds && auths ? bench_seal(&s->http, &by, ACTOR_PERSON_BASE, k - 1, people)
+                                     : -1;
     size_t na = 0, nz = 0;
     for (size_t j = 1; !rc && j < k; j++) {
         struct actor *a = &s->actors[j];
@@ -342,9 +344,11 @@ gen_stream(struct setup *s, const struct bench_opts *o, FILE *f)
     struct ledger_person *people = calloc(CHUNK, sizeof(*people));
     struct bench_tx *txs = calloc(CHUNK, sizeof(*txs));
     int rc = people && txs ? 0 : -1;
+    /* Actor 0 is the root's sysadmin, who may have the node seal. */
+    struct bench_signer sealer = {s->chain, s->actors[0].sk, s->actors[0].pk};
     for (uint64_t done = 0; !rc && done < o->count; done += CHUNK) {
         size_t n = o->count - done < CHUNK ? (size_t)(o->count - done) : CHUNK;
-        rc = bench_seal(&s->http, o->first + done, n, people);
+        rc = bench_seal(&s->http, &sealer, o->first + done, n, people);
         if (!rc)
             rc = sign_chunk(s, people, n, o->first, done, base, txs, o->threads);
         if (!rc)

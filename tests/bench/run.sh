@@ -268,7 +268,7 @@ if [ "$FILL" -gt 0 ]; then
     log "filling the chain to $CHAIN_N transactions ($FILL more, $BEST actor(s))"
     tp_run fill1 "$N1" "$BEST" $((BEST > 1 ? 2 : 1)) 4000000 "$FILL" || true
 fi
-CHAIN_TXS=$(($(metric "$N1" 'idledger_txs_total{result="committed"}') + $(metric "$N1" 'idledger_txs_total{result="rejected"}')))
+CHAIN_TXS=$(($(metric "$N1" 'idledger_block_txs_total{result="committed"}') + $(metric "$N1" 'idledger_block_txs_total{result="rejected"}')))
 IDENT1=$(jq -s '[.[].committed // 0] | add + 6' "$R/tp1a.json" "$R/tp1b.json" \
     $([ -f "$R/fill1.json" ] && echo "$R/fill1.json"))
 RSS1_LOAD=$(rss_mb "$V1")
@@ -329,7 +329,7 @@ while :; do
     sleep 0.2
 done
 T1=$(now)
-CU_TXS=$(($(metric "$REPL" 'idledger_txs_total{result="committed"}') + $(metric "$REPL" 'idledger_txs_total{result="rejected"}')))
+CU_TXS=$(($(metric "$REPL" 'idledger_block_txs_total{result="committed"}') + $(metric "$REPL" 'idledger_block_txs_total{result="rejected"}')))
 jq -n --argjson ok "$CU_OK" --argjson s "$(elapsed "$T0" "$T1")" --argjson txs "$CU_TXS" \
     --argjson up "$(elapsed "$T0" "${TUP:-$T1}")" --argjson h "$(status "$REPL" height)" \
     --argjson rss "$(rss_mb "$RP")" --argjson l "$(load1)" \

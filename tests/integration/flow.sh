@@ -3,11 +3,15 @@
 # every kind of wrong actor refused with nothing changed.
 #
 # province 440000 (root-*) -> city 440100 (gz-*) -> county 440106 (th-*) -> school
-# 4401060001 (s1-*, primary); business system teacher; the school's information
-# manager s1-t1 bound to legacy post account 4401060001_xxgl and granted teacher/query;
+# 4401060001 (s1-*, primary); business system teacher; the school's information query
+# officer (信息查询员, the teacher system's role `query`; its information manager would be
+# `manager`) s1-t1 bound to legacy post account 4401060001_xxgl and granted teacher/query;
 # disable/restore; the audit logs of all four organisations. Then: a second branch
 # (city 440300, sz-*), the school auditor, a pending admin, a disabled admin, a
-# secadmin doing the sysadmin's job and a sysadmin doing the secadmin's job.
+# secadmin doing the sysadmin's job and a sysadmin doing the secadmin's job. Last, the
+# auditors' read audits (with their keys alone, no token), and after the node stopped,
+# none of the flow's ID numbers, names, mobiles, e-mails or phones in the clear in the
+# data directory, the node log or anything the CLI printed.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$((${IT_PORT_BASE:-18000} + 0))
@@ -39,6 +43,7 @@ next_person() {
     P_MOBILE=1380013$(printf %04d $_person_n)
     P_EMAIL="user$_person_n@example.edu.cn"
     P_PHONE="020-8$(printf %07d $_person_n)"
+    printf '%s\n' "$P_NAME" "$P_ID" "$P_MOBILE" "$P_EMAIL" "$P_PHONE" >>"$T/people"
 }
 
 # ---------------------------------------------------------------- transactions
@@ -80,9 +85,11 @@ snapshot() {
     } >"$SNAP_FILE"
 }
 
-# refused NAME ACTOR TARGET CMD...: ACTOR's `idledger CMD...` must be refused by the
-# ledger: exit 1, a one-line reason on stderr, no state changed, and the height moved
-# at most by the one block that records the refusal.
+# refused NAME ACTOR TARGET CMD...: ACTOR's `idledger CMD...` must be refused: exit 1, a
+# one-line reason on stderr, no state changed, and the height moved at most by the one
+# block that records the refusal. A refusal by the ledger is a rejected transaction; an
+# account add by an actor who may not have the node seal personal data (not an active
+# system administrator) is refused by the node before any transaction exists.
 refused() {
     _rname=$1 _actor=$2 _target=$3
     shift 3
@@ -101,7 +108,12 @@ refused() {
     fi
     _txid=$(jq -r '.txid // empty' "$OUT" 2>/dev/null)
     [ -z "$_txid" ] || echo "$_txid $_actor $_target" >>"$T/refused"
-    is "$(api "/v1/tx/$_txid" | jq -r '.state')" rejected "$_rname: GET /v1/tx says rejected"
+    if [ -n "$_txid" ]; then
+        is "$(api "/v1/tx/$_txid" | jq -r '.state')" rejected "$_rname: GET /v1/tx says rejected"
+    else
+        is "$(jq -r '.error.code' "$OUT" 2>/dev/null) $1 $2" "denied account add" \
+            "$_rname: the node refused to seal the personal data (403 denied), no transaction"
+    fi
     _h1=$(height)
     if [ "$_h1" = "$_h0" ]; then
         pass "$_rname: height unchanged ($_h0)"
@@ -184,7 +196,7 @@ tx "root-sysadmin registers system teacher" root-sysadmin teacher \
     --roles query,manager,training,sysadmin,auditor
 
 next_person
-tx "s1-sysadmin creates business account s1-t1 (information manager)" s1-sysadmin s1-t1 \
+tx "s1-sysadmin creates business account s1-t1 (information query officer)" s1-sysadmin s1-t1 \
     account add --id s1-t1 --org 4401060001 --class business --name "$P_NAME" \
     --id-number "$P_ID" --mobile "$P_MOBILE" --email "$P_EMAIL"
 echo s1-t1 >>"$T/accounts"
@@ -226,6 +238,9 @@ next_person
 refused "pending admin sz-sysadmin creates an account" sz-sysadmin sz-t0 \
     account add --id sz-t0 --org 440300 --class business --name "$P_NAME" \
     --id-number "$P_ID" --mobile "$P_MOBILE"
+like "$(cat "$ERR")" pending "pending admin: the reason says pending"
+refused "pending admin sz-sysadmin adds a county" sz-sysadmin 440301 \
+    org add --code 440301 --name 罗湖区教育局 --kind county --parent 440300
 refused "sysadmin doing the secadmin's job: root-sysadmin authorises sz-sysadmin" \
     root-sysadmin sz-sysadmin account authorize --id sz-sysadmin
 for post in sysadmin secadmin auditor; do
@@ -268,6 +283,9 @@ refused "disabled admin: s1-sysadmin creates a business account" s1-sysadmin s1-
     account add --id s1-x4 --org 4401060001 --class business \
     --name "$P_NAME" --id-number "$P_ID" --mobile "$P_MOBILE"
 like "$(cat "$ERR")" disabled "disabled admin: the reason says disabled"
+refused "disabled admin: s1-sysadmin disables s1-t1" s1-sysadmin s1-t1 \
+    account disable --id s1-t1 --reason 已停用的管理员
+like "$(cat "$ERR")" disabled "disabled admin: the ledger's reason says disabled"
 tx "th-sysadmin restores s1-sysadmin" th-sysadmin s1-sysadmin \
     account restore --id s1-sysadmin --reason 复岗
 is "$(acct_field s1-sysadmin .status)" active "s1-sysadmin is active again"
@@ -328,5 +346,58 @@ while read -r txid actor target; do
 done <"$T/refused"
 is "$bad" 0 "all $(wc -l <"$T/refused") refused operations are in the audit log as rejected, with a reason"
 
+# ---------------------------------------------------------------- the read audits
+
+# An auditor lists the reads of its organisation's accounts with its key alone: the
+# signed request needs no business-system token. Among them, the reads this test made
+# with the token: transactions (GET /v1/tx names actor and target), the CLI's key and
+# nonce lookups, and the blocks shown for refusals (their reasons name the actor).
+TOKEN_NAME=$("$IDLD" --home "$NODE_HOME" token list | cut -f1)
+expect_exit 0 "s1-auditor lists the read audit of 4401060001 with no token" \
+    env -u IDLEDGER_API_TOKEN "$IDL" --json --key "$T/keys/s1-auditor.key" \
+    read-audit --org 4401060001 --limit 1000
+cp "$OUT" "$T/reads.s1"
+for ep in "GET /v1/tx" "GET /v1/keys" "GET /v1/accounts/nonce" "GET /v1/blocks" \
+    "GET /v1/accounts" "GET /v1/verify"; do
+    is "$(jq --arg e "$ep" --arg c "$TOKEN_NAME" \
+        '[.reads[] | select(.endpoint == $e and .client == $c and .org == "4401060001")] | length > 0' \
+        "$T/reads.s1")" true "the read audit of 4401060001 records $ep by $TOKEN_NAME"
+done
+is "$(jq -r '[.reads[] | select(.endpoint == "GET /v1/blocks") | .account] | unique | join(",")' \
+    "$T/reads.s1")" "s1-auditor,s1-secadmin,s1-sysadmin" \
+    "GET /v1/blocks is recorded for the actors of the refusals it showed"
+is "$(jq -r '[.reads[] | select(.org != "4401060001")] | length' "$T/reads.s1")" 0 \
+    "the read audit of 4401060001 holds only its own accounts' reads"
+is "$(jq -r '[.reads[] | select(.endpoint == "POST /v1/persons/seal")] | map(.client) | unique | join(",")' \
+    "$T/reads.s1")" "account:s1-sysadmin" "the school sysadmin's sealing calls are in its read audit"
+expect_exit 1 "s1-auditor may not list the read audit of 440106" \
+    env -u IDLEDGER_API_TOKEN "$IDL" --key "$T/keys/s1-auditor.key" read-audit --org 440106
+expect_exit 2 "without a key, read-audit is a usage error" \
+    env -u IDLEDGER_API_TOKEN "$IDL" read-audit --org 4401060001
+expect_exit 0 "account show s1-t1 (its masked data goes into the transcript)" \
+    "$IDL" account show s1-t1
+
 expect_exit 0 "node stops cleanly on SIGTERM" node_stop
+
+# ---------------------------------------------------------------- nothing in the clear
+
+# The whole flow's personal data: nowhere in the data directory (its files and every
+# record read through LevelDB), the node log, the testnet directory or the CLI's output.
+ldb_dump "$NODE_HOME/data" "$T/db.dump"
+check "control: account id s1-t1 is found in the data directory" \
+    grep -a -r -q -F s1-t1 "$NODE_HOME/data"
+check "control: the masked mobile of s1-t1 is found in the CLI transcript" \
+    grep -q -F "mobile: 138****" "$TRANSCRIPT"
+n_people=$(($(wc -l <"$T/people") / 5))
+check "the flow entered $n_people people" [ "$n_people" -ge 15 ]
+leaks=0
+while read -r value; do
+    hits=$(grep -a -r -l -F -e "$value" -e "$(printf '%s' "$value" | od -An -tx1 | tr -d ' \n')" \
+        "$NET" "$TRANSCRIPT" "$T/db.dump" 2>/dev/null)
+    if [ -n "$hits" ]; then
+        leaks=$((leaks + 1))
+        diag "$value in: $(echo $hits | sed "s|$T/||g")"
+    fi
+done <"$T/people"
+is "$leaks" 0 "none of the flow's $((n_people * 5)) personal values (name, ID number, mobile, e-mail, office phone) is anywhere in the clear"
 done_testing

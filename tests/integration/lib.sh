@@ -23,14 +23,18 @@
 #   height                         the node's height from /v1/status
 #   idnum PREFIX17                 a GB 11643 ID number: PREFIX17 + its check digit
 #   form NAME                      writes a unique "scanned form" file, prints its path
+#   ldb_dump DATA_DIR OUT          every record of every LevelDB under DATA_DIR (a stopped
+#                                  node's), through the library, into OUT (2 tests)
+#   nowhere_in LABEL VALUE PATH... VALUE (and its hex) is in no file under PATH... (a test)
 #
 # Every process a test starts through these helpers is killed on exit (trap), and the
 # temporary directory $T (mktemp -d) is removed; KEEP_TMP=1 keeps it for a post-mortem.
 # The script's exit status is non-zero if any test failed or the plan was not met.
 #
 # Ports: test file k uses base port ${IT_PORT_BASE:-18000} + 100*k (flow 0, bad_input 1,
-# crash 2, privacy 3), far from the devnet's 7700; net_up refuses a port already in use
-# instead of talking to someone else's node. Set IT_PORT_BASE to move the whole set.
+# crash 2, privacy 3, certs 4, ops 5, import 6, bft 7), far from the devnet's 7700; net_up
+# refuses a port already in use instead of talking to someone else's node. Set
+# IT_PORT_BASE to move the whole set.
 
 set -u
 
@@ -39,6 +43,12 @@ set -u
     echo "Bail out! no idledger/idledgerd in $BIN"
     exit 1
 }
+
+# The test tools (loadgen, evilpeer), for a test run on its own: as run-integration.sh
+# defaults them.
+if [ -z "${TOOLS:-}" ]; then
+    if [ -d "$BIN/../tools" ]; then TOOLS=$BIN/../tools; else TOOLS=$BIN/../build/tools; fi
+fi
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/idledger-it.XXXXXX") || {
     echo "Bail out! mktemp failed"
@@ -228,6 +238,71 @@ untrack_pid() {
     _new=""
     for _p in $_t_pids; do [ "$_p" = "$1" ] || _new="$_new $_p"; done
     _t_pids=$_new
+}
+
+# ldb_dump DATA_DIR OUT: dumps the key and value of every record of every LevelDB under
+# DATA_DIR, through the library (which undoes snappy: raw grep cannot see into compressed
+# blocks), into OUT, from a copy (opening may rewrite it). Two tests (or two skips, with
+# OUT empty, where no C compiler or LevelDB headers are at hand).
+ldb_dump() {
+    : >"$2"
+    if [ ! -x "$T/ldbdump" ]; then
+        cat >"$T/ldbdump.c" <<'EOF_C'
+#include <leveldb/c.h>
+#include <stdio.h>
+int main(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        char *err = NULL;
+        leveldb_options_t *o = leveldb_options_create();
+        leveldb_t *db = leveldb_open(o, argv[i], &err);
+        if (err != NULL) { fprintf(stderr, "%s: %s\n", argv[i], err); return 1; }
+        leveldb_readoptions_t *r = leveldb_readoptions_create();
+        leveldb_iterator_t *it = leveldb_create_iterator(db, r);
+        long n = 0;
+        for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+            size_t kl, vl;
+            const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
+            fwrite(k, 1, kl, stdout); fputc('\n', stdout);
+            fwrite(v, 1, vl, stdout); fputc('\n', stdout);
+            n++;
+        }
+        fprintf(stderr, "%s: %ld records\n", argv[i], n);
+        leveldb_iter_destroy(it);
+        leveldb_readoptions_destroy(r);
+        leveldb_close(db);
+        leveldb_options_destroy(o);
+    }
+    return 0;
+}
+EOF_C
+        if ! cc -std=c11 -o "$T/ldbdump" "$T/ldbdump.c" -lleveldb 2>"$T/cc.err"; then
+            pass "# SKIP no C compiler or LevelDB headers to dump the tables: $(head -n 1 "$T/cc.err")"
+            pass "# SKIP (dump)"
+            return 0
+        fi
+    fi
+    rm -rf "$T/data.copy"
+    cp -r "$1" "$T/data.copy"
+    _dbs=$(find "$T/data.copy" -name CURRENT -exec dirname {} \;)
+    # shellcheck disable=SC2086 # one argument per database
+    expect_exit 0 "dump every LevelDB of $(basename "$1") through the library" \
+        "$T/ldbdump" $_dbs
+    cp "$OUT" "$2"
+    diag "$(cat "$ERR")"
+    check "the dump holds records" [ -s "$2" ]
+}
+
+# nowhere_in LABEL VALUE PATH...: VALUE, and the lower-case hex of its bytes, appear in no
+# file under any PATH.
+nowhere_in() {
+    _label=$1 _value=$2
+    shift 2
+    _where=""
+    for _v in "$_value" "$(printf '%s' "$_value" | od -An -tx1 | tr -d ' \n')"; do
+        _hits=$(grep -a -r -l -F -e "$_v" "$@" 2>/dev/null)
+        [ -z "$_hits" ] || _where="$_where [$_v in: $(echo $_hits | sed "s|$T/||g")]"
+    done
+    is "$_where" "" "$_label ($_value) appears nowhere in the clear"
 }
 
 # ---------------------------------------------------------------- the node
