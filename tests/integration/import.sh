@@ -6,13 +6,20 @@
 # 4401060001. 100 planted bad rows (wrong check digits, repeats, unknown units, a school
 # out of the county's reach, a city-run school, an ambiguous name, bad e-mails and mobiles,
 # a missing school type, an unknown user type) must each be reported once, by row number,
-# and nothing else refused; exactly the good rows must be on the chain. A second run
-# reports them as already there and sends nothing (the height does not move). A GB18030
-# file with CRLF line ends, a title row and rare characters imports its good rows with
-# their names intact; so do an English header with a BOM and quoted fields, and Excel's
-# UTF-16 "Unicode text". A person with an account made by hand at the unit is found on the
-# chain. No personal value from the files reaches the node's data directory, its log or the
-# CLI's output. Ports: IT_PORT_BASE + 600.
+# and nothing else refused; exactly the good rows must be on the chain (the accounts the
+# audit log shows created are exactly the imported ones, each at its row's unit). A second
+# run reports them as already there and sends nothing (the height does not move). A
+# GB18030 file with CRLF line ends, a title row and rare characters imports its good rows
+# with their names intact, and again adds nothing; so does a GB18030 file that happens to
+# be valid UTF-8 (谢伟 ...), under an English or a Chinese header; a UTF-8 file that
+# happens to be valid GB18030 is read as UTF-8; one that reads plausibly both ways waits
+# for --encoding. So do an English header with a BOM and quoted fields, and Excel's UTF-16
+# "Unicode text". A person with an account made by hand at the unit is found on the
+# chain; one whose account is disabled is named, not counted as done. Every user type of
+# the form is taken. Two imports by the same sysadmin at once lose no row. No personal
+# value from the files reaches the node's data directory, its log or the CLI's output.
+# Last, on a network of two validators with one stopped, records that the ledger refuses
+# inside a batch are reported on their rows. Ports: IT_PORT_BASE + 600 to + 613.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$((${IT_PORT_BASE:-18000} + 600))
@@ -543,12 +550,16 @@ awk -v FROM=601 -v TO=1800 -f "$T/race.awk" >"$T/race-b.csv"
 "$IDL" --json --key "$TH" --timeout 120 import --org 440106 --csv "$T/race-a.csv" --batch 40 \
     >"$T/race-a.json" 2>"$T/race-a.err" </dev/null &
 pa=$!
+track_pid $pa
 "$IDL" --json --key "$TH" --timeout 120 import --org 440106 --csv "$T/race-b.csv" --batch 40 \
     >"$T/race-b.json" 2>"$T/race-b.err" </dev/null &
 pb=$!
+track_pid $pb
 ra=0 rb=0
 wait $pa || ra=$?
 wait $pb || rb=$?
+untrack_pid $pa
+untrack_pid $pb
 cat "$T/race-a.err" "$T/race-b.err" | head -n 5 | sed 's/^/#   /'
 is "$ra $rb" "0 0" "two imports by th-sysadmin at once: both exit 0"
 diag "transactions signed again: $(jq -r .resent "$T/race-a.json") and $(jq -r .resent "$T/race-b.json")"
@@ -653,6 +664,7 @@ is "$(api /v1/orgs/4400000001 | jq -r .delegated)" true "net2: the school is sti
 "$IDL" --json --key "$R2" --timeout 90 import --org 440000 --csv "$T/ledger.csv" \
     >"$T/ledger.json" 2>"$T/ledger.err" </dev/null &
 pi=$!
+track_pid $pi
 i=0
 while [ "$(curl -s -m 2 "$API/v1/status" | jq -r '.mempool.txs // 0')" -lt 2 ] && [ $i -lt 200 ]; do
     sleep 0.1
@@ -663,6 +675,7 @@ is "$(curl -s -m 2 "$API/v1/status" | jq -r '.mempool.txs')" 2 \
 start2 1 || bail "validator 1 did not restart"
 ri=0
 wait $pi || ri=$?
+untrack_pid $pi
 diag_file "$T/ledger.err" "import stderr"
 is "$ri" 1 "net2: the import exits 1 (rows refused by the ledger)"
 is "$(api /v1/orgs/4400000001 | jq -r .delegated)" false "net2: the undo applied"
