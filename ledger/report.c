@@ -652,6 +652,8 @@ block_at(struct snap *sn, uint64_t height, struct ledger_block *b)
 static idl_err
 updates_read(struct snap *sn, struct change_scan *cs)
 {
+    if (cs->n_upd == 0)
+        return IDL_OK; /* (qsort's array may not be NULL, even when empty) */
     qsort(cs->upd, cs->n_upd, sizeof(*cs->upd), update_ref_cmp);
     struct ledger_block b = {0};
     idl_err rc = IDL_OK;
