@@ -17,8 +17,11 @@
  *   4. The main thread takes the sealed chunks back in file order, turns them into
  *      account.batch-add transactions (split if one would pass the size bound), signs each
  *      with the next nonce and submits it at once (POST /v1/txs).
- *   5. At the end each transaction's outcome is awaited in nonce order and its refused
- *      records are mapped back to their rows.
+ *   5. Each transaction's outcome is taken in order, as it commits (and at the end, waited
+ *      for), and its refused records are mapped back to their rows. A transaction the node
+ *      dropped without applying it (another transaction of the signer took its nonce) is
+ *      signed again with a fresh nonce and sent again; so each is kept, encoded, until it
+ *      settles, at most UNSETTLED_MAX of them.
  * Refusals are kept as (row, reason) and printed in row order at the end. No personal data
  * outlives its chunk; the duplicate check keeps keyed 64-bit hashes of the normalised ID
  * numbers (SipHash under a key drawn for this run), never the numbers.
@@ -27,8 +30,9 @@
  * person key (the keyed hash of the ID number), so a person has one id per unit. A row whose
  * person already holds a business account at its unit (the derived one, or one created by
  * hand) is reported as already on the chain and never sent: running a file twice submits
- * nothing the second time. Two imports racing each other are settled by the ledger, which
- * refuses an id that exists; those rows are reported the same way.
+ * nothing the second time; one whose account there is disabled is reported as such, not as
+ * done. Two imports racing each other are settled by the ledger, which refuses an id that
+ * exists; those rows are reported as already on the chain too.
  */
 #include <nng/nng.h>
 #include <nng/supplemental/http/http.h>
@@ -55,6 +59,9 @@
 #define TITLE_ROWS_MAX   10            /* rows above the header (titles, notes) passed over */
 #define SEALERS          2             /* sealer threads: the node seals on as many cores */
 #define IN_FLIGHT        (SEALERS + 1) /* chunks between the reader and the submitter */
+#define NONCE_TRIES      8  /* nonces one submission tries (another import by the signer) */
+#define RESENDS_MAX      8  /* re-signings of a transaction that was never applied */
+#define UNSETTLED_MAX    32 /* transactions sent and kept (encoded) until they settle */
 /* What a transaction may spend on records: the bound less room for the envelope. */
 #define TX_RECORDS_BYTES_MAX (LEDGER_TX_BYTES_MAX - 1024)
 
@@ -112,7 +119,8 @@ struct org {
     char name[LEDGER_NAME_MAX + 1];
     char key[LEDGER_NAME_MAX + 1]; /* the name as matched (name_key) */
     uint8_t kind;
-    int reach; /* its number among the units whose business accounts --org creates, or -1 */
+    bool disabled; /* it has disabled business accounts: look at each account's status */
+    int reach;     /* its number among the units whose business accounts --org creates, or -1 */
 };
 
 struct tree {
@@ -143,13 +151,21 @@ struct reasons {
     size_t nslot;
 };
 
-enum out_kind { OUT_REFUSED, OUT_DUPLICATE, OUT_OTHER_NAME, OUT_ALREADY, OUT_HAS_ACCOUNT };
+enum out_kind {
+    OUT_REFUSED,
+    OUT_DUPLICATE,
+    OUT_OTHER_NAME,
+    OUT_ALREADY,     /* the derived account is on the chain, in use */
+    OUT_HAS_ACCOUNT, /* another business account of the person at the unit, in use */
+    OUT_DISABLED,    /* the person's account at the unit is disabled: restore it */
+    OUT_NOT_SENT,    /* its transaction was never applied: run the import again */
+};
 
 /* What became of a row that was not imported now. */
 struct outcome {
     uint32_t row;
-    /* REFUSED, HAS_ACCOUNT: interned text (reason, account id); DUPLICATE, OTHER_NAME: the
-     * earlier row; ALREADY: the org's index. */
+    /* REFUSED, NOT_SENT, HAS_ACCOUNT, DISABLED: interned text (reason, account id);
+     * DUPLICATE, OTHER_NAME: the earlier row; ALREADY: the org's index. */
     uint32_t arg;
     uint8_t kind;
     uint8_t key[KEY_PREFIX_BYTES]; /* ALREADY: the derived id's person-key part */
@@ -162,9 +178,16 @@ struct sent {
     uint8_t key[KEY_PREFIX_BYTES];
 };
 
+/*
+ * A transaction sent. Until it settles, raw keeps it as signed, so that one the node never
+ * applied (dropped from the pool because another transaction of the signer took its
+ * nonce: another import running at once) can be signed again with a fresh nonce.
+ */
 struct pending {
     char txid[2 * HASH_BYTES + 1];
     size_t first, count; /* its records: sent[first .. first + count) */
+    struct idl_bytes raw;
+    unsigned resent;
 };
 
 struct chunk_row {
@@ -206,6 +229,7 @@ struct pipeline {
 struct importer {
     struct cli *c;
     const char *org_code;
+    const char *encoding; /* --encoding: "UTF-8", "GB18030", or NULL to decide */
     unsigned batch;
     struct wallet_key *key;
     struct ledger_tx tmpl; /* chain, actor, basis and the next nonce */
@@ -219,16 +243,17 @@ struct importer {
     struct sent *sent;
     size_t nsent, capsent;
     struct pending *txs;
-    size_t ntx, captx;
-    struct chunk *cur; /* the chunk being filled */
+    size_t ntx, captx, nsettled; /* txs[0 .. nsettled) have settled */
+    struct chunk *cur;           /* the chunk being filled */
     struct pipeline pipe;
     bool pipe_ready;
     /* The transaction being filled. */
     struct ledger_tx tx;
     size_t tx_bytes, tx_first;
     uint32_t rows, last_row;
-    uint64_t imported, refused, already;
-    int rc; /* the first fatal exit code; nothing more is done once set */
+    uint64_t imported, refused, already, disabled, unsent;
+    uint64_t resent; /* transactions signed again after the pool dropped them */
+    int rc;          /* the first fatal exit code; nothing more is done once set */
     double t_seal, t_submit, t_commit;
     bool progress;
 };
@@ -336,6 +361,10 @@ outcome_add(struct importer *im, uint32_t row, enum out_kind kind, uint32_t arg,
         memcpy(o->key, key, KEY_PREFIX_BYTES);
     if (kind == OUT_ALREADY || kind == OUT_HAS_ACCOUNT)
         im->already++;
+    else if (kind == OUT_DISABLED)
+        im->disabled++;
+    else if (kind == OUT_NOT_SENT)
+        im->unsent++;
     else
         im->refused++;
 }
@@ -499,6 +528,40 @@ tree_load(struct importer *im)
     return EXIT_OK_;
 }
 
+static const struct org *unit_by_code(const struct tree *t, const char *code);
+
+/*
+ * Marks the units that have disabled business accounts (GET
+ * /v1/reports/business-accounts, one request): a row whose person already has an account
+ * at such a unit has that account's status looked at, since a disabled account is not
+ * "on the chain" for the row's purpose. Elsewhere the cheap existence lookup suffices. If
+ * the node gives no report, every unit is marked (slower, as right).
+ */
+static int
+tree_mark_disabled(struct importer *im)
+{
+    char path[LEDGER_CODE_MAX + 64], why[512];
+    json_t *r = NULL;
+    snprintf(path, sizeof(path), "/v1/reports/business-accounts?org=%s", im->org_code);
+    int status = cli_http(im->c, "GET", path, NULL, &r, why, sizeof(why));
+    if (status == 0)
+        return fatal(im, EXIT_UNREACHABLE, why);
+    json_t *rows = json_object_get(r, "rows"), *row;
+    size_t i;
+    if (status != 200 || !json_is_array(rows))
+        for (i = 0; i < im->tree.n; i++)
+            im->tree.v[i].disabled = true;
+    json_array_foreach(rows, i, row)
+    {
+        const struct org *o =
+            unit_by_code(&im->tree, json_string_value(json_object_get(row, "code")));
+        if (o && json_integer_value(json_object_get(row, "disabled")) > 0)
+            ((struct org *)o)->disabled = true;
+    }
+    json_decref(r);
+    return EXIT_OK_;
+}
+
 /* The first index of list (sorted by cmp) whose element is not below probe. */
 static size_t
 lower_bound(const struct org **list, size_t n, const struct org *probe,
@@ -515,6 +578,19 @@ lower_bound(const struct org **list, size_t n, const struct org *probe,
     return lo;
 }
 
+/* The organisation below --org with this code, or NULL. */
+static const struct org *
+unit_by_code(const struct tree *t, const char *code)
+{
+    struct org probe; /* only its code is read */
+    if (!code || strlen(code) > LEDGER_CODE_MAX)
+        return NULL;
+    snprintf(probe.code, sizeof(probe.code), "%s", code);
+    const struct org *p = &probe;
+    size_t i = lower_bound(t->by_code, t->n, p, org_cmp_code);
+    return i < t->n && !strcmp(t->by_code[i]->code, code) ? t->by_code[i] : NULL;
+}
+
 /*
  * The unit a cell names (a code, else a name) if the signer creates its business accounts;
  * otherwise NULL, with the reason added to why. The cell itself is never quoted: a column
@@ -524,15 +600,11 @@ static const struct org *
 unit_of(struct importer *im, const char *cell, char why[REASON_MAX])
 {
     const struct tree *t = &im->tree;
-    struct org probe; /* only its code and key are read */
-    snprintf(probe.code, sizeof(probe.code), "%s", cell);
-    const struct org *p = &probe, *found = NULL;
-    size_t i = lower_bound(t->by_code, t->n, p, org_cmp_code);
-    if (strlen(cell) <= LEDGER_CODE_MAX && i < t->n && !strcmp(t->by_code[i]->code, cell))
-        found = t->by_code[i];
+    struct org probe; /* only its key is read */
+    const struct org *p = &probe, *found = unit_by_code(t, cell);
     if (!found && strlen(cell) <= LEDGER_NAME_MAX) {
         name_key(probe.key, sizeof(probe.key), cell);
-        size_t j = i = lower_bound(t->by_name, t->n, p, org_cmp_name);
+        size_t i = lower_bound(t->by_name, t->n, p, org_cmp_name), j = i;
         while (j < t->n && !strcmp(t->by_name[j]->key, probe.key))
             j++;
         if (j - i > 1) {
@@ -623,17 +695,29 @@ header_read(struct importer *im, uint32_t row, char *const *f, size_t n)
     return EXIT_OK_;
 }
 
+/*
+ * The user types of the teacher system's CA application form (seed 003: 安全审计员,
+ * 信息查询员, 系统管理员, 培训管理员, 信息管理员, 其他：____; DOMAIN.md §2), and their role
+ * names in the chain's system catalogue. The type is checked, not stored: it says which
+ * role the security administrator will grant afterwards, and "other" (其他, with or without
+ * what the applicant wrote after it) names no role at all.
+ */
 static bool
 user_type_valid(const char *s)
 {
-    static const char *const zh[] = {"信息查询员", "信息管理员", "培训管理员", "系统管理员"};
-    static const char *const en[] = {"query", "manager", "training", "sysadmin"};
+    static const char *const zh[] = {"信息查询员", "信息管理员", "培训管理员", "系统管理员",
+                                     "安全审计员"};
+    static const char *const en[] = {"query", "manager", "training", "sysadmin", "auditor"};
+    static const char *const other[] = {"其他", "其它"};
     /* The seed's own example reads "教师系统信息管理员". */
     const char *t = strncmp(s, "教师系统", strlen("教师系统")) ? s : s + strlen("教师系统");
     for (size_t i = 0; i < IDL_ARRAY_LEN(zh); i++)
         if (!strcmp(t, zh[i]) || !strcasecmp(s, en[i]))
             return true;
-    return false;
+    for (size_t i = 0; i < IDL_ARRAY_LEN(other); i++)
+        if (!strncmp(t, other[i], strlen(other[i])))
+            return true; /* 其他, 其他：教务员, 其他(教务员) */
+    return !strcasecmp(s, "other") || !strncasecmp(s, "other:", strlen("other:"));
 }
 
 static bool
@@ -690,8 +774,8 @@ row_check(struct importer *im, const char *const cell[COL__COUNT], char norm[IDN
             because(why, "%s", w);
     }
     if (cell[COL_USER][0] && !user_type_valid(cell[COL_USER]))
-        because(why, "user type must be 信息查询员, 信息管理员, 培训管理员 or 系统管理员 (query, "
-                     "manager, training, sysadmin)");
+        because(why, "user type must be 信息查询员, 信息管理员, 培训管理员, 系统管理员, 安全审计员 "
+                     "or 其他 (query, manager, training, sysadmin, auditor, other)");
     if (cell[COL_SCHOOL][0] && !school_type_valid(cell[COL_SCHOOL]))
         because(why, "school type must be 幼儿园, 小学, 初中, 高中, 中学, 中职, 九年一贯制, "
                      "十二年一贯制, 特殊教育 or 其他");
@@ -979,23 +1063,32 @@ lookup_rc(struct chunk *ch, int status, json_t *reply, const char *what)
     return status == 401 ? EXIT_USAGE : EXIT_REJECTED;
 }
 
+/* What a person has at a row's unit. */
+enum holding { HOLD_NONE, HOLD_IN_USE, HOLD_DISABLED };
+
 /*
- * Does account id exist? With want_unit: is it a business account at that unit? The
- * derived id needs no more than existence (GET /v1/accounts/{id}/nonce, the cheapest
- * lookup the API has, and not one that reads personal data); another account of the person
- * is read whole. Sets *yes; returns EXIT_OK_ or a fatal code with the chunk's why.
+ * Is account id a business account at unit, and in use? The derived id at a unit without
+ * disabled business accounts needs no more than existence (whole: false; GET
+ * /v1/accounts/{id}/nonce, the cheapest lookup the API has, and not one that reads
+ * personal data); otherwise the account is read whole for its unit, class and status.
+ * Sets *hold; returns EXIT_OK_ or a fatal code with the chunk's why.
  */
 static int
-account_at_unit(struct conn *k, struct chunk *ch, const char *id, const char *want_unit, bool *yes)
+account_at_unit(struct conn *k, struct chunk *ch, const char *id, const char *unit, bool whole,
+                enum holding *hold)
 {
     char path[LEDGER_ID_MAX + 24];
     json_t *reply = NULL;
-    snprintf(path, sizeof(path), "/v1/accounts/%s%s", id, want_unit ? "" : "/nonce");
+    snprintf(path, sizeof(path), "/v1/accounts/%s%s", id, whole ? "" : "/nonce");
     int status = conn_call(k, "GET", path, NULL, &reply, ch->why, sizeof(ch->why));
     const char *org = json_string_value(json_object_get(reply, "org"));
     const char *class = json_string_value(json_object_get(reply, "class"));
-    *yes = status == 200 &&
-           (!want_unit || (org && class && !strcmp(org, want_unit) && !strcmp(class, "business")));
+    const char *st = json_string_value(json_object_get(reply, "status"));
+    bool here = status == 200 &&
+                (!whole || (org && class && !strcmp(org, unit) && !strcmp(class, "business")));
+    *hold = !here                                    ? HOLD_NONE
+            : whole && st && !strcmp(st, "disabled") ? HOLD_DISABLED
+                                                     : HOLD_IN_USE;
     int rc = lookup_rc(ch, status, reply, "cannot look up an account");
     json_decref(reply);
     return rc;
@@ -1020,35 +1113,44 @@ person_accounts(struct conn *k, struct chunk *ch, size_t i, json_t **accounts)
 
 /*
  * For the person of row i, whom the node says is registered: the business account they
- * already hold at the row's unit, added to their answer as "existing". The derived id is
- * tried first (a re-run finds every row there); only a person registered without it has
- * their accounts listed, and each asked for its unit and class.
+ * already hold at the row's unit, added to their answer as "existing" (and "disabled":
+ * true if it is disabled and they hold none in use there). The derived id is tried first
+ * (a re-run finds every row there); only a person registered without it in use has their
+ * accounts listed, and each asked for its unit, class and status.
  */
 static int
 person_existing(const struct importer *im, struct conn *k, struct chunk *ch, size_t i)
 {
     json_t *res = json_array_get(ch->results, i), *accounts = NULL, *a;
-    const char *unit = im->tree.v[ch->rows[i].org].code, *found = NULL;
+    const struct org *o = &im->tree.v[ch->rows[i].org];
+    const char *found = NULL, *off = NULL; /* in use; disabled */
     uint8_t key[KEY_PREFIX_BYTES];
     char mine[LEDGER_ID_MAX + 1];
-    bool yes = false;
+    enum holding hold;
     if (!person_key_prefix(json_object_get(res, "person"), key))
         return EXIT_OK_; /* the main thread refuses the row */
-    derived_id(mine, unit, key);
-    int rc = account_at_unit(k, ch, mine, NULL, &yes);
-    if (!rc && yes)
-        found = mine;
+    derived_id(mine, o->code, key);
+    int rc = account_at_unit(k, ch, mine, o->code, o->disabled, &hold);
+    if (!rc && hold != HOLD_NONE)
+        *(hold == HOLD_IN_USE ? &found : &off) = mine;
     if (!rc && !found)
         rc = person_accounts(k, ch, i, &accounts);
     size_t n;
     json_array_foreach(accounts, n, a)
     {
         const char *id = json_string_value(a);
-        if (!rc && !found && id && (rc = account_at_unit(k, ch, id, unit, &yes)) == 0 && yes)
+        if (rc || found || !id || !strcmp(id, mine))
+            continue;
+        rc = account_at_unit(k, ch, id, o->code, true, &hold);
+        if (!rc && hold == HOLD_IN_USE)
             found = id;
+        else if (!rc && hold == HOLD_DISABLED && !off)
+            off = id;
     }
-    if (found)
-        json_object_set_new(res, "existing", json_string(found));
+    if (found || off)
+        json_object_set_new(res, "existing", json_string(found ? found : off));
+    if (!found && off)
+        json_object_set_new(res, "disabled", json_true());
     json_decref(accounts);
     return rc;
 }
@@ -1367,7 +1469,9 @@ row_sealed(struct importer *im, const struct chunk_row *cr, json_t *res)
     }
     if (person_key_prefix(person, key))
         derived_id(mine, im->tree.v[cr->org].code, key);
-    if (!strcmp(existing, mine))
+    if (json_is_true(json_object_get(res, "disabled")))
+        outcome_add(im, cr->row, OUT_DISABLED, reason_id(&im->reasons, existing), NULL);
+    else if (!strcmp(existing, mine))
         outcome_add(im, cr->row, OUT_ALREADY, cr->org, key);
     else
         outcome_add(im, cr->row, OUT_HAS_ACCOUNT, reason_id(&im->reasons, existing), NULL);
@@ -1436,46 +1540,61 @@ tx_post(struct importer *im, const struct idl_bytes *raw, char txid[2 * HASH_BYT
     return r;
 }
 
+/* The signer's next nonce as the node counts it (its pool included), into im->tmpl. */
+static int
+nonce_refresh(struct importer *im)
+{
+    char path[LEDGER_ID_MAX + 32];
+    json_t *reply;
+    snprintf(path, sizeof(path), "/v1/accounts/%s/nonce", im->tmpl.actor);
+    int rc = cli_query(im->c, path, &reply);
+    if (rc)
+        return im->rc = rc;
+    im->tmpl.nonce = (uint64_t)json_integer_value(json_object_get(reply, "next_nonce"));
+    json_decref(reply);
+    return EXIT_OK_;
+}
+
 /*
- * Signs tx with the next nonce and submits it. Returns EXIT_OK_ with the txid,
- * EXIT_REJECTED with the node's reason in why, or a fatal code. A full pool is waited out
- * (up to --timeout); a nonce taken meanwhile by another transaction of the signer is read
- * again once and the transaction signed anew.
+ * Signs tx with the next nonce and submits it. Returns EXIT_OK_ with the txid and the
+ * signed transaction in *raw (the caller frees it), EXIT_REJECTED with the node's reason
+ * in why, or a fatal code. A full pool is waited out (up to --timeout). A nonce used
+ * meanwhile by another transaction of the signer (another import, or any command it
+ * signed) is read again from the node and the transaction signed anew, NONCE_TRIES times.
  */
 static int
-tx_submit(struct importer *im, struct ledger_tx *tx, char txid[2 * HASH_BYTES + 1], char *why,
-          size_t why_len)
+tx_submit(struct importer *im, struct ledger_tx *tx, char txid[2 * HASH_BYTES + 1],
+          struct idl_bytes *raw, char *why, size_t why_len)
 {
     double t0 = now_ms();
-    unsigned delay = 50;
-    bool renonced = false;
+    unsigned delay = 50, tries = 0;
     for (;;) {
-        struct idl_bytes raw = {0};
-        if (tx_seal(im, tx, &raw))
+        *raw = (struct idl_bytes){0};
+        if (tx_seal(im, tx, raw))
             return im->rc;
-        enum post_result r = tx_post(im, &raw, txid, why, why_len);
-        free(raw.data);
-        if (r == POSTED)
+        enum post_result r = tx_post(im, raw, txid, why, why_len);
+        if (r == POSTED) {
+            im->tmpl.nonce++;
             return EXIT_OK_;
+        }
+        free(raw->data);
+        *raw = (struct idl_bytes){0};
         if (r == UNREACHABLE || (r == POOL_FULL && now_ms() - t0 >= 1000.0 * im->c->timeout_s))
             return fatal(im, EXIT_UNREACHABLE, why);
         if (r == POOL_FULL) {
             sleep_ms(delay);
             delay = delay < 1000 ? 2 * delay : 1000;
-        } else if (r == NONCE_TAKEN && !renonced) {
-            renonced = true;
-            struct ledger_tx fresh;
-            ledger_tx_init(&fresh, "", TX_ACCOUNT_BATCH_ADD, "");
-            int rc = cli_tx_prepare(im->c, &fresh, im->key->pk);
-            if (rc)
-                return im->rc = rc;
-            im->tmpl.nonce = fresh.nonce;
-            ledger_tx_free(&fresh);
+        } else if (r == NONCE_TAKEN && ++tries < NONCE_TRIES) {
+            if (nonce_refresh(im))
+                return im->rc;
         } else {
             return EXIT_REJECTED;
         }
     }
 }
+
+static int settle_next(struct importer *im);
+static void settle_ready(struct importer *im);
 
 /* Signs and submits the transaction being filled, and starts a new one. */
 static int
@@ -1494,14 +1613,17 @@ flush_tx(struct importer *im)
     snprintf(tx->actor, sizeof(tx->actor), "%s", im->tmpl.actor);
     memcpy(tx->basis, im->tmpl.basis, HASH_BYTES);
     char txid[2 * HASH_BYTES + 1] = "", why[LEDGER_WHY_MAX] = "";
-    int rc = tx_submit(im, tx, txid, why, sizeof(why));
+    struct idl_bytes raw;
+    int rc = tx_submit(im, tx, txid, &raw, why, sizeof(why));
     size_t count = l->count;
     if (rc == EXIT_OK_) {
         p = &im->txs[im->ntx++];
+        *p = (struct pending){.first = im->tx_first, .count = count, .raw = raw};
         snprintf(p->txid, sizeof(p->txid), "%s", txid);
-        p->first = im->tx_first;
-        p->count = count;
-        im->tmpl.nonce++;
+        if (im->c->no_wait) { /* nothing will be sent again */
+            free(p->raw.data);
+            p->raw = (struct idl_bytes){0};
+        }
     } else if (rc == EXIT_REJECTED) {
         char reason[REASON_MAX];
         snprintf(reason, sizeof(reason), "the transaction was refused: %s", why);
@@ -1516,31 +1638,59 @@ flush_tx(struct importer *im)
     im->tx_first = im->nsent;
     im->tx_bytes = 0;
     im->t_submit += now_ms() - t0;
+    /* Settle what has committed meanwhile, and keep what is kept for resending bounded:
+     * past the window, wait for the oldest. */
+    if (!im->rc && !im->c->no_wait)
+        settle_ready(im);
+    while (!im->rc && !im->c->no_wait && im->ntx - im->nsettled > UNSETTLED_MAX)
+        settle_next(im);
     return im->rc;
 }
 
 /* ---- outcomes on the chain ---- */
 
+/*
+ * Asks once about a transaction: EXIT_OK_ with *outcome set once it has left the pool
+ * (NULL while it is pending), or a fatal code. A transaction the node does not know (404:
+ * dropped, and forgotten since) comes back as rejected without a height, as one it
+ * remembers dropping does.
+ */
+static int
+tx_poll(struct importer *im, const char *txid, json_t **outcome)
+{
+    char path[128], why[512];
+    snprintf(path, sizeof(path), "/v1/tx/%s", txid);
+    json_t *reply = NULL;
+    *outcome = NULL;
+    int status = cli_http(im->c, "GET", path, NULL, &reply, why, sizeof(why));
+    if (status == 0)
+        return fatal(im, EXIT_UNREACHABLE, why);
+    const char *state = json_string_value(json_object_get(reply, "state"));
+    if (status == 200 && state && strcmp(state, "pending") != 0) {
+        *outcome = reply;
+        return EXIT_OK_;
+    }
+    json_decref(reply);
+    if (status == 404) {
+        *outcome = json_pack("{s:s, s:n, s:s}", "state", "rejected", "height", "reason",
+                             "the node no longer knows the transaction");
+        if (!*outcome)
+            return fatal(im, EXIT_USAGE, "out of memory");
+    }
+    return EXIT_OK_;
+}
+
 /* Polls a transaction until it leaves the pool; no news for --timeout seconds is fatal. */
 static int
 tx_wait(struct importer *im, const char *txid, json_t **outcome)
 {
-    char path[128], why[512];
-    snprintf(path, sizeof(path), "/v1/tx/%s", txid);
     double t0 = now_ms();
-    unsigned delay = 20;
+    unsigned delay = 10;
     for (;;) {
-        json_t *reply = NULL;
-        int status = cli_http(im->c, "GET", path, NULL, &reply, why, sizeof(why));
-        if (status == 0)
-            return fatal(im, EXIT_UNREACHABLE, why);
-        const char *state = json_string_value(json_object_get(reply, "state"));
-        if (status == 200 && state && strcmp(state, "pending") != 0) {
-            *outcome = reply;
-            return EXIT_OK_;
-        }
-        json_decref(reply);
+        if (tx_poll(im, txid, outcome) != EXIT_OK_ || *outcome)
+            return im->rc;
         if (now_ms() - t0 >= 1000.0 * im->c->timeout_s) {
+            char why[512];
             snprintf(why, sizeof(why),
                      "no commit within %u s; transaction %s (and those after it) may still "
                      "commit: running the import again is safe",
@@ -1548,7 +1698,7 @@ tx_wait(struct importer *im, const char *txid, json_t **outcome)
             return fatal(im, EXIT_UNREACHABLE, why);
         }
         sleep_ms(delay);
-        delay = delay < 200 ? 2 * delay : 200;
+        delay = delay < 80 ? 2 * delay : 80;
     }
 }
 
@@ -1603,17 +1753,113 @@ tx_settle(struct importer *im, const struct pending *p, json_t *outcome)
     im->imported += p->count - refused;
 }
 
+/* The rows of a transaction that was never applied, however often it was sent. */
+static void
+tx_unsent(struct importer *im, const struct pending *p, const char *reason)
+{
+    char why[REASON_MAX];
+    snprintf(why, sizeof(why), "not sent (%s, %u time%s): run the import again",
+             reason && reason[0] ? reason : "the node dropped its transaction", p->resent + 1,
+             p->resent ? "s" : "");
+    uint32_t id = reason_id(&im->reasons, why);
+    for (size_t i = p->first; i < p->first + p->count; i++)
+        outcome_add(im, im->sent[i].row, OUT_NOT_SENT, id, NULL);
+}
+
+/*
+ * Signs p's transaction again with a fresh nonce and sends it. It was never applied: the
+ * pool dropped it, almost always because another transaction of the signer (another import
+ * at once) took its nonce. Sending its records again is always safe: an account that
+ * exists by then is refused by the ledger and its row reported as already on the chain.
+ * EXIT_OK_ (p names the new transaction), EXIT_REJECTED (the node refused it: the rows are
+ * refused) or a fatal code.
+ */
+static int
+tx_resend(struct importer *im, struct pending *p)
+{
+    struct ledger_tx tx;
+    char why[LEDGER_WHY_MAX] = "";
+    if (ledger_tx_decode(&tx, p->raw.data, p->raw.len, im->tmpl.chain_id) != IDL_OK)
+        return fatal(im, EXIT_USAGE, "cannot decode a transaction this import signed");
+    struct idl_bytes raw;
+    int rc = nonce_refresh(im);
+    if (!rc)
+        rc = tx_submit(im, &tx, p->txid, &raw, why, sizeof(why));
+    ledger_tx_free(&tx);
+    if (rc == EXIT_OK_) {
+        free(p->raw.data);
+        p->raw = raw;
+        p->resent++;
+        im->resent++;
+    } else if (rc == EXIT_REJECTED) {
+        char reason[REASON_MAX];
+        snprintf(reason, sizeof(reason), "the transaction was refused: %s", why);
+        for (size_t i = p->first; i < p->first + p->count; i++)
+            refuse(im, im->sent[i].row, reason);
+    }
+    return rc;
+}
+
+/*
+ * Takes the outcome of the oldest transaction that has not settled: maps it to its rows;
+ * one that was never applied is sent again (RESENDS_MAX times, and then stays unsettled),
+ * then its rows are reported as not sent. Consumes outcome.
+ */
+static void
+settle_outcome(struct importer *im, json_t *outcome)
+{
+    struct pending *p = &im->txs[im->nsettled];
+    const char *state = json_string_value(json_object_get(outcome, "state"));
+    bool never = !strcmp(state, "rejected") && json_is_null(json_object_get(outcome, "height"));
+    bool again = false;
+    if (!never)
+        tx_settle(im, p, outcome);
+    else if (p->resent == RESENDS_MAX)
+        tx_unsent(im, p, json_string_value(json_object_get(outcome, "reason")));
+    else
+        again = tx_resend(im, p) == EXIT_OK_;
+    json_decref(outcome);
+    if (again || im->rc)
+        return;
+    free(p->raw.data);
+    p->raw = (struct idl_bytes){0};
+    im->nsettled++;
+}
+
+/* Waits for the oldest transaction that has not settled, and settles it. */
+static int
+settle_next(struct importer *im)
+{
+    size_t n = im->nsettled;
+    while (!im->rc && im->nsettled == n) {
+        json_t *outcome = NULL;
+        if (tx_wait(im, im->txs[n].txid, &outcome) == EXIT_OK_)
+            settle_outcome(im, outcome);
+    }
+    return im->rc;
+}
+
+/* Settles the oldest transactions that have left the pool already, without waiting. */
+static void
+settle_ready(struct importer *im)
+{
+    while (!im->rc && im->nsettled < im->ntx) {
+        json_t *outcome = NULL;
+        if (tx_poll(im, im->txs[im->nsettled].txid, &outcome) != EXIT_OK_ || !outcome)
+            return;
+        settle_outcome(im, outcome);
+    }
+}
+
 static int
 wait_all(struct importer *im)
 {
     double t0 = now_ms();
-    for (size_t i = 0; !im->rc && i < im->ntx; i++) {
+    while (!im->rc && im->nsettled < im->ntx) {
         if (im->progress)
-            fprintf(stderr, "\r\033[Kimport: waiting for transaction %zu of %zu", i + 1, im->ntx);
-        json_t *outcome = NULL;
-        if (tx_wait(im, im->txs[i].txid, &outcome) == EXIT_OK_)
-            tx_settle(im, &im->txs[i], outcome);
-        json_decref(outcome);
+            fprintf(stderr, "\r\033[Kimport: waiting for transaction %zu of %zu", im->nsettled + 1,
+                    im->ntx);
+        settle_next(im);
     }
     im->t_commit = now_ms() - t0;
     return im->rc;
@@ -1628,7 +1874,7 @@ outcome_cmp(const void *a, const void *b)
     return x->row < y->row ? -1 : x->row > y->row;
 }
 
-/* The account a row already on the chain has (ALREADY, HAS_ACCOUNT). */
+/* The account a row already on the chain has (ALREADY, HAS_ACCOUNT, DISABLED). */
 static void
 outcome_account(const struct importer *im, const struct outcome *o, char id[LEDGER_ID_MAX + 1])
 {
@@ -1655,6 +1901,10 @@ outcome_text(const struct importer *im, const struct outcome *o, char *out, size
         outcome_account(im, o, id);
         snprintf(out, n, "already on the chain (account %s)", id);
         break;
+    case OUT_DISABLED:
+        outcome_account(im, o, id);
+        snprintf(out, n, "on the chain but not in use (account %s) (disabled: restore it)", id);
+        break;
     default:
         snprintf(out, n, "%s", im->reasons.text[o->arg]);
         break;
@@ -1678,28 +1928,52 @@ list_end(bool first, bool last)
     printf("%s]%s\n", first ? "" : "\n  ", last ? "" : ",");
 }
 
-/* The refusals and the rows already on the chain, as two lists, from the sorted outcomes. */
+/* Which list of --json's an outcome goes into. */
+enum out_list { LIST_REFUSALS, LIST_ALREADY, LIST_DISABLED, LIST_NOT_SENT, LIST__COUNT };
+
+static enum out_list
+outcome_list(const struct outcome *o)
+{
+    switch (o->kind) {
+    case OUT_ALREADY:
+    case OUT_HAS_ACCOUNT:
+        return LIST_ALREADY;
+    case OUT_DISABLED:
+        return LIST_DISABLED;
+    case OUT_NOT_SENT:
+        return LIST_NOT_SENT;
+    default:
+        return LIST_REFUSALS;
+    }
+}
+
+/*
+ * The rows not imported now, from the sorted outcomes, as four lists: refused (with the
+ * reason), already on the chain (with the account), on the chain but disabled (with the
+ * account), and not sent (with the reason).
+ */
 static void
 print_outcome_lists(const struct importer *im, bool last)
 {
-    for (int pass = 0; pass < 2; pass++) {
-        bool first = true, already = pass == 1;
-        printf("  \"%s\": [", already ? "already_on_chain" : "refusals");
+    static const char *const names[LIST__COUNT] = {"refusals", "already_on_chain",
+                                                   "disabled_on_chain", "unsent"};
+    for (int list = 0; list < LIST__COUNT; list++) {
+        bool first = true, account = list == LIST_ALREADY || list == LIST_DISABLED;
+        printf("  \"%s\": [", names[list]);
         for (size_t i = 0; i < im->nout; i++) {
             const struct outcome *o = &im->out[i];
             char text[REASON_MAX + 64];
-            bool on_chain = o->kind == OUT_ALREADY || o->kind == OUT_HAS_ACCOUNT;
-            if (on_chain != already)
+            if ((int)outcome_list(o) != list)
                 continue;
-            if (already)
+            if (account)
                 outcome_account(im, o, text);
             else
                 outcome_text(im, o, text, sizeof(text));
             list_item(json_pack("{s:I, s:s}", "row", (json_int_t)o->row,
-                                already ? "account" : "reason", text),
+                                account ? "account" : "reason", text),
                       &first);
         }
-        list_end(first, last && already);
+        list_end(first, last && list == LIST__COUNT - 1);
     }
 }
 
@@ -1735,12 +2009,14 @@ static void
 print_json(const struct importer *im, double total_ms)
 {
     json_t *head =
-        json_pack("{s:s, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}", "org", im->org_code,
-                  "rows", (json_int_t)im->rows, "imported", (json_int_t)im->imported, "refused",
-                  (json_int_t)im->refused, "already", (json_int_t)im->already, "transactions",
-                  (json_int_t)im->ntx, "timing_ms", "total", (json_int_t)total_ms, "seal",
-                  (json_int_t)im->t_seal, "submit", (json_int_t)im->t_submit, "commit",
-                  (json_int_t)im->t_commit);
+        json_pack("{s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:{s:I, s:I, s:I, s:I}}",
+                  "org", im->org_code, "encoding", im->encoding ? im->encoding : "", "rows",
+                  (json_int_t)im->rows, "imported", (json_int_t)im->imported, "refused",
+                  (json_int_t)im->refused, "already", (json_int_t)im->already, "disabled",
+                  (json_int_t)im->disabled, "not_sent", (json_int_t)im->unsent, "transactions",
+                  (json_int_t)im->ntx, "resent", (json_int_t)im->resent, "timing_ms", "total",
+                  (json_int_t)total_ms, "seal", (json_int_t)im->t_seal, "submit",
+                  (json_int_t)im->t_submit, "commit", (json_int_t)im->t_commit);
     if (im->rc)
         json_object_set_new(head, "stopped_after_row", json_integer(im->last_row));
     else if (im->c->no_wait)
@@ -1761,6 +2037,36 @@ print_json(const struct importer *im, double total_ms)
     printf("}\n");
 }
 
+/* n and a noun, singular or plural: "1 account", "2 accounts", "1 row", "0 rows". */
+static const char *
+count_of(char *buf, size_t n, uint64_t v, const char *one, const char *many)
+{
+    snprintf(buf, n, "%llu %s", (unsigned long long)v, v == 1 ? one : many);
+    return buf;
+}
+
+/* "imported 2 accounts; 1 row refused; 0 already on the chain[; ...]" */
+static void
+print_summary(const struct importer *im)
+{
+    char a[64], b[64], c[64];
+    if (im->c->no_wait)
+        printf("sent %s without waiting for them; %s refused; %llu already on the chain",
+               count_of(a, sizeof(a), im->ntx, "transaction", "transactions"),
+               count_of(b, sizeof(b), im->refused, "row", "rows"), (unsigned long long)im->already);
+    else
+        printf("imported %s; %s refused; %llu already on the chain",
+               count_of(a, sizeof(a), im->imported, "account", "accounts"),
+               count_of(b, sizeof(b), im->refused, "row", "rows"), (unsigned long long)im->already);
+    if (im->disabled)
+        printf("; %llu disabled there (restore %s)", (unsigned long long)im->disabled,
+               im->disabled == 1 ? "it" : "them");
+    if (im->unsent)
+        printf("; %s not sent (run the import again)",
+               count_of(c, sizeof(c), im->unsent, "row", "rows"));
+    printf("\n");
+}
+
 static void
 print_report(struct importer *im, double total_ms)
 {
@@ -1776,14 +2082,8 @@ print_report(struct importer *im, double total_ms)
             outcome_text(im, &im->out[i], text, sizeof(text));
             printf("row %u: %s\n", im->out[i].row, text);
         }
-        if (!im->rc && im->c->no_wait)
-            printf("sent %zu transactions without waiting for them; %llu rows refused; %llu "
-                   "already on the chain\n",
-                   im->ntx, (unsigned long long)im->refused, (unsigned long long)im->already);
-        else if (!im->rc)
-            printf("imported %llu accounts; %llu rows refused; %llu already on the chain\n",
-                   (unsigned long long)im->imported, (unsigned long long)im->refused,
-                   (unsigned long long)im->already);
+        if (!im->rc)
+            print_summary(im);
     }
     if (im->rc)
         fprintf(stderr,
@@ -1815,6 +2115,14 @@ import_options(struct importer *im)
         return cli_usage(c, "--org must be an organisation code");
     if (!cli_get(c, "csv"))
         return cli_usage(c, "--csv is required (the applicant spreadsheet saved as CSV)");
+    const char *enc = cli_get(c, "encoding");
+    if (enc && (!strcasecmp(enc, "utf-8") || !strcasecmp(enc, "utf8")))
+        im->encoding = "UTF-8";
+    else if (enc &&
+             (!strcasecmp(enc, "gb18030") || !strcasecmp(enc, "gbk") || !strcasecmp(enc, "gb2312")))
+        im->encoding = "GB18030"; /* GB18030 contains GBK, which contains GB2312 */
+    else if (enc)
+        return cli_usage(c, "--encoding must be utf-8 or gb18030");
     return EXIT_OK_;
 }
 
@@ -1850,6 +2158,8 @@ import_connect(struct importer *im)
         rc = cli_tx_prepare(im->c, &im->tmpl, im->key->pk);
     if (!rc)
         rc = tree_load(im);
+    if (!rc)
+        rc = tree_mark_disabled(im);
     return rc ? rc : pipe_start(im);
 }
 
@@ -1871,6 +2181,8 @@ import_free(struct importer *im)
     free(im->reasons.slot);
     free(im->out);
     free(im->sent);
+    for (size_t i = 0; i < im->ntx; i++)
+        free(im->txs[i].raw.data);
     free(im->txs);
 }
 
@@ -1882,8 +2194,10 @@ cmd_import(struct cli *c)
     struct import_reader *rd = NULL;
     char why[512];
     int rc = import_setup(&im);
-    if (!rc && import_reader_open(&rd, cli_get(c, "csv"), why, sizeof(why)) != IDL_OK)
+    if (!rc && import_reader_open(&rd, cli_get(c, "csv"), im.encoding, why, sizeof(why)) != IDL_OK)
         rc = cli_usage(c, "%s", why);
+    if (!rc)
+        im.encoding = import_reader_encoding(rd); /* as decided, for --json */
     if (!rc)
         rc = import_connect(&im);
     idl_err rrc = rc ? IDL_OK : import_reader_run(rd, on_row, &im, why, sizeof(why));
@@ -1903,14 +2217,20 @@ cmd_import(struct cli *c)
         wait_all(&im);
     print_report(&im, now_ms() - t0);
     if (!im.rc && !c->no_wait)
-        IDL_ASSERT(im.imported + im.refused + im.already == im.rows);
-    rc = im.rc ? im.rc : im.refused ? EXIT_REJECTED : EXIT_OK_;
+        IDL_ASSERT(im.imported + im.refused + im.already + im.disabled + im.unsent == im.rows);
+    /* Rows not sent: running again finishes the job (3); a refused or disabled row is not
+     * on the chain in use (1). */
+    rc = im.rc                       ? im.rc
+         : im.unsent                 ? EXIT_UNREACHABLE
+         : im.refused || im.disabled ? EXIT_REJECTED
+                                     : EXIT_OK_;
     import_free(&im);
     return rc;
 }
 
 const struct cli_command cli_import_commands[] = {
-    {"import", "org=,csv=,batch=", 0, cmd_import, "--org C --csv FILE [--batch N]",
+    {"import", "org=,csv=,batch=,encoding=", 0, cmd_import,
+     "--org C --csv FILE [--batch N] [--encoding utf-8|gb18030]",
      "Bulk onboarding: creates a business account for each row of the applicant spreadsheet\n"
      "(用户CA信息电子表格模板) saved as CSV, at the row's unit. Signed with --key by the\n"
      "sysadmin of C; a unit is C itself or a school of C that delegated its business users\n"
@@ -1920,18 +2240,21 @@ const struct cli_command cli_import_commands[] = {
      "办学类型 (school type; required for a school's rows), 用户类型 (user type: 信息查询员,\n"
      "信息管理员, 培训管理员, 系统管理员), 单位通讯地址 (address). Other columns are ignored.\n"
      "The file may be UTF-8 (with or without a byte-order mark) or GB18030 (as Excel and WPS\n"
-     "save it on Chinese Windows); comma-, tab- or semicolon-separated; quoted fields may\n"
-     "hold commas, quotes and line breaks.\n\n"
+     "save it on Chinese Windows), told apart by what each reading holds; a file that reads\n"
+     "plausibly both ways is refused until --encoding says which. Comma-, tab- or\n"
+     "semicolon-separated; quoted fields may hold commas, quotes and line breaks.\n\n"
      "Each row is checked, sealed by the node and sent in transactions of up to N rows\n"
      "(default 1000). The account id is <unit code>-<8 hex>-<8 hex> from the person's key,\n"
      "so running a file twice is harmless: a person who already has a business account at\n"
      "the row's unit is reported as already on the chain and nothing is sent for them.\n"
      "Prints one line per row not imported (\"row 17: reason\", the header being row 1; no\n"
-     "personal data), then \"imported N accounts; M rows refused; K already on the chain\".\n"
+     "personal data), then \"imported N accounts; M rows refused; K already on the chain\"\n"
+     "(and the rows whose account there is disabled, or that were not sent, if any).\n"
      "--json prints the counts, the refusals, the rows already on the chain and the accounts\n"
      "created, by row.\n"
-     "Exit status: 0 if every row is on the chain, 1 if any row was refused, 2 for a bad\n"
-     "file or header, 3 if the node is unreachable or too slow (running again is safe).\n\n"
+     "Exit status: 0 if every row is on the chain in use, 1 if any row was refused or its\n"
+     "account is disabled, 2 for a bad file or header, 3 if the node is unreachable or too\n"
+     "slow, or rows were not sent (running again is safe).\n\n"
      "example:\n  idledger import --org 440106 --csv 天河区CA申请.csv --key th-sys.key\n"},
 };
 const size_t cli_import_ncommands = IDL_ARRAY_LEN(cli_import_commands);

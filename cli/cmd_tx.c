@@ -356,6 +356,8 @@ cmd_review_record(struct cli *c)
     int rc = cli_copy(c, tx.body.review.org, sizeof(tx.body.review.org), "org", true);
     if (!rc)
         rc = cli_copy(c, tx.body.review.note, sizeof(tx.body.review.note), "note", true);
+    if (!rc && !c->basis_path) /* the ledger refuses a review without its form */
+        rc = cli_usage(c, "--basis FILE is required: the signed review record (核查记录) scan");
     return rc ? rc : cli_submit(c, &tx);
 }
 
@@ -431,8 +433,10 @@ const struct cli_command cli_tx_commands[] = {
      "--account ID --system S --role R",
      "Withdraws a role. Signed by the secadmin of the account's organisation.\n\nexample:\n"
      "  idledger grant remove --account gz-t1 --system teacher --role manager\n"},
-    {"review record", "org=,note=", 0, cmd_review_record, "--org C --note TEXT",
-     "Records the periodic access review (定期核查) of C. Signed by its sysadmin or secadmin.\n\n"
+    {"review record", "org=,note=", 0, cmd_review_record, "--org C --note TEXT --basis FILE",
+     "Records the periodic access review (定期核查) of C, with the scan of its signed record\n"
+     "(--basis, required). Signed by its sysadmin or secadmin. `idledger report review` lists\n"
+     "what is due.\n\n"
      "example:\n  idledger review record --org 440100 --note 2026年下半年核查 --basis review.pdf\n"},
 };
 const size_t cli_tx_ncommands = IDL_ARRAY_LEN(cli_tx_commands);

@@ -1,9 +1,15 @@
 /*
  * The applicant spreadsheet as rows (import_read.h).
  *
- * Two passes over the file. The first decides the encoding and keeps nothing: a UTF-16
- * byte-order mark, else valid UTF-8 throughout, else GB18030, which is then converted once
- * into nothing so that a file that is neither fails before a single row is acted on. The
+ * Two passes over the file. The first decides the encoding and keeps nothing. A UTF-16
+ * byte-order mark means UTF-16. Otherwise the file is read once both as UTF-8 and, byte by
+ * byte, as GB18030, counting the characters of each reading that a Chinese spreadsheet
+ * hardly ever holds: GB18030 names are often valid UTF-8 too (谢伟 reads as "лΰ"), and
+ * UTF-8 names often valid GB18030 (王芳 as "鐜嬭姵"), so validity alone decides nothing.
+ * A file that is one and not the other is that one; one that is both is the reading with
+ * clearly fewer rare characters, and if neither stands out it is refused, to be given with
+ * --encoding. A GB18030 reading is confirmed by converting the whole file once into
+ * nothing, so a file that is neither fails before a single row is acted on. The
  * second pass decodes block by block with iconv (carrying an incomplete character to the
  * next block) and feeds libcsv, whose callbacks assemble one row in a fixed buffer and hand
  * it on. Nothing is converted to a temporary file: the content is personal data.
@@ -48,12 +54,102 @@ struct import_reader {
 };
 
 /*
- * The length of the longest prefix of s made of whole, valid UTF-8 characters; adds the
- * number of its multi-byte characters to *multibyte. *bad is set if what follows is
- * invalid (rather than a character cut off by the end of s).
+ * What the first pass learns about the file: how it reads as UTF-8 and as GB18030, and how
+ * plausible each reading is. Characters are counted beyond ASCII only; a "rare" one is one
+ * that a Chinese applicant spreadsheet hardly ever holds (see utf8_plausible, gb_common).
+ */
+struct evidence {
+    bool nul;
+    bool utf8_bom;
+    /* As UTF-8. */
+    uint64_t u_chars, u_rare, u_invalid;
+    uint64_t lines, bad_line; /* the line of the first invalid byte */
+    /* As GB18030, byte by byte (gb_feed): structure only; iconv has the last word. */
+    bool g_bad;
+    unsigned g_pos; /* bytes of the current character seen */
+    uint8_t g_lead;
+    uint64_t g_chars, g_rare;
+};
+
+/*
+ * Whether code point c is what a Chinese spreadsheet of names, numbers and addresses holds:
+ * CJK ideographs (all extensions), CJK and full-width punctuation, general punctuation, the
+ * middle dot of transliterated names (阿依古丽·买买提), Roman and circled numerals. GB18030
+ * bytes read as UTF-8 come out mostly as Latin, Greek, Cyrillic, Hebrew or Arabic letters
+ * (谢伟 reads as "лΰ"), which are not.
+ */
+static bool
+utf8_plausible(uint32_t c)
+{
+    static const uint32_t ok[][2] = {
+        {0x00A0, 0x00A0}, {0x00B7, 0x00B7}, {0x00D7, 0x00D7}, {0x2010, 0x2027},
+        {0x2030, 0x205E}, {0x2116, 0x2116}, {0x2160, 0x217F}, {0x2460, 0x24FF},
+        {0x3000, 0x303F}, {0x3400, 0x4DBF}, {0x4E00, 0x9FFF}, {0xF900, 0xFAFF},
+        {0xFE30, 0xFE4F}, {0xFEFF, 0xFEFF}, {0xFF00, 0xFFEF}, {0x20000, 0x3134F},
+    };
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+        if (c >= ok[i][0] && c <= ok[i][1])
+            return true;
+    return false;
+}
+
+/*
+ * Whether a two-byte GB18030 character is in GB2312's common part: its 6763 hanzi (rows
+ * B0-F7) and its punctuation, numerals and full-width forms (rows A1-A3). UTF-8 bytes read
+ * as GB18030 land mostly outside it (王芳 reads as three GBK extension hanzi), where names
+ * rarely go.
+ */
+static bool
+gb_common(uint8_t lead, uint8_t trail)
+{
+    return trail >= 0xA1 && trail <= 0xFE &&
+           ((lead >= 0xA1 && lead <= 0xA3) || (lead >= 0xB0 && lead <= 0xF7));
+}
+
+/* One more byte of the file as GB18030 (1, 2 or 4 bytes a character). */
+static void
+gb_feed(struct evidence *e, uint8_t b)
+{
+    if (e->g_bad)
+        return;
+    switch (e->g_pos) {
+    case 0:
+        if (b >= 0x80) {
+            e->g_bad = b == 0x80 || b == 0xFF;
+            e->g_lead = b;
+            e->g_pos = 1;
+        }
+        return;
+    case 1:
+        if (b >= 0x30 && b <= 0x39) { /* a four-byte character */
+            e->g_pos = 2;
+            return;
+        }
+        e->g_bad = b < 0x40 || b == 0x7F || b == 0xFF;
+        e->g_chars++;
+        e->g_rare += !gb_common(e->g_lead, b);
+        e->g_pos = 0;
+        return;
+    case 2:
+        e->g_bad = b < 0x81 || b == 0xFF;
+        e->g_pos = 3;
+        return;
+    default:
+        e->g_bad = b < 0x30 || b > 0x39;
+        e->g_chars++;
+        e->g_rare++;
+        e->g_pos = 0;
+        return;
+    }
+}
+
+/*
+ * The length of the longest prefix of s made of whole, valid UTF-8 characters; counts its
+ * characters beyond ASCII and the rare ones among them in e. *bad is set if what follows
+ * is invalid (rather than a character cut off by the end of s).
  */
 static size_t
-utf8_prefix(const unsigned char *s, size_t n, bool *bad, uint64_t *multibyte)
+utf8_prefix(const unsigned char *s, size_t n, bool *bad, struct evidence *e)
 {
     size_t i = 0;
     *bad = false;
@@ -77,6 +173,7 @@ utf8_prefix(const unsigned char *s, size_t n, bool *bad, uint64_t *multibyte)
             *bad = true;
             return i;
         }
+        uint32_t cp = c & (0x7F >> len);
         for (size_t k = 1; k < len; k++) {
             if (i + k == n)
                 return i;
@@ -85,9 +182,11 @@ utf8_prefix(const unsigned char *s, size_t n, bool *bad, uint64_t *multibyte)
                 *bad = true;
                 return i;
             }
+            cp = cp << 6 | (b & 0x3F);
         }
         i += len;
-        (*multibyte)++;
+        e->u_chars++;
+        e->u_rare += !utf8_plausible(cp);
     }
     return i;
 }
@@ -102,27 +201,31 @@ count_lines(const char *s, size_t n)
 }
 
 /*
- * First pass, part one: is the whole file UTF-8 (and free of NUL bytes)? A file that is
- * mostly valid UTF-8 but not all of it is refused (IDL_ERR_MALFORMED) rather than read as
- * GB18030, which would turn its names into mojibake: in GB18030 text the byte sequences
- * that happen to be valid UTF-8 are several times fewer than the invalid bytes.
+ * The first pass: reads the whole file once as UTF-8 (validity, where the first invalid
+ * byte is, how plausible its characters are) and as GB18030 (structure and plausibility).
  */
 static idl_err
-scan_utf8(struct import_reader *r, bool *utf8, bool *nul, char *why, size_t why_len)
+scan(struct import_reader *r, struct evidence *e, char *why, size_t why_len)
 {
     size_t carry = 0, got;
-    uint64_t multibyte = 0, invalid = 0, lines = 0, bad_line = 0;
-    *nul = false;
+    bool first = true;
+    memset(e, 0, sizeof(*e));
     while ((got = fread(r->in + carry, 1, BLOCK_BYTES, r->f)) > 0) {
+        const unsigned char *u = (const unsigned char *)r->in + carry;
+        if (first)
+            e->utf8_bom = got >= 3 && u[0] == 0xEF && u[1] == 0xBB && u[2] == 0xBF;
+        first = false;
+        e->nul |= memchr(u, 0, got) != NULL;
+        for (size_t i = 0; i < got && !e->g_bad; i++)
+            gb_feed(e, u[i]);
         size_t n = carry + got, off = 0;
         bool bad = true;
-        *nul |= memchr(r->in + carry, 0, got) != NULL;
         while (bad && off < n) {
-            size_t ok = utf8_prefix((const unsigned char *)r->in + off, n - off, &bad, &multibyte);
-            lines += count_lines(r->in + off, ok);
+            size_t ok = utf8_prefix((const unsigned char *)r->in + off, n - off, &bad, e);
+            e->lines += count_lines(r->in + off, ok);
             off += ok;
-            if (bad && !invalid++)
-                bad_line = lines + 1;
+            if (bad && !e->u_invalid++)
+                e->bad_line = e->lines + 1;
             off += bad; /* past the invalid byte */
         }
         carry = n - off; /* a character cut by the end of the block */
@@ -132,16 +235,9 @@ scan_utf8(struct import_reader *r, bool *utf8, bool *nul, char *why, size_t why_
         snprintf(why, why_len, "cannot read the file: %s", strerror(errno));
         return IDL_ERR_IO;
     }
-    invalid += carry > 0;
-    *utf8 = invalid == 0;
-    if (invalid && multibyte > invalid) {
-        snprintf(why, why_len,
-                 "the file is UTF-8 but for %llu invalid byte%s (the first on line %llu): save "
-                 "it again as UTF-8 or GB18030",
-                 (unsigned long long)invalid, invalid == 1 ? "" : "s",
-                 (unsigned long long)(bad_line ? bad_line : lines + 1));
-        return IDL_ERR_MALFORMED;
-    }
+    if (carry > 0 && !e->u_invalid++)
+        e->bad_line = e->lines + 1;
+    e->g_bad |= e->g_pos != 0; /* a character cut by the end of the file */
     return IDL_OK;
 }
 
@@ -187,30 +283,111 @@ read_block(struct import_reader *r, bool *eof, char *why, size_t why_len)
     return IDL_OK;
 }
 
-/* First pass, part two: does the whole file convert from r->encoding? */
+/*
+ * First pass, part two: does the whole file convert from r->encoding (r->cd open)? Sets
+ * *ok; returns IDL_OK or IDL_ERR_IO. Leaves the converter in its initial state.
+ */
 static idl_err
-scan_convert(struct import_reader *r, char *why, size_t why_len)
+scan_convert(struct import_reader *r, bool *ok, char *why, size_t why_len)
 {
     bool eof = false;
+    idl_err rc = IDL_OK;
+    *ok = true;
     r->in_len = 0;
     rewind(r->f);
-    while (!eof) {
-        idl_err rc = read_block(r, &eof, why, why_len);
-        if (!rc && convert(r, eof, NULL) != IDL_OK) {
-            snprintf(why, why_len, "the file is neither UTF-8 nor %s text (save it as CSV)",
-                     r->encoding);
-            rc = IDL_ERR_MALFORMED;
-        }
-        if (rc)
-            return rc;
+    while (!rc && *ok && !eof) {
+        rc = read_block(r, &eof, why, why_len);
+        *ok = rc || convert(r, eof, NULL) == IDL_OK;
+    }
+    iconv(r->cd, NULL, NULL, NULL, NULL);
+    return rc;
+}
+
+/*
+ * Both readings are whole: the one whose characters are plausible, by at least four times
+ * fewer rare characters (as a share of its characters beyond ASCII) than the other. NULL
+ * if neither stands out: a short file of common hanzi can be both (王芳 is "鐜嬭姵" in
+ * GB18030, 谢伟 "лΰ" in UTF-8), and then only the user knows.
+ */
+static const char *
+encoding_pick(const struct evidence *e)
+{
+    /* rate_u < rate_g / 4 with rate = rare / chars, in integers */
+    if (4 * e->u_rare * e->g_chars < e->g_rare * e->u_chars)
+        return "UTF-8";
+    if (4 * e->g_rare * e->u_chars < e->u_rare * e->g_chars)
+        return "GB18030";
+    return NULL;
+}
+
+/*
+ * The encoding on the evidence of the first pass (forced: the user's word). Returns
+ * IDL_OK with r->encoding set, IDL_ERR_MALFORMED with why, or IDL_ERR_IO.
+ */
+static idl_err
+encoding_decide(struct import_reader *r, const struct evidence *e, const char *forced, char *why,
+                size_t why_len)
+{
+    if (forced && !strcmp(forced, "UTF-8") && e->u_invalid) {
+        snprintf(why, why_len,
+                 "the file is not UTF-8: %llu invalid byte%s, the first on line %llu (is it "
+                 "GB18030?)",
+                 (unsigned long long)e->u_invalid, e->u_invalid == 1 ? "" : "s",
+                 (unsigned long long)e->bad_line);
+        return IDL_ERR_MALFORMED;
+    }
+    if (!forced && e->u_invalid && e->u_chars > e->u_invalid) {
+        /* Mostly UTF-8: read as GB18030 it would turn its names into mojibake (in GB18030
+         * text the sequences that happen to be valid UTF-8 are several times fewer than the
+         * invalid bytes). */
+        snprintf(why, why_len,
+                 "the file is UTF-8 but for %llu invalid byte%s (the first on line %llu): save "
+                 "it again as UTF-8 or GB18030",
+                 (unsigned long long)e->u_invalid, e->u_invalid == 1 ? "" : "s",
+                 (unsigned long long)e->bad_line);
+        return IDL_ERR_MALFORMED;
+    }
+    bool gb_possible = forced ? !strcmp(forced, "GB18030") : e->u_invalid || !e->g_bad;
+    if (!gb_possible || (!forced && (e->utf8_bom || e->u_chars == 0))) {
+        r->encoding = "UTF-8"; /* a UTF-8 byte-order mark, plain ASCII, or never GB18030 */
+        return IDL_OK;
+    }
+    if ((r->cd = iconv_open("UTF-8", "GB18030")) == (iconv_t)-1) {
+        snprintf(why, why_len, "cannot convert from GB18030: %s", strerror(errno));
+        return IDL_ERR_IO;
+    }
+    bool converts;
+    idl_err rc = scan_convert(r, &converts, why, why_len);
+    if (rc)
+        return rc;
+    r->encoding = "GB18030";
+    if (!converts && !forced && !e->u_invalid) {
+        r->encoding = "UTF-8"; /* whole as UTF-8 only */
+        return IDL_OK;
+    }
+    if (!converts) {
+        snprintf(why, why_len, "the file is %s GB18030 text (save it as CSV)",
+                 forced ? "not" : "neither UTF-8 nor");
+        return IDL_ERR_MALFORMED;
+    }
+    if (forced || e->u_invalid)
+        return IDL_OK;
+    r->encoding = encoding_pick(e);
+    if (!r->encoding) {
+        snprintf(why, why_len,
+                 "the file reads as UTF-8 and as GB18030 and neither reading is clearly "
+                 "wrong: say which it is with --encoding utf-8 or --encoding gb18030");
+        return IDL_ERR_MALFORMED;
     }
     return IDL_OK;
 }
 
 idl_err
-import_reader_open(struct import_reader **out, const char *path, char *why, size_t why_len)
+import_reader_open(struct import_reader **out, const char *path, const char *encoding, char *why,
+                   size_t why_len)
 {
     *out = NULL;
+    IDL_ASSERT(!encoding || !strcmp(encoding, "UTF-8") || !strcmp(encoding, "GB18030"));
     struct import_reader *r = calloc(1, sizeof(*r));
     if (!r) {
         snprintf(why, why_len, "out of memory");
@@ -225,24 +402,37 @@ import_reader_open(struct import_reader **out, const char *path, char *why, size
     }
     unsigned char bom[2] = {0};
     size_t nb = fread(bom, 1, 2, r->f);
-    bool utf16 =
-        nb == 2 && ((bom[0] == 0xFF && bom[1] == 0xFE) || (bom[0] == 0xFE && bom[1] == 0xFF));
-    bool utf8 = false, nul = false;
+    bool utf16 = !encoding && nb == 2 &&
+                 ((bom[0] == 0xFF && bom[1] == 0xFE) || (bom[0] == 0xFE && bom[1] == 0xFF));
+    struct evidence e;
     rewind(r->f);
-    idl_err rc = utf16 ? IDL_OK : scan_utf8(r, &utf8, &nul, why, why_len);
-    if (!rc && nul) {
-        snprintf(why, why_len, "the file holds NUL bytes: it is not CSV text (save it as CSV)");
-        rc = IDL_ERR_MALFORMED;
+    idl_err rc = IDL_OK;
+    if (utf16) {
+        r->encoding = "UTF-16";
+        if ((r->cd = iconv_open("UTF-8", r->encoding)) == (iconv_t)-1) {
+            snprintf(why, why_len, "cannot convert from UTF-16: %s", strerror(errno));
+            rc = IDL_ERR_IO;
+        }
+        bool converts = true;
+        if (!rc)
+            rc = scan_convert(r, &converts, why, why_len);
+        if (!rc && !converts) {
+            snprintf(why, why_len, "the file is not UTF-16 text after its byte-order mark");
+            rc = IDL_ERR_MALFORMED;
+        }
+    } else {
+        rc = scan(r, &e, why, why_len);
+        if (!rc && e.nul) {
+            snprintf(why, why_len, "the file holds NUL bytes: it is not CSV text (save it as CSV)");
+            rc = IDL_ERR_MALFORMED;
+        }
+        if (!rc)
+            rc = encoding_decide(r, &e, encoding, why, why_len);
+        if (!rc && !strcmp(r->encoding, "UTF-8") && r->cd != (iconv_t)-1) {
+            iconv_close(r->cd); /* opened to try GB18030 */
+            r->cd = (iconv_t)-1;
+        }
     }
-    r->encoding = utf16 ? "UTF-16" : utf8 ? "UTF-8" : "GB18030";
-    if (!rc && !utf8 && (r->cd = iconv_open("UTF-8", r->encoding)) == (iconv_t)-1) {
-        snprintf(why, why_len, "cannot convert from %s: %s", r->encoding, strerror(errno));
-        rc = IDL_ERR_IO;
-    }
-    if (!rc && !utf8)
-        rc = scan_convert(r, why, why_len);
-    if (!rc && r->cd != (iconv_t)-1)
-        iconv(r->cd, NULL, NULL, NULL, NULL); /* back to the initial state */
     rewind(r->f);
     r->in_len = 0;
     if (rc) {

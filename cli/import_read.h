@@ -2,10 +2,14 @@
  * Reading an applicant spreadsheet (用户CA信息电子表格模板) saved as CSV, one row at a time,
  * for `idledger import`.
  *
- * Encoding: a UTF-16 byte-order mark selects UTF-16 (Excel's "Unicode text"); otherwise the
- * file is UTF-8 if all of it is valid UTF-8, else GB18030 (what Excel and WPS save on a
- * Chinese Windows). A leading byte-order mark is dropped. The delimiter is a comma, or a
- * tab (or semicolon) when the first line that has any of the three has no comma.
+ * Encoding: a UTF-16 byte-order mark selects UTF-16 (Excel's "Unicode text"); otherwise
+ * UTF-8 or GB18030 (what Excel and WPS save on a Chinese Windows), decided on evidence: a
+ * file valid in only one of them is that one; a file valid in both is the reading whose
+ * characters are plausible in a Chinese spreadsheet (CJK, ASCII, common punctuation) where
+ * the other's are not, and is refused as ambiguous when neither stands out. The caller
+ * may say which instead (--encoding). A leading byte-order mark is dropped. The delimiter
+ * is a comma, or a tab (or semicolon) when the first line that has any of the three has no
+ * comma.
  *
  * Rows are numbered as a spreadsheet shows them: the first line is row 1, a quoted line
  * break does not start a new row, and a blank line is a row of its own, counted but not
@@ -37,12 +41,14 @@ struct import_reader;
 typedef bool (*import_row_fn)(void *arg, uint32_t row, char *const *fields, size_t n);
 
 /*
- * Opens path and decides its encoding by reading it once. Returns IDL_OK, IDL_ERR_IO (cannot
- * open or read) or IDL_ERR_MALFORMED (not text in a known encoding), with a sentence in why
- * that never quotes the file's content. *out is freed with import_reader_close.
+ * Opens path and decides its encoding by reading it once (encoding: NULL to decide, or
+ * "UTF-8" or "GB18030" to take the caller's word). Returns IDL_OK, IDL_ERR_IO (cannot open
+ * or read) or IDL_ERR_MALFORMED (not text in a known encoding, not text in the encoding
+ * given, or ambiguous), with a sentence in why that never quotes the file's content. *out
+ * is freed with import_reader_close.
  */
-IDL_MUST_USE idl_err import_reader_open(struct import_reader **out, const char *path, char *why,
-                                        size_t why_len);
+IDL_MUST_USE idl_err import_reader_open(struct import_reader **out, const char *path,
+                                        const char *encoding, char *why, size_t why_len);
 
 /* "UTF-8", "GB18030" or "UTF-16". */
 const char *import_reader_encoding(const struct import_reader *r);

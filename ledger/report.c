@@ -14,9 +14,12 @@
 #include "report.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "block.h"
 #include "query.h"
+#include "tx.h"
 
 #define DAY_MS 86400000ull
 
@@ -60,19 +63,42 @@ snap_get_rec(struct snap *sn, const struct state_key *k, const struct schema *sc
     return schema_decode_bytes(sc, rec, v, vl) == IDL_OK ? IDL_OK : IDL_ERR_CORRUPT;
 }
 
+/* Copies the value at exactly k into *out (malloc'd). IDL_ERR_NOT_FOUND if absent. */
+static idl_err
+snap_get_raw(struct snap *sn, const struct state_key *k, struct idl_bytes *out)
+{
+    *out = (struct idl_bytes){0};
+    store_iter_seek(sn->s, sn->it, k->b, k->len);
+    if (!store_iter_valid(sn->s, sn->it))
+        return IDL_ERR_NOT_FOUND;
+    size_t kl, vl;
+    const uint8_t *key = store_iter_key(sn->s, sn->it, &kl);
+    if (kl != k->len || memcmp(key, k->b, kl) != 0)
+        return IDL_ERR_NOT_FOUND;
+    const uint8_t *v = store_iter_value(sn->s, sn->it, &vl);
+    if (!(out->data = malloc(vl ? vl : 1)))
+        return IDL_ERR_NOMEM;
+    memcpy(out->data, v, vl);
+    out->len = vl;
+    return IDL_OK;
+}
+
 /*
  * Calls fn for every record under prefix, in key order, until fn returns an error. fn sees
  * views valid during the call and must not use the snapshot itself.
  */
 typedef idl_err (*snap_fn)(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl);
 
+/* The same, starting at the first key at or after from (which starts with prefix). */
 static idl_err
-snap_scan(struct snap *sn, const struct state_key *prefix, snap_fn fn, void *arg)
+snap_scan_from(struct snap *sn, const struct state_key *prefix, const struct state_key *from,
+               snap_fn fn, void *arg)
 {
     idl_err rc = IDL_OK;
     size_t kl, vl;
-    for (store_iter_seek(sn->s, sn->it, prefix->b, prefix->len);
-         !rc && store_iter_valid(sn->s, sn->it); store_iter_next(sn->s, sn->it)) {
+    IDL_ASSERT(from->len >= prefix->len && !memcmp(from->b, prefix->b, prefix->len));
+    for (store_iter_seek(sn->s, sn->it, from->b, from->len); !rc && store_iter_valid(sn->s, sn->it);
+         store_iter_next(sn->s, sn->it)) {
         const uint8_t *k = store_iter_key(sn->s, sn->it, &kl);
         if (kl < prefix->len || memcmp(k, prefix->b, prefix->len) != 0)
             break;
@@ -80,6 +106,12 @@ snap_scan(struct snap *sn, const struct state_key *prefix, snap_fn fn, void *arg
         rc = fn(arg, k, kl, v, vl);
     }
     return rc;
+}
+
+static idl_err
+snap_scan(struct snap *sn, const struct state_key *prefix, snap_fn fn, void *arg)
+{
+    return snap_scan_from(sn, prefix, prefix, fn, arg);
 }
 
 static void
@@ -224,22 +256,51 @@ own_tally(struct walk *w, struct report_unit *u)
     return IDL_OK;
 }
 
-/* Pushes org's children on the stack so that the lowest code is visited first. */
+/* Pushes one organisation to visit. */
+static idl_err
+push_one(struct walk *w, const char *code, uint32_t parent)
+{
+    idl_err rc = grow((void **)&w->todo.code, &w->todo.cap, w->todo.n, sizeof(*w->todo.code));
+    if (!rc)
+        rc = grow((void **)&w->todo_parent, &w->cap_parent, w->todo.n, sizeof(*w->todo_parent));
+    if (!rc) {
+        memcpy(w->todo.code[w->todo.n], code, sizeof(*w->todo.code));
+        w->todo_parent[w->todo.n++] = parent;
+    }
+    return rc;
+}
+
+/*
+ * Pushes org's children on the stack so that they are visited in table order: first the
+ * units it runs itself (schools, universities, other units: rows of its own level), then
+ * the bureaus below it (cities, counties), each group in code order. Codes alone would
+ * interleave them (a province-run school 4400000001 before city 440100, university 440900
+ * after it). The stack pops the last pushed first, so bureaus go on first, highest code
+ * first.
+ */
 static idl_err
 push_children(struct walk *w, const char *org, uint32_t parent)
 {
     size_t base = w->todo.n;
     struct codes found = {0};
+    bool *unit = NULL;
     idl_err rc = children_of(&w->sn, org, &found);
-    for (size_t i = found.n; !rc && i-- > 0;) {
-        rc = grow((void **)&w->todo.code, &w->todo.cap, w->todo.n, sizeof(*w->todo.code));
-        if (!rc)
-            rc = grow((void **)&w->todo_parent, &w->cap_parent, w->todo.n, sizeof(*w->todo_parent));
-        if (!rc) {
-            memcpy(w->todo.code[w->todo.n], found.code[i], sizeof(*found.code));
-            w->todo_parent[w->todo.n++] = parent;
-        }
+    if (!rc && found.n && !(unit = calloc(found.n, sizeof(*unit))))
+        rc = IDL_ERR_NOMEM;
+    for (size_t i = 0; !rc && i < found.n; i++) {
+        struct rec_org o;
+        struct state_key k;
+        key1(&k, SP_ORG, found.code[i]);
+        rc = snap_get_rec(&w->sn, &k, &rec_org_schema, &o);
+        if (rc == IDL_ERR_NOT_FOUND)
+            rc = IDL_ERR_CORRUPT; /* a child index naming no organisation */
+        unit[i] = !rc && is_unit(o.kind);
     }
+    for (int units = 0; units < 2; units++)
+        for (size_t i = found.n; !rc && i-- > 0;)
+            if (unit[i] == (bool)units)
+                rc = push_one(w, found.code[i], parent);
+    free(unit);
     free(found.code);
     IDL_ASSERT(rc || w->todo.n == base + found.n);
     return rc;
@@ -371,9 +432,22 @@ collect_accounts_of(struct snap *sn, struct review_scan *rs, const char *org)
     return snap_scan(sn, &k, collect_account, rs);
 }
 
-/* The accounts org reviews: its own, then those of each child that delegated to it. */
+/* Appends a code to a list. */
 static idl_err
-collect_candidates(struct snap *sn, struct report_review *r)
+codes_add(struct codes *c, const char *code)
+{
+    idl_err rc = grow((void **)&c->code, &c->cap, c->n, sizeof(*c->code));
+    if (!rc)
+        snprintf(c->code[c->n++], sizeof(*c->code), "%s", code);
+    return rc;
+}
+
+/*
+ * The accounts org reviews: its own, then those of each child that delegated to it. Adds
+ * those children to *managers (their administrators may still act on them).
+ */
+static idl_err
+collect_candidates(struct snap *sn, struct report_review *r, struct codes *managers)
 {
     struct review_scan rs = {r, 0, 0, NULL};
     struct codes ch = {0};
@@ -387,6 +461,8 @@ collect_candidates(struct snap *sn, struct report_review *r)
         rc = snap_get_rec(sn, &k, &rec_org_schema, &c);
         if (!rc && c.delegated)
             rc = collect_accounts_of(sn, &rs, ch.code[i]);
+        if (!rc && c.delegated)
+            rc = codes_add(managers, ch.code[i]);
         else if (rc == IDL_ERR_NOT_FOUND)
             rc = IDL_ERR_CORRUPT; /* a child index naming no organisation */
     }
@@ -428,15 +504,22 @@ examine(struct snap *sn, const struct report_review *r, struct report_due *d, bo
     return IDL_OK;
 }
 
-/* Reads the organisation, the chain's interval and the last review into r. */
+/*
+ * Reads the organisation, the chain's interval and the last review into r; puts the
+ * organisation and its parent into *managers.
+ */
 static idl_err
-review_head(struct snap *sn, struct report_review *r)
+review_head(struct snap *sn, struct report_review *r, struct codes *managers)
 {
     struct rec_org o;
     struct ledger_policy p;
     struct state_key k;
     key1(&k, SP_ORG, r->org);
     idl_err rc = snap_get_rec(sn, &k, &rec_org_schema, &o);
+    if (!rc)
+        rc = codes_add(managers, o.code);
+    if (!rc && o.parent[0])
+        rc = codes_add(managers, o.parent);
     if (rc)
         return rc;
     state_key_init(&k, SP_POLICY);
@@ -450,6 +533,187 @@ review_head(struct snap *sn, struct report_review *r)
     return rc == IDL_ERR_NOT_FOUND ? IDL_OK : rc; /* never reviewed: r->last stays zero */
 }
 
+/* ---- what changed since the last review ---- */
+
+/* A due account, by id (for the audit scan's lookups). */
+struct due_ref {
+    const char *account;
+    uint32_t due; /* index in r->due */
+};
+
+/* An account.update of a due account: its transaction tells post from contact. */
+struct update_ref {
+    uint64_t height;
+    uint32_t index;
+    uint32_t due;
+};
+
+struct change_scan {
+    struct report_review *r;
+    struct due_ref *refs; /* the CHANGED ones, sorted by account */
+    size_t n_refs;
+    struct update_ref *upd;
+    size_t n_upd, cap_upd;
+};
+
+static int
+due_ref_cmp(const void *a, const void *b)
+{
+    return strcmp(((const struct due_ref *)a)->account, ((const struct due_ref *)b)->account);
+}
+
+static int
+update_ref_cmp(const void *a, const void *b)
+{
+    const struct update_ref *x = a, *y = b;
+    if (x->height != y->height)
+        return x->height < y->height ? -1 : 1;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/* The change an applied operation of this type makes to its target account. */
+static unsigned
+change_of_type(unsigned type)
+{
+    switch (type) {
+    case TX_ACCOUNT_ADD:
+    case TX_ACCOUNT_BATCH_ADD:
+        return REPORT_CHANGE_CREATED;
+    case TX_ACCOUNT_AUTHORIZE:
+    case TX_ACCOUNT_DISABLE:
+    case TX_ACCOUNT_RESTORE:
+    case TX_ACCOUNT_LOCK:
+    case TX_ACCOUNT_UNLOCK:
+        return REPORT_CHANGE_STATUS;
+    case TX_ACCOUNT_RESET_PASSWORD:
+        return REPORT_CHANGE_PASSWORD;
+    case TX_ACCOUNT_BIND_LEGACY:
+        return REPORT_CHANGE_LEGACY;
+    case TX_GRANT_ADD:
+    case TX_GRANT_REMOVE:
+        return REPORT_CHANGE_GRANT;
+    default:
+        return 0;
+    }
+}
+
+/* One audit entry of a manager since the review: notes what it changed in a due account. */
+static idl_err
+collect_change(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)key, (void)kl;
+    struct change_scan *cs = arg;
+    struct rec_audit e;
+    if (schema_decode_bytes(&rec_audit_schema, &e, val, vl) != IDL_OK)
+        return IDL_ERR_CORRUPT;
+    if (e.status != TXS_COMMITTED)
+        return IDL_OK;
+    struct due_ref probe = {e.target, 0};
+    const struct due_ref *ref =
+        bsearch(&probe, cs->refs, cs->n_refs, sizeof(*cs->refs), due_ref_cmp);
+    if (!ref)
+        return IDL_OK;
+    if (e.type != TX_ACCOUNT_UPDATE) {
+        cs->r->due[ref->due].changes |= (uint8_t)change_of_type(e.type);
+        return IDL_OK;
+    }
+    idl_err rc = grow((void **)&cs->upd, &cs->cap_upd, cs->n_upd, sizeof(*cs->upd));
+    if (!rc)
+        cs->upd[cs->n_upd++] = (struct update_ref){e.height, e.index, ref->due};
+    return rc;
+}
+
+/* The stored block at height, decoded (for the chain id its header names). */
+static idl_err
+block_at(struct snap *sn, uint64_t height, struct ledger_block *b)
+{
+    struct state_key k;
+    struct idl_bytes raw;
+    state_key_init(&k, SP_BLOCK);
+    state_key_u64(&k, height);
+    memset(b, 0, sizeof(*b));
+    idl_err rc = snap_get_raw(sn, &k, &raw);
+    if (rc)
+        return rc == IDL_ERR_NOT_FOUND ? IDL_ERR_CORRUPT : rc; /* an audited block is kept */
+    struct codec_reader rd;
+    char chain[LEDGER_CHAIN_ID_MAX + 1] = "";
+    codec_reader_init(&rd, raw.data, raw.len);
+    (void)codec_get_u8(&rd); /* the version, which the decoder checks */
+    uint16_t n = codec_get_u16(&rd);
+    const uint8_t *id = n <= LEDGER_CHAIN_ID_MAX ? codec_get_view(&rd, n) : NULL;
+    if (id)
+        memcpy(chain, id, n);
+    rc = id ? ledger_block_decode(b, raw.data, raw.len, chain) : IDL_ERR_MALFORMED;
+    free(raw.data);
+    return rc == IDL_OK || rc == IDL_ERR_NOMEM ? rc : IDL_ERR_CORRUPT;
+}
+
+/* Post or contact: what each collected account.update changed, from its transaction. */
+static idl_err
+updates_read(struct snap *sn, struct change_scan *cs)
+{
+    if (cs->n_upd == 0)
+        return IDL_OK; /* (qsort's array may not be NULL, even when empty) */
+    qsort(cs->upd, cs->n_upd, sizeof(*cs->upd), update_ref_cmp);
+    struct ledger_block b = {0};
+    idl_err rc = IDL_OK;
+    for (size_t i = 0; !rc && i < cs->n_upd; i++) {
+        const struct update_ref *u = &cs->upd[i];
+        if (i == 0 || u->height != cs->upd[i - 1].height) {
+            ledger_block_free(&b);
+            rc = block_at(sn, u->height, &b);
+        }
+        struct ledger_tx tx;
+        if (!rc && u->index >= b.header.tx_count)
+            rc = IDL_ERR_CORRUPT;
+        if (!rc)
+            rc = ledger_tx_decode(&tx, b.txs[u->index].data, b.txs[u->index].len,
+                                  b.header.chain_id) == IDL_OK
+                     ? IDL_OK
+                     : IDL_ERR_CORRUPT;
+        if (rc)
+            break;
+        if (tx.type == TX_ACCOUNT_UPDATE) {
+            uint8_t *bits = &cs->r->due[u->due].changes;
+            *bits |= tx.body.account_update.post ? REPORT_CHANGE_POST : 0;
+            *bits |= tx.body.account_update.fields.count ? REPORT_CHANGE_CONTACT : 0;
+        }
+        ledger_tx_free(&tx);
+    }
+    ledger_block_free(&b);
+    return rc;
+}
+
+/*
+ * Fills in what changed for every REPORT_DUE_CHANGED account: the applied audit entries of
+ * each manager organisation from the review's height on that name the account.
+ */
+static idl_err
+review_changes(struct snap *sn, struct report_review *r, const struct codes *managers)
+{
+    struct change_scan cs = {.r = r};
+    idl_err rc = IDL_OK;
+    if (r->n_due && !(cs.refs = calloc(r->n_due, sizeof(*cs.refs))))
+        return IDL_ERR_NOMEM;
+    for (size_t i = 0; i < r->n_due; i++)
+        if (r->due[i].why == REPORT_DUE_CHANGED)
+            cs.refs[cs.n_refs++] = (struct due_ref){r->due[i].account, (uint32_t)i};
+    if (cs.n_refs)
+        qsort(cs.refs, cs.n_refs, sizeof(*cs.refs), due_ref_cmp);
+    for (size_t m = 0; !rc && cs.n_refs && m < managers->n; m++) {
+        struct state_key prefix, from;
+        key1(&prefix, SP_AUDIT_ORG, managers->code[m]);
+        from = prefix;
+        state_key_u64(&from, r->last.height);
+        rc = snap_scan_from(sn, &prefix, &from, collect_change, &cs);
+    }
+    if (!rc)
+        rc = updates_read(sn, &cs);
+    free(cs.refs);
+    free(cs.upd);
+    return rc;
+}
+
 idl_err
 report_review(struct store *s, const char *org, uint64_t now_ms, struct report_review *out)
 {
@@ -457,11 +721,12 @@ report_review(struct store *s, const char *org, uint64_t now_ms, struct report_r
     snprintf(out->org, sizeof(out->org), "%s", org);
     out->now_ms = now_ms;
     struct snap sn;
+    struct codes managers = {0}; /* organisations whose administrators change the accounts */
     idl_err rc = snap_open(&sn, s);
     if (!rc)
-        rc = review_head(&sn, out);
+        rc = review_head(&sn, out, &managers);
     if (!rc)
-        rc = collect_candidates(&sn, out);
+        rc = collect_candidates(&sn, out, &managers);
     /* Keep the due candidates in place, in scan order. */
     size_t kept = 0;
     for (size_t i = 0; !rc && i < out->n_due; i++) {
@@ -472,7 +737,10 @@ report_review(struct store *s, const char *org, uint64_t now_ms, struct report_r
     }
     if (!rc)
         out->n_due = kept;
+    if (!rc && out->last.height > 0)
+        rc = review_changes(&sn, out, &managers);
     snap_close(&sn);
+    free(managers.code);
     return rc;
 }
 
@@ -483,13 +751,209 @@ report_review_free(struct report_review *r)
     memset(r, 0, sizeof(*r));
 }
 
+const char *
+report_change_name(unsigned bit)
+{
+    switch (bit) {
+    case REPORT_CHANGE_CREATED:
+        return "created";
+    case REPORT_CHANGE_POST:
+        return "post";
+    case REPORT_CHANGE_STATUS:
+        return "status";
+    case REPORT_CHANGE_GRANT:
+        return "grant";
+    case REPORT_CHANGE_CONTACT:
+        return "contact";
+    case REPORT_CHANGE_PASSWORD:
+        return "password";
+    case REPORT_CHANGE_LEGACY:
+        return "legacy";
+    default:
+        return "";
+    }
+}
+
 void
 report_due_reason(const struct report_due *d, uint64_t now_ms, char *out, size_t out_len)
 {
-    if (d->why == REPORT_DUE_CHANGED)
-        snprintf(out, out_len, "changed at height %llu, after the last review",
-                 (unsigned long long)d->changed_height);
-    else
+    if (d->why == REPORT_DUE_CHANGED) {
+        char what[96] = "";
+        size_t n = 0;
+        for (unsigned bit = 1; bit & REPORT_CHANGE__ALL; bit <<= 1)
+            if ((d->changes & bit) && n < sizeof(what))
+                n += (size_t)snprintf(what + n, sizeof(what) - n, "%s%s", n ? ", " : "",
+                                      report_change_name(bit));
+        if (n)
+            snprintf(out, out_len, "changed after the last review: %s (last at height %llu)", what,
+                     (unsigned long long)d->changed_height);
+        else
+            snprintf(out, out_len, "changed after the last review (at height %llu)",
+                     (unsigned long long)d->changed_height);
+    } else
         snprintf(out, out_len, "not reviewed for %llu days",
                  (unsigned long long)(now_ms > d->since_ms ? (now_ms - d->since_ms) / DAY_MS : 0));
+}
+
+/* ---- audit export ---- */
+
+/* An actor's post, looked up once per actor (an export has few actors, many entries). */
+struct actor_post {
+    char id[LEDGER_ID_MAX + 1];
+    uint8_t post;
+};
+
+struct audit_scan {
+    struct report_audit *r;
+    size_t cap, limit;
+    uint64_t to_height;
+    struct actor_post *actors;
+    size_t n_actors, cap_actors;
+};
+
+/* Collects entries up to the range's end; the filtering by post and the reasons follow. */
+static idl_err
+collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)key, (void)kl;
+    struct audit_scan *as = arg;
+    struct report_audit *r = as->r;
+    struct rec_audit e;
+    if (schema_decode_bytes(&rec_audit_schema, &e, val, vl) != IDL_OK)
+        return IDL_ERR_CORRUPT;
+    if (as->to_height && e.height > as->to_height)
+        return IDL_ERR_STATE; /* the end of the range: stops the scan */
+    if (r->n == as->limit) {
+        r->more = true;
+        r->next = (struct report_audit_cursor){e.height, e.index, e.record};
+        return IDL_ERR_STATE;
+    }
+    idl_err rc = grow((void **)&r->entries, &as->cap, r->n, sizeof(*r->entries));
+    if (rc)
+        return rc;
+    struct report_audit_entry *x = &r->entries[r->n++];
+    memset(x, 0, sizeof(*x));
+    x->e = e;
+    return IDL_OK;
+}
+
+/* The post of actor as its account holds it (POST_NONE if it has no account). */
+static idl_err
+actor_post(struct snap *sn, struct audit_scan *as, const char *actor, uint8_t *post)
+{
+    for (size_t i = 0; i < as->n_actors; i++)
+        if (!strcmp(as->actors[i].id, actor)) {
+            *post = as->actors[i].post;
+            return IDL_OK;
+        }
+    struct rec_account a;
+    struct state_key k;
+    key1(&k, SP_ACCOUNT, actor);
+    idl_err rc = snap_get_rec(sn, &k, &rec_account_schema, &a);
+    if (rc && rc != IDL_ERR_NOT_FOUND)
+        return rc;
+    *post = rc ? POST_NONE : a.post;
+    rc = grow((void **)&as->actors, &as->cap_actors, as->n_actors, sizeof(*as->actors));
+    if (!rc) {
+        snprintf(as->actors[as->n_actors].id, sizeof(as->actors->id), "%s", actor);
+        as->actors[as->n_actors++].post = *post;
+    }
+    return rc;
+}
+
+/* The recorded reason of a refused entry (of its transaction, or of its batch record). */
+static idl_err
+audit_reason(struct snap *sn, struct report_audit_entry *x)
+{
+    struct state_key k;
+    struct idl_bytes v;
+    state_key_init(&k, SP_REASON);
+    state_key_raw(&k, x->e.txid, HASH_BYTES);
+    if (x->e.record)
+        state_key_u32(&k, x->e.record - 1);
+    idl_err rc = snap_get_raw(sn, &k, &v);
+    if (rc == IDL_ERR_NOT_FOUND) /* refused without a recorded reason */
+        v = (struct idl_bytes){(uint8_t *)strdup(""), 0};
+    else if (rc)
+        return rc;
+    if (!v.data)
+        return IDL_ERR_NOMEM;
+    x->reason = realloc(v.data, v.len + 1);
+    if (!x->reason) {
+        free(v.data);
+        return IDL_ERR_NOMEM;
+    }
+    x->reason[v.len] = '\0';
+    return IDL_OK;
+}
+
+/* Of entries [start, n), keeps those of sysadmins and secadmins, in place, with reasons. */
+static idl_err
+audit_filter(struct snap *sn, struct audit_scan *as, size_t start)
+{
+    struct report_audit *r = as->r;
+    size_t kept = start;
+    idl_err rc = IDL_OK;
+    for (size_t i = start; !rc && i < r->n; i++) {
+        struct report_audit_entry x = r->entries[i];
+        rc = actor_post(sn, as, x.e.actor, &x.post);
+        if (rc || (x.post != POST_SYSADMIN && x.post != POST_SECADMIN))
+            continue;
+        if (x.e.status != TXS_COMMITTED)
+            rc = audit_reason(sn, &x);
+        r->entries[kept++] = x;
+    }
+    r->n = kept; /* the entries past it hold no reason: nothing is lost to a leak */
+    return rc;
+}
+
+idl_err
+report_audit(struct store *s, const char *org, uint64_t from_height, uint64_t to_height,
+             const struct report_audit_cursor *after, size_t limit, struct report_audit *out)
+{
+    memset(out, 0, sizeof(*out));
+    snprintf(out->org, sizeof(out->org), "%s", org);
+    if (limit == 0 || limit > REPORT_AUDIT_MAX)
+        return IDL_ERR_INVALID;
+    struct audit_scan as = {.r = out, .limit = limit, .to_height = to_height};
+    struct snap sn;
+    struct rec_org o;
+    struct state_key k, from;
+    idl_err rc = snap_open(&sn, s);
+    key1(&k, SP_ORG, org);
+    if (!rc)
+        rc = snap_get_rec(&sn, &k, &rec_org_schema, &o);
+    struct report_audit_cursor at = {from_height, 0, 0};
+    if (after && after->height >= from_height)
+        at = *after;
+    /* Scan a page, keep the operations of the two posts, and go on from where the page
+     * stopped until the page is full of them or the range ends. */
+    while (!rc) {
+        size_t start = out->n;
+        key1(&k, SP_AUDIT_ORG, org);
+        from = k;
+        state_key_u64(&from, at.height);
+        state_key_u32(&from, at.index);
+        state_key_u32(&from, at.record);
+        out->more = false;
+        rc = snap_scan_from(&sn, &k, &from, collect_audit, &as);
+        rc = rc == IDL_ERR_STATE ? IDL_OK : rc; /* stopped at the end of the range or page */
+        if (!rc)
+            rc = audit_filter(&sn, &as, start);
+        if (rc || !out->more || out->n == limit)
+            break;
+        at = out->next;
+    }
+    snap_close(&sn);
+    free(as.actors);
+    return rc;
+}
+
+void
+report_audit_free(struct report_audit *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        free(r->entries[i].reason);
+    free(r->entries);
+    memset(r, 0, sizeof(*r));
 }

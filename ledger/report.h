@@ -30,6 +30,7 @@
 #define REPORT_ORGS_MAX     100000     /* organisations one roll-up visits */
 #define REPORT_ACCOUNTS_MAX 1000000    /* accounts one review examines */
 #define REPORT_NONE         UINT32_MAX /* "no such organisation in the report", as an index */
+#define REPORT_AUDIT_MAX    100000     /* entries one audit report answers at most */
 
 /* Business accounts by status. total is the sum of by_status. */
 struct report_tally {
@@ -39,7 +40,9 @@ struct report_tally {
 
 /*
  * One organisation of the reported subtree. Units are in depth-first order, a parent before
- * its children, children in code order: the order of the rows of the seeds' tables.
+ * its children: first the units it runs itself (schools, universities, other units), then
+ * the bureaus below it (cities, counties), each group in code order. That is the order of
+ * the rows of the seeds' tables, with each level's own units together.
  */
 struct report_unit {
     char code[LEDGER_CODE_MAX + 1];
@@ -94,17 +97,36 @@ void report_business_free(struct report_business *r);
 
 /* Why an account is due for review. */
 enum report_due_why {
-    REPORT_DUE_CHANGED = 1,  /* changed (status, post, personal data) since the last review */
+    REPORT_DUE_CHANGED = 1,  /* changed (created, status, post, grants, personal data, ...)
+                              * since the last review */
     REPORT_DUE_INTERVAL = 2, /* neither reviewed nor created within the interval */
 };
+
+/* What changed, for REPORT_DUE_CHANGED (bits of report_due.changes). */
+enum report_change {
+    REPORT_CHANGE_CREATED = 1u << 0,  /* account.add, account.batch-add */
+    REPORT_CHANGE_POST = 1u << 1,     /* account.update with a new post */
+    REPORT_CHANGE_STATUS = 1u << 2,   /* authorised, disabled, restored, locked, unlocked */
+    REPORT_CHANGE_GRANT = 1u << 3,    /* grant.add, grant.remove */
+    REPORT_CHANGE_CONTACT = 1u << 4,  /* account.update of personal data */
+    REPORT_CHANGE_PASSWORD = 1u << 5, /* account.reset-password */
+    REPORT_CHANGE_LEGACY = 1u << 6,   /* account.bind-legacy (real-name conversion) */
+    REPORT_CHANGE__ALL = (1u << 7) - 1,
+};
+
+/* The English name of one change bit ("created", "post", "status", "grant", "contact",
+ * "password", "legacy"), or "" for anything else. */
+const char *report_change_name(unsigned bit);
 
 struct report_due {
     char account[LEDGER_ID_MAX + 1];
     char org[LEDGER_CODE_MAX + 1];
-    uint8_t class;  /* enum ledger_class */
-    uint8_t post;   /* enum ledger_post */
-    uint8_t status; /* enum ledger_account_status; never STATUS_DISABLED */
-    uint8_t why;    /* enum report_due_why */
+    uint8_t class;   /* enum ledger_class */
+    uint8_t post;    /* enum ledger_post */
+    uint8_t status;  /* enum ledger_account_status; never STATUS_DISABLED */
+    uint8_t why;     /* enum report_due_why */
+    uint8_t changes; /* REPORT_DUE_CHANGED: bits of enum report_change, from the audit
+                      * log; 0 if no entry names the change */
     uint64_t changed_height;
     uint64_t since_ms; /* the later of its creation and the last review */
 };
@@ -127,7 +149,10 @@ struct report_review {
  *   - org has recorded a review (last.height > 0) and the account changed at its height
  *     or later (REPORT_DUE_CHANGED: the ledger keeps the height of an account's last
  *     change, not its place in the block, so a change in the review's own block is listed
- *     whether it came before or after the review), or else
+ *     whether it came before or after the review); what changed is read from the audit
+ *     entries (SP_AUDIT_ORG) of the organisations whose administrators change these
+ *     accounts (org, its parent, its delegating children) from that height on, and for
+ *     account.update from the transaction itself (its block), or else
  *   - the later of its creation and the last review is interval_days or more before now_ms
  *     (REPORT_DUE_INTERVAL).
  * Recording a review (review.record) therefore clears every account it lists (but those
@@ -137,9 +162,47 @@ IDL_MUST_USE idl_err report_review(struct store *s, const char *org, uint64_t no
                                    struct report_review *out);
 void report_review_free(struct report_review *r);
 
+/* ---- audit export ---- */
+
+/* One operation of the audit export: the audit entry, its actor's post, why it failed. */
+struct report_audit_entry {
+    struct rec_audit e;
+    uint8_t post; /* enum ledger_post: the actor's post as its account holds it now */
+    char *reason; /* malloc'd: the recorded reason of a refused operation; NULL if applied */
+};
+
+/* Where an audit report resumes: the key of the next entry (height, index, record). */
+struct report_audit_cursor {
+    uint64_t height;
+    uint32_t index, record;
+};
+
+struct report_audit {
+    char org[LEDGER_CODE_MAX + 1];
+    struct report_audit_entry *entries; /* in chain order */
+    size_t n;
+    bool more;                       /* entries remain in the range past the last one */
+    struct report_audit_cursor next; /* if more: where they start */
+};
+
 /*
- * Writes why d is due at now_ms as one English sentence fragment ("changed at height 12,
- * after the last review", "not reviewed for 183 days") into out (truncated to out_len).
+ * The operations of org's sysadmin and secadmin (DOMAIN.md §3: what the auditor audits),
+ * applied or refused, at heights from_height to to_height (both included; to_height 0: no
+ * bound), starting at the entry `after` names (NULL: from the start of the range), at most
+ * limit of them (1 to REPORT_AUDIT_MAX). Reads the audit entries filed under org
+ * (SP_AUDIT_ORG), the actors' accounts and the reasons of refusals (SP_REASON).
+ * Returns IDL_ERR_NOT_FOUND if org does not exist, IDL_ERR_INVALID for a limit out of its
+ * bounds, or the errors of the conventions above.
+ */
+IDL_MUST_USE idl_err report_audit(struct store *s, const char *org, uint64_t from_height,
+                                  uint64_t to_height, const struct report_audit_cursor *after,
+                                  size_t limit, struct report_audit *out);
+void report_audit_free(struct report_audit *r);
+
+/*
+ * Writes why d is due at now_ms as one English sentence fragment ("changed after the last
+ * review: grant, contact (last at height 12)", "not reviewed for 183 days") into out
+ * (truncated to out_len).
  */
 void report_due_reason(const struct report_due *d, uint64_t now_ms, char *out, size_t out_len);
 

@@ -77,6 +77,8 @@ static const struct route routes[] = {
     {"GET", "/v1/read-audit", AUTH_SIGNED, "org,since,limit", api_h_read_audit},
     {"GET", "/v1/reports/business-accounts", AUTH_TOKEN, "org", api_h_report_business},
     {"GET", "/v1/reports/review", AUTH_TOKEN, "org", api_h_report_review},
+    {"GET", "/v1/reports/audit", AUTH_TOKEN, "org,from_height,to_height,format,limit,after",
+     api_h_report_audit},
     {"POST", "/v1/persons/seal-batch", AUTH_SYSADMIN, "", api_h_seal_batch, API_BODY_MAX,
      "seal personal data"},
     {"GET", "/health/live", AUTH_OPEN, "", api_h_live},

@@ -93,6 +93,7 @@ void api_h_realname(struct api_req *r);
 void api_h_read_audit(struct api_req *r);
 void api_h_report_business(struct api_req *r);
 void api_h_report_review(struct api_req *r);
+void api_h_report_audit(struct api_req *r);
 void api_h_seal_batch(struct api_req *r);
 void api_h_status(struct api_req *r);
 void api_h_tx_post(struct api_req *r);

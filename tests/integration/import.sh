@@ -6,13 +6,20 @@
 # 4401060001. 100 planted bad rows (wrong check digits, repeats, unknown units, a school
 # out of the county's reach, a city-run school, an ambiguous name, bad e-mails and mobiles,
 # a missing school type, an unknown user type) must each be reported once, by row number,
-# and nothing else refused; exactly the good rows must be on the chain. A second run
-# reports them as already there and sends nothing (the height does not move). A GB18030
-# file with CRLF line ends, a title row and rare characters imports its good rows with
-# their names intact; so do an English header with a BOM and quoted fields, and Excel's
-# UTF-16 "Unicode text". A person with an account made by hand at the unit is found on the
-# chain. No personal value from the files reaches the node's data directory, its log or the
-# CLI's output. Ports: IT_PORT_BASE + 600.
+# and nothing else refused; exactly the good rows must be on the chain (the accounts the
+# audit log shows created are exactly the imported ones, each at its row's unit). A second
+# run reports them as already there and sends nothing (the height does not move). A
+# GB18030 file with CRLF line ends, a title row and rare characters imports its good rows
+# with their names intact, and again adds nothing; so does a GB18030 file that happens to
+# be valid UTF-8 (谢伟 ...), under an English or a Chinese header; a UTF-8 file that
+# happens to be valid GB18030 is read as UTF-8; one that reads plausibly both ways waits
+# for --encoding. So do an English header with a BOM and quoted fields, and Excel's UTF-16
+# "Unicode text". A person with an account made by hand at the unit is found on the
+# chain; one whose account is disabled is named, not counted as done. Every user type of
+# the form is taken. Two imports by the same sysadmin at once lose no row. No personal
+# value from the files reaches the node's data directory, its log or the CLI's output.
+# Last, on a network of two validators with one stopped, records that the ledger refuses
+# inside a batch are reported on their rows. Ports: IT_PORT_BASE + 600 to + 613.
 . "$(dirname "$0")/lib.sh"
 
 PORT=$((${IT_PORT_BASE:-18000} + 600))
@@ -149,6 +156,7 @@ GOOD=$((N - 100))
 
 # ---------------------------------------------------------------- first import
 
+h0=$(height)
 t0=$(date +%s%N)
 expect_exit 1 "import of $N rows: exit 1 (the bad rows)" \
     "$IDL" --json --key "$TH" --timeout 120 import --org 440106 --csv "$T/big.csv"
@@ -203,7 +211,29 @@ jq -r '.imported_accounts[].row' "$T/first.json" >"$T/imported.rows"
 check "the imported rows are exactly the $GOOD good ones" cmp -s "$T/imported.rows" "$T/good.rows"
 is "$(jq -r '.imported_accounts[].account' "$T/first.json" | sort -u | grep -c '')" "$GOOD" \
     "$GOOD distinct account ids"
-
+# What the chain says was created: every operation of 440106's administrators during the
+# import (idledger audit export: the audit log through the API, one request per 10,000
+# entries), and the accounts per unit. The applied account.batch-add records name exactly
+# the imported accounts, and each unit holds exactly the imported accounts of its rows
+# (its row's unit, from the file: the derived id starts with it).
+t0=$(date +%s%N)
+expect_exit 0 "audit export of 440106 during the import" \
+    "$IDL" --json audit export --org 440106 --from "$h0" --to "$(height)"
+jq -r '.entries[] | select(.type == "account.batch-add" and .status == "committed") | .target' \
+    "$OUT" | sort >"$T/got.accts"
+diag "read the audit log in $((($(date +%s%N) - t0) / 1000000)) ms"
+awk -F, '$1 ~ /^[0-9]+$/ { u = $2; if (u == "天河区教育局") u = "440106"; if (u == "天河区第一小学") u = "4401060001"; print $1 + 1 "\t" u }' \
+    "$T/big.csv" >"$T/row.units"
+jq -r '.imported_accounts[] | "\(.row)\t\(.account)"' "$T/first.json" |
+    awk -F'\t' 'NR == FNR { unit[$1] = $2; next } index($2, unit[$1] "-") == 1 { print $2 }' \
+        "$T/row.units" - | sort >"$T/want.accts"
+is "$(grep -c '' "$T/want.accts")" "$GOOD" "each imported account's id names its row's unit"
+check "the accounts the chain created during the import are exactly the imported ones" \
+    cmp -s "$T/got.accts" "$T/want.accts"
+is "$(api /v1/reports/business-accounts?org=440106 |
+    jq -r '[.rows[] | select(.count > 0) | "\(.code)=\(.count)"] | join(" ")')" \
+    "440106=$(grep -c '^440106-' "$T/want.accts") 4401060001=$(grep -c '^4401060001-' "$T/want.accts")" \
+    "each unit holds exactly the accounts of its rows"
 # ---------------------------------------------------------------- second import
 
 h1=$(height)
@@ -274,6 +304,88 @@ done
 is "$bad_names" "" "GB18030: names come back masked as the UTF-8 original (欧阳*, 王*, 李**...)"
 is "$(api /v1/reports/business-accounts?org=440106 | jq -r .total)" "$((GOOD + 297))" \
     "GB18030: the total grew by 297"
+h1=$(height)
+expect_exit 1 "the GB18030 file again: exit 1 (the same 3 bad rows)" \
+    "$IDL" --key "$TH" import --org 440106 --csv "$T/gb.csv"
+is "$(tail -n 1 "$OUT")" "imported 0 accounts; 3 rows refused; 297 already on the chain" \
+    "the GB18030 file again: its good rows are already on the chain"
+is "$(height)" "$h1" "the GB18030 file again: nothing sent (height $h1 unchanged)"
+
+# GB18030 that is valid UTF-8 too: 谢 伟 郑 小 石 叶 学 魏 姚 are two bytes each in GB18030,
+# and each of those pairs is a valid UTF-8 character (谢伟 reads "лΰ"). With an English
+# header, codes for units and ASCII elsewhere, the whole file is valid UTF-8; it must be
+# read as GB18030 all the same, and its names come back intact. The same rows under a
+# Chinese header (not valid UTF-8) are the same people: already on the chain, not refused
+# as "registered under another name", which a garbled name would be.
+gbu_rows() {
+    _i=0
+    for _n in 谢伟 郑小石 叶学 魏石 姚小; do
+        _i=$((_i + 1))
+        printf '%s,%s,%s,020-5555%03d,gbu%d@example.cn,1365555%04d,%s,query,Tianhe Rd %d\r\n' \
+            "$([ $((_i % 2)) = 1 ] && echo 440106 || echo 4401060001)" "$_n" \
+            "$(idnum 4401031970020${_i}555)" "$_i" "$_i" "$_i" \
+            "$([ $((_i % 2)) = 1 ] || echo primary)" "$_i"
+    done
+}
+{
+    printf 'Unit,Name,ID Number,Office Phone,E-mail,Mobile,School Type,User Type,Address\r\n'
+    gbu_rows
+} | iconv -f UTF-8 -t GB18030 >"$T/gbu.csv"
+check "the GB18030 file of 谢伟, 郑小石, ... is valid UTF-8 as well" \
+    iconv -f UTF-8 -t UTF-8 -o /dev/null "$T/gbu.csv"
+expect_exit 0 "GB18030 that is also valid UTF-8: exit 0" \
+    "$IDL" --json --key "$TH" import --org 440106 --csv "$T/gbu.csv"
+cp "$OUT" "$T/gbu.json"
+is "$(jq -r '[.encoding, .imported] | join(" ")' "$T/gbu.json")" "GB18030 5" \
+    "GB18030 that is also valid UTF-8: read as GB18030, 5 imported"
+names=$(jq -r '.imported_accounts[].account' "$T/gbu.json" | while read -r a; do
+    "$IDL" --json account show "$a" | jq -r .person.name
+done | tr '\n' ' ')
+is "$names" "谢* 郑** 叶* 魏* 姚* " "the names come back as written (谢*, not л*)"
+{
+    printf '单位名称,姓名,身份证号码,办公电话,电子邮箱,手机号码,办学类型,用户类型,单位通讯地址\r\n'
+    gbu_rows
+} | iconv -f UTF-8 -t GB18030 >"$T/gbu-zh.csv"
+expect_exit 0 "the same rows under a Chinese header in GB18030: exit 0" \
+    "$IDL" --json --key "$TH" import --org 440106 --csv "$T/gbu-zh.csv"
+is "$(jq -r '[.encoding, .imported, .already, .refused] | join(" ")' "$OUT")" "GB18030 0 5 0" \
+    "Chinese header: the same five people, already on the chain"
+
+# UTF-8 that is valid GB18030 too (王芳 reads "鐜嬭姵", GBK extension characters): UTF-8.
+{
+    printf 'Unit,Name,ID Number,Office Phone,E-mail,Mobile,School Type,User Type,Address\n'
+    printf '440106,王芳,%s,020-55556001,u8gb1@example.cn,13655566001,,query,Tianhe Rd 1\n' \
+        "$(idnum 44010319700301555)"
+} >"$T/u8gb.csv"
+check "the UTF-8 file of 王芳 is valid GB18030 as well" \
+    iconv -f GB18030 -t UTF-8 -o /dev/null "$T/u8gb.csv"
+expect_exit 0 "UTF-8 that is also valid GB18030: exit 0" \
+    "$IDL" --json --key "$TH" import --org 440106 --csv "$T/u8gb.csv"
+is "$(jq -r .encoding "$OUT")" "UTF-8" "UTF-8 that is also valid GB18030: read as UTF-8"
+is "$("$IDL" --json account show "$(jq -r '.imported_accounts[0].account' "$OUT")" |
+    jq -r .person.name)" "王*" "its name comes back as written"
+
+# Both readings plausible (丰尧 in UTF-8 is 涓板哀 in GB18030, common characters both ways):
+# refused until --encoding says which, before anything is sent.
+{
+    printf 'Unit,Name,ID Number,Office Phone,E-mail,Mobile,School Type,User Type,Address\n'
+    printf '440106,丰尧,%s,020-55556002,amb@example.cn,13655566002,,query,Tianhe Rd 2\n' \
+        "$(idnum 44010319700302555)"
+} >"$T/amb.csv"
+expect_exit 2 "UTF-8 and GB18030 both plausible: usage error" \
+    env IDLEDGER_NODE=http://127.0.0.1:1 "$IDL" --key "$TH" import --org 440106 --csv "$T/amb.csv"
+like "$(head -n 1 "$ERR")" 'neither reading is clearly wrong: say which it is with --encoding utf-8 or --encoding gb18030' \
+    "the error asks for --encoding"
+expect_exit 0 "the same file with --encoding utf-8: exit 0" \
+    "$IDL" --json --key "$TH" import --org 440106 --csv "$T/amb.csv" --encoding utf-8
+is "$("$IDL" --json account show "$(jq -r '.imported_accounts[0].account' "$OUT")" |
+    jq -r .person.name)" "丰*" "--encoding utf-8: the name as written"
+expect_exit 2 "--encoding utf-8 on a GB18030 file: usage error" \
+    "$IDL" --key "$TH" import --org 440106 --csv "$T/gb.csv" --encoding utf-8
+like "$(head -n 1 "$ERR")" 'not UTF-8: [0-9]+ invalid bytes, the first on line 1 ' \
+    "--encoding utf-8 on GB18030: where the first invalid byte is"
+expect_exit 2 "--encoding latin1: usage error" \
+    "$IDL" --key "$TH" import --org 440106 --csv "$T/amb.csv" --encoding latin1
 
 # ---------------------------------------------------------------- smaller cases
 
@@ -334,7 +446,7 @@ expect_exit 0 "th-sysadmin creates business account th-hand by hand" sign "$TH" 
 expect_exit 1 "rows against the chain: exit 1" "$IDL" --key "$TH" import --org 440106 --csv "$T/chain.csv"
 is "$(cat "$OUT")" "row 2: already on the chain (account th-hand)
 row 4: this ID number is registered under another name
-imported 1 accounts; 1 rows refused; 1 already on the chain" \
+imported 1 account; 1 row refused; 1 already on the chain" \
     "rows against the chain: a hand-made account is found, another name is refused"
 
 # Excel's "Unicode text": UTF-16 with a byte-order mark, tab-separated, a title line first.
@@ -346,7 +458,7 @@ imported 1 accounts; 1 rows refused; 1 already on the chain" \
 } | iconv -f UTF-8 -t UTF-16 >"$T/u16.txt"
 expect_exit 0 "UTF-16, tab-separated, with a title line: exit 0" \
     "$IDL" --key "$TH" import --org 440106 --csv "$T/u16.txt"
-is "$(cat "$OUT")" "imported 1 accounts; 0 rows refused; 0 already on the chain" \
+is "$(cat "$OUT")" "imported 1 account; 0 rows refused; 0 already on the chain" \
     "UTF-16: the row is imported"
 
 # A UTF-8 file with one stray byte is refused (read as GB18030 it would garble every name),
@@ -369,6 +481,113 @@ expect_exit 1 "a county's auditor cannot import" \
     "$IDL" --key "$T/keys/th-auditor.key" import --org 440106 --csv "$T/en.csv"
 like "$(cat "$ERR")" 'th-auditor is not the sysadmin of 440106' "the refusal says who may"
 
+# Every user type of the teacher system's application form (seed 003): 安全审计员 and
+# 其他 (with what the applicant wrote after it) too.
+{
+    echo 单位名称,姓名,身份证号码,办公电话,电子邮箱,手机号码,办学类型,用户类型,单位通讯地址
+    _i=0
+    for _t in 安全审计员 教师系统安全审计员 其他 其他：教务员 auditor other; do
+        _i=$((_i + 1))
+        echo "440106,蒋$(echo 一二三四五六 | cut -c$((3 * _i - 2))-$((3 * _i))),$(idnum 4401031970040${_i}555),020-1234567,ut$_i@example.cn,1365557000$_i,,$_t,天河路1号"
+    done
+} >"$T/types.csv"
+expect_exit 0 "user types 安全审计员, 其他, 其他：教务员, auditor, other: exit 0" \
+    "$IDL" --key "$TH" import --org 440106 --csv "$T/types.csv"
+is "$(tail -n 1 "$OUT")" "imported 6 accounts; 0 rows refused; 0 already on the chain" \
+    "every user type of the form is accepted"
+
+# A disabled account is on the chain but not in use: the row says so, is not counted as
+# done (exit 1), and nothing new is created for the person; restored, it is done.
+{
+    echo 单位名称,姓名,身份证号码,办公电话,电子邮箱,手机号码,办学类型,用户类型,单位通讯地址
+    echo 440106,韩梅,$(idnum 44010319700501555),020-1234567,dis@example.cn,13655580001,,信息查询员,天河路1号
+} >"$T/dis.csv"
+expect_exit 0 "a row imported" "$IDL" --json --key "$TH" import --org 440106 --csv "$T/dis.csv"
+dis=$(jq -r '.imported_accounts[0].account' "$OUT")
+expect_exit 0 "th-sysadmin disables it" "$IDL" --key "$TH" account disable --id "$dis" --reason 调离
+h1=$(height)
+expect_exit 1 "the row again, its account disabled: exit 1" \
+    "$IDL" --key "$TH" import --org 440106 --csv "$T/dis.csv"
+is "$(cat "$OUT")" "row 2: on the chain but not in use (account $dis) (disabled: restore it)
+imported 0 accounts; 0 rows refused; 0 already on the chain; 1 disabled there (restore it)" \
+    "the disabled account is named, not counted as done"
+is "$(height)" "$h1" "nothing is sent for it (no second account)"
+expect_exit 1 "--json: in the disabled list" \
+    "$IDL" --json --key "$TH" import --org 440106 --csv "$T/dis.csv"
+is "$(jq -c '[.disabled, .already, (.disabled_on_chain | map(.account))]' "$OUT")" \
+    "[1,0,[\"$dis\"]]" "--json: disabled 1, already 0, the account in disabled_on_chain"
+expect_exit 0 "th-sysadmin restores it" "$IDL" --key "$TH" account restore --id "$dis" --reason 返岗
+expect_exit 0 "the row again, restored: exit 0" "$IDL" --key "$TH" import --org 440106 --csv "$T/dis.csv"
+is "$(cat "$OUT")" "row 2: already on the chain (account $dis)
+imported 0 accounts; 0 rows refused; 1 already on the chain" "restored: already on the chain"
+
+# Two imports by the same sysadmin at once, of overlapping files: their transactions take
+# the same nonces, and the pool keeps one of each pair. The dropped ones are signed again
+# with fresh nonces; rows both files hold are created once and reported already on the
+# chain by the other. No row is refused, every row ends on the chain.
+cat >"$T/race.awk" <<'EOF_AWK'
+function check(s,   t, k) {
+    t = 0
+    for (k = 1; k <= 17; k++) t += substr(s, k, 1) * w[k]
+    return substr("10X98765432", t % 11 + 1, 1)
+}
+BEGIN {
+    split("7 9 10 5 8 4 2 1 6 3 7 9 10 5 8 4 2", w, " ")
+    ns = split("赵 钱 孙 李 周 吴 郑 王", sur, " ")
+    ng = split("一 二 三 四 五 六 七 八 九 十", giv, " ")
+    print "单位名称,姓名,身份证号码,办公电话,电子邮箱,手机号码,办学类型,用户类型,单位通讯地址"
+    for (i = FROM; i <= TO; i++) {
+        s = "440104" sprintf("19%02d%02d%02d", 60 + int(i / 336), int(i / 28) % 12 + 1, i % 28 + 1) "777"
+        unit = (i % 2) ? "4401060001" : "440106"
+        printf "%s,%s%s%s,%s,020-6%07d,race%d@example.cn,137%08d,%s,信息查询员,天河路%d号\n", \
+            unit, sur[i % ns + 1], giv[int(i / ns) % ng + 1], giv[i % ng + 1], s check(s), i, i, i, \
+            (i % 2) ? "小学" : "", i
+    }
+}
+EOF_AWK
+awk -v FROM=1 -v TO=1200 -f "$T/race.awk" >"$T/race-a.csv"
+awk -v FROM=601 -v TO=1800 -f "$T/race.awk" >"$T/race-b.csv"
+"$IDL" --json --key "$TH" --timeout 120 import --org 440106 --csv "$T/race-a.csv" --batch 40 \
+    >"$T/race-a.json" 2>"$T/race-a.err" </dev/null &
+pa=$!
+track_pid $pa
+"$IDL" --json --key "$TH" --timeout 120 import --org 440106 --csv "$T/race-b.csv" --batch 40 \
+    >"$T/race-b.json" 2>"$T/race-b.err" </dev/null &
+pb=$!
+track_pid $pb
+ra=0 rb=0
+wait $pa || ra=$?
+wait $pb || rb=$?
+untrack_pid $pa
+untrack_pid $pb
+cat "$T/race-a.err" "$T/race-b.err" | head -n 5 | sed 's/^/#   /'
+is "$ra $rb" "0 0" "two imports by th-sysadmin at once: both exit 0"
+diag "transactions signed again: $(jq -r .resent "$T/race-a.json") and $(jq -r .resent "$T/race-b.json")"
+is "$(jq -s -r 'map([.rows, .refused, .disabled, .not_sent] | join(" ")) | join(", ")' \
+    "$T/race-a.json" "$T/race-b.json")" "1200 0 0 0, 1200 0 0 0" \
+    "neither refuses a row nor leaves one unsent"
+is "$(jq -s -r 'map(.imported) | add' "$T/race-a.json" "$T/race-b.json")" 1800 \
+    "1800 distinct rows, each created once"
+# row -> account in each; the 600 rows both hold must name the same account
+for x in a b; do
+    jq -r '(.imported_accounts + .already_on_chain)[] | "\(.row) \(.account)"' "$T/race-$x.json" |
+        sort -n >"$T/race-$x.accts"
+done
+is "$(wc -l <"$T/race-a.accts") $(wc -l <"$T/race-b.accts")" "1200 1200" \
+    "every row of each file is imported or already on the chain"
+# file b's row r is file a's row r + 600
+awk 'NR > 600 { print $2 }' "$T/race-a.accts" >"$T/race-a.tail"
+awk 'NR <= 600 { print $2 }' "$T/race-b.accts" >"$T/race-b.head"
+check "the rows both files hold have the same accounts in both reports" \
+    cmp -s "$T/race-a.tail" "$T/race-b.head"
+cat "$T/race-a.accts" "$T/race-b.accts" | cut -d' ' -f2 | sort -u >"$T/race.ids"
+is "$(grep -c '' "$T/race.ids")" 1800 "1800 distinct accounts"
+sed 's|^|url = '"$API"'/v1/accounts/|' "$T/race.ids" >"$T/race.curl"
+curl -s -m 120 -H "Authorization: Bearer $IDLEDGER_API_TOKEN" -K "$T/race.curl" |
+    jq -r '[.id, .org, .status] | @tsv' | sort >"$T/race.got"
+is "$(awk -F'\t' '$3 == "active" && index($1, $2 "-") == 1' "$T/race.got" | grep -c '')" 1800 \
+    "all 1800 are on the chain, active, at the unit their id names"
+
 # ---------------------------------------------------------------- no personal data
 
 # A sample of the files' values: every 997th row of the big file (good and bad), all of the
@@ -383,5 +602,94 @@ leaks=$(grep -a -r -o -h -F -f "$T/values" "$NET" | sort -u | head -n 5 | tr '\n
 is "$leaks" "" "none of them is in the node's data directory, genesis or log"
 leaks=$(grep -a -o -h -F -f "$T/values" "$TRANSCRIPT" | sort -u | head -n 5 | tr '\n' ' ')
 is "$leaks" "" "none of them is in anything the CLI printed"
+
+# ---------------------------------------------------------------- refused by the ledger
+
+# Records the ledger refuses inside a batch, after the CLI and the node's sealing let them
+# through: the rows must be the refused ones, by record number. A network of two
+# validators with one stopped commits nothing: the province's sysadmin takes back the
+# delegation of a province-run school (pooled first), then imports rows for the province
+# and the school, the school's interleaved. The CLI still sees the school delegated; when
+# the second validator comes back, the block applies the undo first (nonce order) and the
+# school's records are refused.
+node_stop
+P2=$((PORT + 10))
+N2="$T/net2"
+for p in $(seq "$P2" $((P2 + 3))); do
+    port_free "$p" || bail "port $p is in use; set IT_PORT_BASE elsewhere"
+done
+"$IDL" testnet --dir "$N2" --validators 2 --base-port "$P2" >"$T/testnet2.out" 2>&1 || {
+    diag_file "$T/testnet2.out"
+    bail "idledger testnet (2 validators) failed"
+}
+# start2 K: node K of the second network, until it answers /v1/status.
+start2() {
+    "$IDLD" --home "$N2/node$1" >>"$N2/node$1.log" 2>&1 </dev/null &
+    eval "PID2_$1=$!"
+    track_pid "$!"
+    _i=0
+    while [ $_i -lt 100 ]; do
+        _h=$(curl -s -m 1 "http://127.0.0.1:$((P2 + 2 * $1))/v1/status" 2>/dev/null |
+            jq -r '.height | numbers' 2>/dev/null)
+        [ -z "$_h" ] || return 0
+        sleep 0.1
+        _i=$((_i + 1))
+    done
+    return 1
+}
+start2 0 && start2 1 || bail "the two validators did not start"
+API="http://127.0.0.1:$P2"
+IDLEDGER_NODE=$API
+IDLEDGER_API_TOKEN=$(cat "$N2/node0/api-token")
+IDLEDGER_PASSPHRASE=$(cat "$N2/passphrase")
+export IDLEDGER_NODE IDLEDGER_API_TOKEN IDLEDGER_PASSPHRASE
+R2="$N2/admins/sysadmin.key"
+expect_exit 0 "net2: root adds province-run school 4400000001" sign "$R2" \
+    org add --code 4400000001 --name 省实验学校 --kind school --parent 440000 --school-type middle
+expect_exit 0 "net2: the school delegates its business users to the province" sign "$R2" \
+    org delegate --code 4400000001
+kill -9 "$PID2_1" 2>/dev/null
+wait "$PID2_1" 2>/dev/null
+untrack_pid "$PID2_1"
+expect_exit 0 "net2, validator 1 stopped: root takes the delegation back (pooled, not committed)" \
+    sign "$R2" --no-wait org delegate --code 4400000001 --undo
+is "$(api /v1/orgs/4400000001 | jq -r .delegated)" true "net2: the school is still delegated on the chain"
+{
+    echo 单位名称,姓名,身份证号码,办公电话,电子邮箱,手机号码,办学类型,用户类型,单位通讯地址
+    for i in 1 2 3 4; do
+        u=440000 && t= && [ $((i % 2)) = 0 ] && u=4400000001 && t=初中
+        echo "$u,冯$(echo 一二三四 | cut -c$((3 * i - 2))-$((3 * i))),$(idnum 4401031970060${i}555),020-1234567,lr$i@example.cn,1365559000$i,$t,信息查询员,天河路1号"
+    done
+} >"$T/ledger.csv"
+"$IDL" --json --key "$R2" --timeout 90 import --org 440000 --csv "$T/ledger.csv" \
+    >"$T/ledger.json" 2>"$T/ledger.err" </dev/null &
+pi=$!
+track_pid $pi
+i=0
+while [ "$(curl -s -m 2 "$API/v1/status" | jq -r '.mempool.txs // 0')" -lt 2 ] && [ $i -lt 200 ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(curl -s -m 2 "$API/v1/status" | jq -r '.mempool.txs')" 2 \
+    "net2: the undo and the import's transaction wait in the pool"
+start2 1 || bail "validator 1 did not restart"
+ri=0
+wait $pi || ri=$?
+untrack_pid $pi
+diag_file "$T/ledger.err" "import stderr"
+is "$ri" 1 "net2: the import exits 1 (rows refused by the ledger)"
+is "$(api /v1/orgs/4400000001 | jq -r .delegated)" false "net2: the undo applied"
+is "$(jq -r '[.refusals[].row] | join(" ")' "$T/ledger.json")" "3 5" \
+    "net2: rows 3 and 5 (records 1 and 3 of the batch) refused"
+is "$(jq -r '.refusals[].reason' "$T/ledger.json" |
+    grep -c '^only the sysadmin of 4400000001 may create business accounts')" 2 \
+    "net2: each with the ledger's reason"
+is "$(jq -r '[.imported_accounts[].row] | join(" ")' "$T/ledger.json")" "2 4" \
+    "net2: rows 2 and 4 imported"
+got=""
+for a in $(jq -r '.imported_accounts[].account' "$T/ledger.json"); do
+    got="$got $(api "/v1/accounts/$a" | jq -r .org)"
+done
+is "$got" " 440000 440000" "net2: their accounts are on the chain at the province"
 
 done_testing

@@ -409,22 +409,29 @@ check_tally(struct mismatches *m, const char *what, const char *code,
               (unsigned long long)want->by_status[s]);
 }
 
-/* Appends top's subtree in depth-first order, children in code order (the test's table). */
+/*
+ * Appends top's subtree in depth-first order (the test's table): the units directly under
+ * an organisation (schools, universities, other units), then its bureaus (cities,
+ * counties), each group in code order.
+ */
 static void
 dfs_order(const char *top, int *order, size_t *n)
 {
     order[(*n)++] = org_index(top);
-    const char *last = "";
-    for (;;) { /* the children of top, lowest code first */
-        int next = -1;
-        for (size_t i = 0; i < TREE_N; i++)
-            if (strcmp(TREE[i].parent, top) == 0 && strcmp(TREE[i].code, last) > 0 &&
-                (next < 0 || strcmp(TREE[i].code, TREE[next].code) < 0))
-                next = (int)i;
-        if (next < 0)
-            return;
-        dfs_order(TREE[next].code, order, n);
-        last = TREE[next].code;
+    for (int units = 1; units >= 0; units--) {
+        const char *last = "";
+        for (;;) { /* the children of top in this group, lowest code first */
+            int next = -1;
+            for (size_t i = 0; i < TREE_N; i++)
+                if (strcmp(TREE[i].parent, top) == 0 && is_unit(TREE[i].kind) == (bool)units &&
+                    strcmp(TREE[i].code, last) > 0 &&
+                    (next < 0 || strcmp(TREE[i].code, TREE[next].code) < 0))
+                    next = (int)i;
+            if (next < 0)
+                break;
+            dfs_order(TREE[next].code, order, n);
+            last = TREE[next].code;
+        }
     }
 }
 
@@ -599,6 +606,13 @@ rollup_shapes(void **state)
     }
     assert_true(r.any_outside_cities);
     assert_int_equal(r.outside_cities.total, sum);
+    /* The province's own level together, before the cities: by code alone the province-run
+     * school 4400000001 would come first and the university 4410001 after every city. */
+    static const char *const order[] = {"440000",     "4400000001", "4400009001", "4410001",
+                                        "440100",     "4401000001", "440106",     "4401060001",
+                                        "4401060002", "440111"};
+    for (size_t i = 0; i < IDL_ARRAY_LEN(order); i++)
+        assert_string_equal(r.units[i].code, order[i]);
     assert_int_equal(unit_of(&r, "440500")->tree.total, 0); /* an empty city is listed */
     assert_false(unit_of(&r, "440500")->row);
     assert_int_equal(unit_of(&r, "440399")->tree.total, 0); /* and an empty county */
@@ -855,6 +869,23 @@ change_post(struct fx *f, const char *actor, const char *id, unsigned post)
     return fx_submit(f, &tx);
 }
 
+/* Asserts that the review of org lists account as changed in exactly these ways. */
+static void
+expect_changes(struct fx *f, const char *org, const char *account, unsigned bits)
+{
+    struct report_review r;
+    review_now(f, org, &r);
+    const struct report_due *d = NULL;
+    for (size_t i = 0; i < r.n_due; i++)
+        if (strcmp(r.due[i].account, account) == 0)
+            d = &r.due[i];
+    if (!d)
+        fail_msg("review of %s does not list %s", org, account);
+    if (d->changes != bits)
+        fail_msg("review of %s: %s changed in ways %#x, want %#x", org, account, d->changes, bits);
+    report_review_free(&r);
+}
+
 /* Asserts that a refused review changed neither 440106's record nor its list. */
 static void
 review_refused(struct fx *f, const char *actor, const char **due, size_t n_due,
@@ -903,6 +934,17 @@ review_changed_since_last(void **state)
     FX_OK(f, change_post(f, "c-sys", "k-aud", POST_SECADMIN));
     assert_int_equal(fx_status(f, "k-aud"), STATUS_PENDING);
     expect_due(f, "440106", due, IDL_ARRAY_LEN(due), REPORT_DUE_CHANGED);
+    /* What changed, from the audit entries of 440106 and of its parent 440100 (whose
+     * sysadmin moved k-aud's post) and, for the updates, from the transactions. */
+    expect_changes(f, "440106", "b440106-0", REPORT_CHANGE_STATUS);
+    expect_changes(f, "440106", "b4401060002-0", REPORT_CHANGE_CONTACT);
+    expect_changes(f, "440106", "b4401060002-200", REPORT_CHANGE_CREATED);
+    expect_changes(f, "440106", "b4401060002-3", REPORT_CHANGE_GRANT);
+    expect_changes(f, "440106", "k-aud", REPORT_CHANGE_POST);
+    FX_OK(f, update_mobile(f, "c-sys", "k-aud"));
+    FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_RESET_PASSWORD, "b440106-0"));
+    expect_changes(f, "440106", "k-aud", REPORT_CHANGE_POST | REPORT_CHANGE_CONTACT);
+    expect_changes(f, "440106", "b440106-0", REPORT_CHANGE_STATUS | REPORT_CHANGE_PASSWORD);
     review_refused(f, "c-sys", due, IDL_ARRAY_LEN(due), reviewed); /* the parent's */
     review_refused(f, "s-sys", due, IDL_ARRAY_LEN(due), reviewed); /* a child's */
     review_refused(f, "o-sys", due, IDL_ARRAY_LEN(due), reviewed); /* another city's */
@@ -966,15 +1008,154 @@ review_same_block(void **state)
     expect_due(f, "440106", NULL, 0, REPORT_DUE_CHANGED);
 }
 
+/* ---- audit export ---- */
+
+/* The audit entries under org (SP_AUDIT_ORG), every one, read straight from the store. */
+struct all_audit {
+    struct rec_audit *e;
+    size_t n, cap;
+};
+
+static int
+scan_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)key, (void)kl;
+    struct all_audit *a = arg;
+    if (a->n == a->cap) {
+        a->cap = a->cap ? 2 * a->cap : 64;
+        a->e = realloc(a->e, a->cap * sizeof(*a->e));
+        assert_non_null(a->e);
+    }
+    assert_int_equal(schema_decode_bytes(&rec_audit_schema, &a->e[a->n++], val, vl), IDL_OK);
+    return 0;
+}
+
+/* The whole export of org in [from, to], page by page (limit entries a page). */
+static size_t
+export_all(struct fx *f, const char *org, uint64_t from, uint64_t to, size_t limit,
+           struct report_audit_entry *out, size_t max, size_t *pages)
+{
+    struct report_audit_cursor at;
+    size_t n = 0;
+    bool more = true;
+    *pages = 0;
+    while (more) {
+        struct report_audit a;
+        assert_int_equal(report_audit(ledger_store(f->ledger), org, from, to,
+                                      *pages ? &at : NULL, limit, &a),
+                         IDL_OK);
+        assert_true(a.n <= limit);
+        for (size_t i = 0; i < a.n; i++) {
+            assert_true(n < max);
+            out[n] = a.entries[i];
+            out[n++].reason = a.entries[i].reason ? strdup(a.entries[i].reason) : NULL;
+        }
+        more = a.more;
+        at = a.next;
+        (*pages)++;
+        report_audit_free(&a);
+    }
+    return n;
+}
+
+/*
+ * The audit export of a county: every operation of its sysadmin and secadmin within the
+ * heights asked, applied and refused (with the ledger's reason), none of its auditor's,
+ * none outside the range, in chain order, the same whatever the page size.
+ */
+static void
+audit_export_matches_log(void **state)
+{
+    struct fx *f = *state;
+    /* A refused operation of each post: the sysadmin's and secadmin's are exported. */
+    FX_EXPECT(f, fx_account_op(f, "k-sys", TX_ACCOUNT_UNLOCK, "b440106-0"), IDL_ERR_STATE);
+    char sys_why[LEDGER_WHY_MAX];
+    snprintf(sys_why, sizeof(sys_why), "%s", f->why);
+    FX_EXPECT(f, fx_review(f, "k-aud", "440106", "越权核查"), IDL_ERR_DENIED);
+    FX_EXPECT(f, fx_grant(f, "k-sec", TX_GRANT_ADD, "b440106-0", "teacher", "nosuch"),
+              IDL_ERR_INVALID);
+
+    struct all_audit all = {0};
+    struct state_key k;
+    state_key_init(&k, SP_AUDIT_ORG);
+    state_key_str(&k, "440106");
+    assert_int_equal(query_scan(ledger_store(f->ledger), &k, NULL, 0, scan_audit, &all), IDL_OK);
+    assert_true(all.n > 20);
+    uint64_t lo = all.e[all.n / 4].height, hi = all.e[3 * all.n / 4].height;
+
+    struct report_audit_entry *got = calloc(all.n, sizeof(*got));
+    assert_non_null(got);
+    size_t first_pages = 0;
+    static const size_t limits[] = {1, 3, REPORT_AUDIT_MAX};
+    for (size_t l = 0; l < IDL_ARRAY_LEN(limits); l++) {
+        for (int whole = 0; whole < 2; whole++) {
+            uint64_t from = whole ? 0 : lo, to = whole ? 0 : hi;
+            size_t pages, n = export_all(f, "440106", from, to, limits[l], got, all.n, &pages);
+            size_t want = 0, aud = 0, refused = 0, mine = 0;
+            for (size_t i = 0; i < all.n; i++) {
+                const struct rec_audit *e = &all.e[i];
+                if (e->height < from || (to && e->height > to))
+                    continue;
+                bool admin = !strcmp(e->actor, "k-sys") || !strcmp(e->actor, "k-sec");
+                aud += !admin;
+                if (!admin)
+                    continue;
+                assert_true(want < n);
+                const struct report_audit_entry *x = &got[want++];
+                assert_memory_equal(x->e.txid, e->txid, HASH_BYTES);
+                assert_int_equal(x->e.record, e->record);
+                assert_int_equal(x->post, !strcmp(e->actor, "k-sys") ? POST_SYSADMIN
+                                                                     : POST_SECADMIN);
+                assert_int_equal(x->reason != NULL, e->status != TXS_COMMITTED);
+                refused += e->status != TXS_COMMITTED;
+                if (e->status != TXS_COMMITTED && e->type == TX_ACCOUNT_UNLOCK)
+                    assert_string_equal(x->reason, sys_why);
+                mine += e->status != TXS_COMMITTED &&
+                        (e->type == TX_ACCOUNT_UNLOCK || e->type == TX_GRANT_ADD);
+            }
+            assert_int_equal(n, want);
+            if (whole) { /* the whole log holds this test's refusals and the auditor's */
+                assert_int_equal(mine, 2);
+                assert_true(refused >= 2 && aud >= 1);
+            }
+            if (limits[l] == 1 && whole)
+                first_pages = pages;
+            for (size_t i = 0; i < n; i++)
+                free(got[i].reason);
+        }
+    }
+    assert_true(first_pages >= all.n / 2); /* one entry a page: paged through */
+
+    struct report_audit a;
+    assert_int_equal(report_audit(ledger_store(f->ledger), "nosuch", 0, 0, NULL, 10, &a),
+                     IDL_ERR_NOT_FOUND);
+    report_audit_free(&a);
+    assert_int_equal(report_audit(ledger_store(f->ledger), "440106", 0, 0, NULL, 0, &a),
+                     IDL_ERR_INVALID);
+    report_audit_free(&a);
+    free(got);
+    free(all.e);
+}
+
 /* The reason texts the API and the CLI show. */
 static void
 review_reason_text(void **state)
 {
     (void)state;
-    struct report_due d = {.why = REPORT_DUE_CHANGED, .changed_height = 42, .since_ms = 0};
+    struct report_due d = {.why = REPORT_DUE_CHANGED,
+                           .changes = REPORT_CHANGE_GRANT | REPORT_CHANGE_CONTACT,
+                           .changed_height = 42,
+                           .since_ms = 0};
     char why[160];
     report_due_reason(&d, 0, why, sizeof(why));
-    assert_string_equal(why, "changed at height 42, after the last review");
+    assert_string_equal(why, "changed after the last review: grant, contact (last at height 42)");
+    d.changes = REPORT_CHANGE__ALL;
+    report_due_reason(&d, 0, why, sizeof(why));
+    assert_string_equal(why, "changed after the last review: created, post, status, grant, "
+                             "contact, password, legacy (last at height 42)");
+    d.changes = 0;
+    report_due_reason(&d, 0, why, sizeof(why));
+    assert_string_equal(why, "changed after the last review (at height 42)");
     d.why = REPORT_DUE_INTERVAL;
     d.since_ms = 1000;
     report_due_reason(&d, 1000 + 183 * DAY_MS + 5, why, sizeof(why));
@@ -989,6 +1170,7 @@ main(void)
         T(rollup_matches_brute_force),        T(rollup_shapes),
         T(rollup_catches_tampering),          T(review_stale_by_block_time),
         T(review_changed_since_last),         T(review_same_block),
+        T(audit_export_matches_log),
         cmocka_unit_test(review_reason_text),
 #undef T
     };
