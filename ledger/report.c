@@ -797,18 +797,10 @@ report_due_reason(const struct report_due *d, uint64_t now_ms, char *out, size_t
 
 /* ---- audit export ---- */
 
-/* An actor's post, looked up once per actor (an export has few actors, many entries). */
-struct actor_post {
-    char id[LEDGER_ID_MAX + 1];
-    uint8_t post;
-};
-
 struct audit_scan {
     struct report_audit *r;
     size_t cap, limit;
     uint64_t to_height;
-    struct actor_post *actors;
-    size_t n_actors, cap_actors;
 };
 
 /* Collects entries up to the range's end; the filtering by post and the reasons follow. */
@@ -837,30 +829,6 @@ collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
     return IDL_OK;
 }
 
-/* The post of actor as its account holds it (POST_NONE if it has no account). */
-static idl_err
-actor_post(struct snap *sn, struct audit_scan *as, const char *actor, uint8_t *post)
-{
-    for (size_t i = 0; i < as->n_actors; i++)
-        if (!strcmp(as->actors[i].id, actor)) {
-            *post = as->actors[i].post;
-            return IDL_OK;
-        }
-    struct rec_account a;
-    struct state_key k;
-    key1(&k, SP_ACCOUNT, actor);
-    idl_err rc = snap_get_rec(sn, &k, &rec_account_schema, &a);
-    if (rc && rc != IDL_ERR_NOT_FOUND)
-        return rc;
-    *post = rc ? POST_NONE : a.post;
-    rc = grow((void **)&as->actors, &as->cap_actors, as->n_actors, sizeof(*as->actors));
-    if (!rc) {
-        snprintf(as->actors[as->n_actors].id, sizeof(as->actors->id), "%s", actor);
-        as->actors[as->n_actors++].post = *post;
-    }
-    return rc;
-}
-
 /* The recorded reason of a refused entry (of its transaction, or of its batch record). */
 static idl_err
 audit_reason(struct snap *sn, struct report_audit_entry *x)
@@ -887,7 +855,11 @@ audit_reason(struct snap *sn, struct report_audit_entry *x)
     return IDL_OK;
 }
 
-/* Of entries [start, n), keeps those of sysadmins and secadmins, in place, with reasons. */
+/*
+ * Of entries [start, n), keeps, in place and with their reasons, those of actors who were
+ * the sysadmin or secadmin when they acted (the post recorded with the entry: a post
+ * changed since does not hide what its holder did).
+ */
 static idl_err
 audit_filter(struct snap *sn, struct audit_scan *as, size_t start)
 {
@@ -896,8 +868,8 @@ audit_filter(struct snap *sn, struct audit_scan *as, size_t start)
     idl_err rc = IDL_OK;
     for (size_t i = start; !rc && i < r->n; i++) {
         struct report_audit_entry x = r->entries[i];
-        rc = actor_post(sn, as, x.e.actor, &x.post);
-        if (rc || (x.post != POST_SYSADMIN && x.post != POST_SECADMIN))
+        x.post = x.e.actor_post;
+        if (x.post != POST_SYSADMIN && x.post != POST_SECADMIN)
             continue;
         if (x.e.status != TXS_COMMITTED)
             rc = audit_reason(sn, &x);
@@ -945,7 +917,6 @@ report_audit(struct store *s, const char *org, uint64_t from_height, uint64_t to
         at = out->next;
     }
     snap_close(&sn);
-    free(as.actors);
     return rc;
 }
 

@@ -167,7 +167,7 @@ void report_review_free(struct report_review *r);
 /* One operation of the audit export: the audit entry, its actor's post, why it failed. */
 struct report_audit_entry {
     struct rec_audit e;
-    uint8_t post; /* enum ledger_post: the actor's post as its account holds it now */
+    uint8_t post; /* enum ledger_post: the actor's post when it acted */
     char *reason; /* malloc'd: the recorded reason of a refused operation; NULL if applied */
 };
 
@@ -190,7 +190,8 @@ struct report_audit {
  * applied or refused, at heights from_height to to_height (both included; to_height 0: no
  * bound), starting at the entry `after` names (NULL: from the start of the range), at most
  * limit of them (1 to REPORT_AUDIT_MAX). Reads the audit entries filed under org
- * (SP_AUDIT_ORG), the actors' accounts and the reasons of refusals (SP_REASON).
+ * (SP_AUDIT_ORG), which hold the actor's post when it acted, and the reasons of refusals
+ * (SP_REASON).
  * Returns IDL_ERR_NOT_FOUND if org does not exist, IDL_ERR_INVALID for a limit out of its
  * bounds, or the errors of the conventions above.
  */

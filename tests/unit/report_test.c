@@ -1137,6 +1137,42 @@ audit_export_matches_log(void **state)
     free(all.e);
 }
 
+/*
+ * The export lists an operation under the post its actor held when acting: a sysadmin
+ * moved to the auditor's post still answers for what it did as sysadmin, and what it
+ * tries as auditor is not the sysadmin's.
+ */
+static void
+audit_export_keeps_post_at_the_time(void **state)
+{
+    struct fx *f = *state;
+    FX_OK(f, fx_business_add(f, "k-sys", "b440106-post", "440106", 30900));
+    FX_OK(f, fx_account_op(f, "c-sys", TX_ACCOUNT_DISABLE, "k-aud"));
+    struct ledger_tx tx;
+    fx_tx(f, &tx, "c-sys", TX_ACCOUNT_UPDATE);
+    snprintf(tx.body.account_update.id, sizeof(tx.body.account_update.id), "k-sys");
+    tx.body.account_update.post = POST_AUDITOR;
+    FX_OK(f, fx_submit(f, &tx));
+    FX_OK(f, fx_authorize(f, "c-sec", "k-sys"));
+    FX_EXPECT(f, fx_business_add(f, "k-sys", "b440106-late", "440106", 30901), IDL_ERR_DENIED);
+    struct report_audit a;
+    assert_int_equal(report_audit(ledger_store(f->ledger), "440106", 0, 0, NULL,
+                                  REPORT_AUDIT_MAX, &a),
+                     IDL_OK);
+    size_t before = 0, after = 0;
+    for (size_t i = 0; i < a.n; i++) {
+        if (!strcmp(a.entries[i].e.target, "b440106-post")) {
+            assert_string_equal(a.entries[i].e.actor, "k-sys");
+            assert_int_equal(a.entries[i].post, POST_SYSADMIN);
+            before++;
+        }
+        after += !strcmp(a.entries[i].e.target, "b440106-late");
+    }
+    assert_int_equal(before, 1);
+    assert_int_equal(after, 0);
+    report_audit_free(&a);
+}
+
 /* The reason texts the API and the CLI show. */
 static void
 review_reason_text(void **state)
@@ -1170,7 +1206,7 @@ main(void)
         T(rollup_matches_brute_force),        T(rollup_shapes),
         T(rollup_catches_tampering),          T(review_stale_by_block_time),
         T(review_changed_since_last),         T(review_same_block),
-        T(audit_export_matches_log),
+        T(audit_export_matches_log),          T(audit_export_keeps_post_at_the_time),
         cmocka_unit_test(review_reason_text),
 #undef T
     };
