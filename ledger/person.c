@@ -146,6 +146,26 @@ person_open(const struct person_keys *k, const uint8_t key[HASH_BYTES], unsigned
     return IDL_OK;
 }
 
+idl_err
+person_name_is(const struct person_keys *k, const struct ledger_person *p, const char *name,
+               bool *same)
+{
+    *same = true;
+    const struct ledger_sealed *f = p->fields.items;
+    for (uint32_t i = 0; i < p->fields.count; i++) {
+        if (f[i].field != PF_NAME)
+            continue;
+        char text[LEDGER_PERSON_TEXT_MAX + 1];
+        idl_err rc =
+            person_open(k, p->key, PF_NAME, f[i].data.data, f[i].data.len, text, sizeof(text));
+        if (rc == IDL_OK)
+            *same = strcmp(text, name) == 0;
+        sodium_memzero(text, sizeof(text));
+        return rc;
+    }
+    return IDL_OK;
+}
+
 /* Length in bytes of the UTF-8 character starting at s. */
 static size_t
 utf8_len(const char *s)

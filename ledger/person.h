@@ -62,6 +62,14 @@ IDL_MUST_USE idl_err person_open(const struct person_keys *k, const uint8_t key[
                                  char *out, size_t out_len);
 
 /*
+ * Whether person p's sealed name is `name` (exact bytes). *same is true when p holds no
+ * name to compare (nothing contradicts it). IDL_ERR_CRYPTO if p's name does not open under
+ * this chain's key. The plaintext is wiped.
+ */
+IDL_MUST_USE idl_err person_name_is(const struct person_keys *k, const struct ledger_person *p,
+                                    const char *name, bool *same);
+
+/*
  * Checks a personal field before it is sealed: a name (1-64 characters, no digits, no
  * control characters), a mobile (11 digits starting 13-19), an e-mail (local@domain.tld),
  * an office phone (5-20 digits with + - ( ) and spaces), an address (1-256 bytes of text).

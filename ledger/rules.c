@@ -21,6 +21,7 @@
 
 #include "person.h"
 
+#include <sodium.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -421,6 +422,42 @@ person_verify(struct rules *r, const struct ledger_person *p, const char *id)
     return IDL_OK;
 }
 
+/*
+ * An account for a person already on the chain (stored at key k) may carry a name: it must
+ * be the registered one. The node's sealing refuses "registered under another name" at
+ * entry, but two imports sealing the same number under two names can both get that far;
+ * without this the second account would silently join the first person.
+ */
+static idl_err
+person_name_agrees(struct rules *r, const struct state_key *k, const struct ledger_person *p)
+{
+    const struct ledger_sealed *f = p->fields.items;
+    uint32_t i = 0;
+    while (i < p->fields.count && f[i].field != PF_NAME)
+        i++;
+    if (i == p->fields.count)
+        return IDL_OK;
+    if (!r->ctx->pkeys)
+        return rules_refuse(r, IDL_ERR_INVALID, "this node cannot open personal data");
+    struct ledger_person stored;
+    idl_err rc = state_get_rec(r->st, k, &ledger_person_schema, &stored);
+    if (rc)
+        return rc;
+    char name[LEDGER_PERSON_TEXT_MAX + 1];
+    bool same = true;
+    rc = person_open(r->ctx->pkeys, p->key, PF_NAME, f[i].data.data, f[i].data.len, name,
+                     sizeof(name));
+    if (!rc)
+        rc = person_name_is(r->ctx->pkeys, &stored, name, &same);
+    sodium_memzero(name, sizeof(name));
+    schema_free(&ledger_person_schema, &stored);
+    if (rc)
+        return rules_refuse(r, IDL_ERR_INVALID, "the person's sealed name does not open");
+    if (!same)
+        return rules_refuse(r, IDL_ERR_EXISTS, "this ID number is registered under another name");
+    return IDL_OK;
+}
+
 static idl_err
 person_attach(struct rules *r, const struct ledger_person *p, const char *id)
 {
@@ -444,6 +481,8 @@ person_attach(struct rules *r, const struct ledger_person *p, const char *id)
         rc = state_put_rec(r->st, &k, &ledger_person_schema, p);
         if (rc)
             return rc;
+    } else if ((rc = person_name_agrees(r, &k, p)) != IDL_OK) {
+        return rc;
     }
     /* An existing person keeps their data: changing it is account.update's job. */
     state_key_init(&k, SP_PERSON_ACCOUNT);

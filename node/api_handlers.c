@@ -934,19 +934,9 @@ seal_contacts(struct api_req *r, json_t *body, const uint8_t key[HASH_BYTES], js
 static int
 name_matches(struct api_req *r, const struct ledger_person *p, const char *name)
 {
-    const struct ledger_sealed *f = p->fields.items;
-    for (uint32_t i = 0; i < p->fields.count; i++) {
-        if (f[i].field != PF_NAME)
-            continue;
-        char text[LEDGER_PERSON_TEXT_MAX + 1];
-        if (person_open(r->n->pkeys, p->key, PF_NAME, f[i].data.data, f[i].data.len, text,
-                        sizeof(text)) != IDL_OK)
-            return 1;
-        int same = strcmp(text, name) == 0;
-        sodium_memzero(text, sizeof(text));
-        return same;
-    }
-    return 1;
+    bool same;
+    /* A name that does not open contradicts nothing we can show. */
+    return person_name_is(r->n->pkeys, p, name, &same) != IDL_OK || same;
 }
 
 /*

@@ -650,6 +650,7 @@ enum forge {
     FORGE_BAD_MOBILE,  /* a mobile that is not one */
     FORGE_NO_NUMBER,   /* no sealed ID number to vouch for the key */
     FORGE_RAW_NUMBER,  /* the number sealed as typed, not normalised */
+    FORGE_OTHER_NAME,  /* this person's number under another person's name */
 };
 
 static void
@@ -688,7 +689,7 @@ forged_person(struct fx *f, unsigned seed, enum forge how, struct ledger_person 
     struct ledger_sealed *sf = calloc(3, sizeof(*sf));
     assert_non_null(sf);
     uint32_t n = 0;
-    fx_name(seed, name, sizeof(name));
+    fx_name(how == FORGE_OTHER_NAME ? seed + 1 : seed, name, sizeof(name));
     seal_into(f, p->key, PF_NAME, name, &sf[n++]);
     if (how == FORGE_GARBAGE)
         sf[0].data.data[sf[0].data.len - 1] ^= 1; /* the tag no longer matches */
@@ -769,6 +770,11 @@ person_one_identity(void **state)
     assert_why(f, "keyed hash");
     /* An existing person named without an ID number is refused as well. */
     FX_EXPECT(f, add_forged(f, "t-b", 90, FORGE_NO_NUMBER), IDL_ERR_INVALID);
+    /* The right number under another name (two imports racing past the node's sealing
+     * check): the account must not silently join the registered person. */
+    FX_EXPECT(f, add_forged(f, "t-b", 90, FORGE_OTHER_NAME), IDL_ERR_EXISTS);
+    assert_why(f, "registered under another name");
+    assert_why_clean(f, 90);
     assert_false(fx_exists(f, "t-b"));
     FX_OK(f, add_forged(f, "t-b", 90, FORGE_NONE)); /* the same person, a second account */
     assert_int_equal(count_space(f, SP_PERSON), people + 1);
