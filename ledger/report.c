@@ -46,6 +46,14 @@ snap_close(struct snap *sn)
     sn->it = NULL;
 }
 
+/* Why the iterator is not valid: the end (IDL_ERR_NOT_FOUND), or the store's error. */
+static idl_err
+snap_end(struct snap *sn)
+{
+    idl_err rc = store_iter_status(sn->s, sn->it);
+    return rc ? rc : IDL_ERR_NOT_FOUND;
+}
+
 /* Reads the record at exactly k into rec (zeroed first). IDL_ERR_NOT_FOUND if absent. */
 static idl_err
 snap_get_rec(struct snap *sn, const struct state_key *k, const struct schema *sc, void *rec)
@@ -53,7 +61,7 @@ snap_get_rec(struct snap *sn, const struct state_key *k, const struct schema *sc
     memset(rec, 0, sc->size);
     store_iter_seek(sn->s, sn->it, k->b, k->len);
     if (!store_iter_valid(sn->s, sn->it))
-        return IDL_ERR_NOT_FOUND;
+        return snap_end(sn);
     size_t kl, vl;
     const uint8_t *key = store_iter_key(sn->s, sn->it, &kl);
     if (kl != k->len || memcmp(key, k->b, kl) != 0)
@@ -70,7 +78,7 @@ snap_get_raw(struct snap *sn, const struct state_key *k, struct idl_bytes *out)
     *out = (struct idl_bytes){0};
     store_iter_seek(sn->s, sn->it, k->b, k->len);
     if (!store_iter_valid(sn->s, sn->it))
-        return IDL_ERR_NOT_FOUND;
+        return snap_end(sn);
     size_t kl, vl;
     const uint8_t *key = store_iter_key(sn->s, sn->it, &kl);
     if (kl != k->len || memcmp(key, k->b, kl) != 0)
@@ -105,7 +113,8 @@ snap_scan_from(struct snap *sn, const struct state_key *prefix, const struct sta
         const uint8_t *v = store_iter_value(sn->s, sn->it, &vl);
         rc = fn(arg, k, kl, v, vl);
     }
-    return rc;
+    /* A scan that ran out of keys may have run into a read error instead. */
+    return rc ? rc : store_iter_status(sn->s, sn->it);
 }
 
 static idl_err

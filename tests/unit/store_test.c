@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "query.h"
+#include "report.h"
 #include "state.h"
 #include "store.h"
 
@@ -808,6 +809,58 @@ test_scans_report_iterator_errors(void **state)
     store_close(&f.base);
 }
 
+/* Puts record rec of schema sc at k. */
+static void
+rec_put(struct store *s, const struct state_key *k, const struct schema *sc, const void *rec)
+{
+    struct idl_bytes v;
+    assert_int_equal(schema_encode_bytes(sc, rec, &v), IDL_OK);
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, k->b, k->len, v.data, v.len), IDL_OK);
+    assert_int_equal(store_write(s, &b, false), IDL_OK);
+    store_batch_free(&b);
+    free(v.data);
+}
+
+/* The reports read through the same iterators: a read error is an error, not a shorter
+ * report. */
+static void
+test_reports_report_iterator_errors(void **state)
+{
+    (void)state;
+    struct failing f = {{&fl_ops}, NULL, 3};
+    assert_int_equal(store_memory_open(&f.inner), IDL_OK);
+    struct rec_org org = {.code = "440000", .name = "省教育厅", .kind = ORG_KIND_PROVINCE};
+    struct state_key k;
+    state_key_init(&k, SP_ORG);
+    state_key_str(&k, "440000");
+    rec_put(f.inner, &k, &rec_org_schema, &org);
+    for (uint32_t i = 0; i < 6; i++) {
+        struct rec_audit e = {.txid = {1, (uint8_t)i},
+                              .type = TX_ORG_ADD,
+                              .actor = "root-sysadmin",
+                              .actor_org = "440000",
+                              .actor_post = POST_SYSADMIN,
+                              .target = "440100",
+                              .height = i + 1,
+                              .status = TXS_COMMITTED};
+        state_key_init(&k, SP_AUDIT_ORG);
+        state_key_str(&k, "440000");
+        state_key_u64(&k, i + 1);
+        state_key_u32(&k, 0);
+        state_key_u32(&k, 0);
+        rec_put(f.inner, &k, &rec_audit_schema, &e);
+    }
+    struct report_audit r;
+    assert_int_equal(report_audit(f.inner, "440000", 0, 0, NULL, 100, &r), IDL_OK);
+    assert_int_equal(r.n, 6);
+    report_audit_free(&r);
+    assert_int_equal(report_audit(&f.base, "440000", 0, 0, NULL, 100, &r), IDL_ERR_CORRUPT);
+    report_audit_free(&r);
+    store_close(&f.base);
+}
+
 static void
 test_status_history_that_does_not_decode_is_corrupt(void **state)
 {
@@ -920,6 +973,7 @@ main(void)
         LDB(test_leveldb_data_survives_close_and_reopen),
         LDB(test_leveldb_second_open_of_held_directory_fails_with_reason),
         cmocka_unit_test(test_scans_report_iterator_errors),
+        cmocka_unit_test(test_reports_report_iterator_errors),
         BOTH(test_status_history_that_does_not_decode_is_corrupt),
         LDB(test_leveldb_damaged_table_fails_the_scan),
     };
