@@ -39,6 +39,10 @@ api_read_audit_org(struct api_req *r, const char *endpoint, const char *account,
             snprintf(e.org, sizeof(e.org), "%s", a.org);
         state_free(st);
     }
+    /* A read about no account we know (an unregistered number in a real-name check, an
+     * account that does not exist) concerns the whole chain: the root's auditor lists it. */
+    if (!e.org[0])
+        snprintf(e.org, sizeof(e.org), "%s", ledger_root(r->n->ledger));
     if (readaudit_put(r->n->readaudit, &e) != IDL_OK)
         log_warn("cannot record a read", "{s:s}", "endpoint", endpoint);
 }

@@ -789,6 +789,11 @@ unlike "$r" "$bad" "the refusal does not echo the number"
 expect_exit 0 "idledger realname check" "$IDL" realname check --id-number "$(p_num u-t1)" \
     --name "$(p_name u-t1)"
 is "$(cat "$OUT")" "registered; accounts: u-t1" "idledger realname check: u-t1"
+# The checks that found nobody concern no organisation below the root: its auditor has them.
+expect_exit 0 "the root's auditor lists the reads filed under the root" \
+    "$IDL" --json --key "$K/root-auditor.key" read-audit --org 440000 --limit 1000
+is "$(jq -r '[.reads[] | select(.endpoint == "POST /v1/realname/check" and .account == "")] | length' "$OUT")" 2 \
+    "the two real-name checks that found nobody are in the root's read audit"
 
 # ---------------------------------------------------------------- reports and audit
 
