@@ -1,10 +1,13 @@
 /*
  * The consensus engine (see engine.h).
  *
- * Blocks under decision live in a small cache keyed by block hash: the raw block, whether
- * it is valid, and its execution against the tip (a ledger_exec), so a block is executed
- * once when proposed and committed from that execution when decided. The cache, the
- * buffered messages of the next height and the core's state are reset at each height.
+ * Blocks under decision live in a cache keyed by block hash: the raw block, whether it is
+ * valid, and its execution against the tip (a ledger_exec), so a block is executed once
+ * when proposed and committed from that execution when decided. Only the first validly
+ * signed proposal of each round is executed and cached (a second one is its proposer's
+ * equivocation), and a block the core may still need is never evicted (cache_needed). If a
+ * decided block is missing all the same, block sync fetches it. The cache, the buffered
+ * messages of the next height and the core's state are reset at each height.
  *
  * Write-ahead log records: [1, encoded PROPOSAL or VOTE message] for each of our own
  * messages, [2, lock record] for each change of the locked or valid value, with the valid
@@ -19,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAX        8
+#define CACHE_MAX        8 /* blocks kept that the core no longer needs (see cache_add) */
+#define PROPOSAL_AHEAD   1 /* proposals of rounds further ahead wait for their resend */
 #define FUTURE_MAX       1024
 #define PENDING_MAX      CONS_SYNC_BLOCKS_MAX
 #define PEERS_MAX        128
@@ -34,7 +38,6 @@ struct cached {
     struct idl_bytes raw;   /* encoded block */
     struct ledger_exec *ex; /* executed against the tip, or NULL */
     bool checked, valid;
-    bool keep; /* our valid value: never evicted, we may have to propose it again */
 };
 
 struct peer {
@@ -62,8 +65,12 @@ struct engine {
     struct cons *core;
     uint64_t height;
     bool started, halted;
-    struct cached cache[CACHE_MAX];
-    size_t n_cache;
+    struct cached **cache; /* oldest first; entries never move in memory */
+    size_t n_cache, cap_cache;
+    /* Decided, but the block is not in the cache: it comes by block sync (or a proposal). */
+    bool awaiting;
+    uint32_t awaited_round;
+    uint8_t awaited[HASH_BYTES];
     struct idl_bytes own[OWN_MSGS_MAX]; /* our latest proposal and votes at this height */
     size_t n_own;
     struct held future[FUTURE_MAX]; /* messages of height + 1 */
@@ -293,48 +300,82 @@ static struct cached *
 cache_find(struct engine *e, const uint8_t hash[HASH_BYTES])
 {
     for (size_t i = 0; i < e->n_cache; i++)
-        if (!memcmp(e->cache[i].hash, hash, HASH_BYTES))
-            return &e->cache[i];
+        if (!memcmp(e->cache[i]->hash, hash, HASH_BYTES))
+            return e->cache[i];
     return NULL;
 }
 
-/* Adds a block (raw copied), evicting the oldest entry if full. */
+static void
+cached_free(struct cached *c)
+{
+    ledger_exec_free(c->ex);
+    free(c->raw.data);
+    free(c);
+}
+
+/*
+ * May the block still be needed at this height? The core's locked and valid values, the
+ * proposals of this round and later ones, the values we voted for (cons_holds), and the
+ * decided block we wait for. Such a block is never evicted: a Byzantine proposer once
+ * flushed the honest block out of every node's cache by sending more signed blocks than it
+ * held, and the height could neither commit nor propose its valid value again.
+ */
+static bool
+cache_needed(const struct engine *e, const struct cached *c)
+{
+    if (e->awaiting && !memcmp(c->hash, e->awaited, HASH_BYTES))
+        return true;
+    return e->core && cons_holds(e->core, c->hash);
+}
+
+/*
+ * Adds a block (raw copied), first evicting the oldest blocks no longer needed while the
+ * cache holds CACHE_MAX or more. Needed blocks stay, so the cache may grow past CACHE_MAX,
+ * but only by blocks the core holds: one proposal per round at most (on_proposal admits no
+ * second one), the values we voted for, the lock. NULL if out of memory.
+ */
 static struct cached *
 cache_add(struct engine *e, const uint8_t hash[HASH_BYTES], const uint8_t *raw, size_t len)
 {
     struct cached *c = cache_find(e, hash);
     if (c)
         return c;
-    if (e->n_cache == CACHE_MAX) {
-        size_t v = 0;
-        while (v < CACHE_MAX && e->cache[v].keep)
-            v++;
-        if (v == CACHE_MAX)
-            return NULL;
-        ledger_exec_free(e->cache[v].ex);
-        free(e->cache[v].raw.data);
-        memmove(&e->cache[v], &e->cache[v + 1], (CACHE_MAX - 1 - v) * sizeof(e->cache[0]));
+    for (size_t i = 0; i < e->n_cache && e->n_cache >= CACHE_MAX;) {
+        if (cache_needed(e, e->cache[i])) {
+            i++;
+            continue;
+        }
+        cached_free(e->cache[i]);
+        memmove(&e->cache[i], &e->cache[i + 1], (e->n_cache - i - 1) * sizeof(e->cache[0]));
         e->n_cache--;
     }
-    c = &e->cache[e->n_cache];
-    memset(c, 0, sizeof(*c));
-    c->raw.data = malloc(len ? len : 1);
-    if (!c->raw.data)
+    if (e->n_cache == e->cap_cache) {
+        size_t cap = e->cap_cache ? e->cap_cache * 2 : CACHE_MAX;
+        struct cached **p = realloc(e->cache, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        e->cache = p;
+        e->cap_cache = cap;
+    }
+    c = calloc(1, sizeof(*c));
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!c || !copy) {
+        free(c);
+        free(copy);
         return NULL;
-    memcpy(c->raw.data, raw, len);
-    c->raw.len = len;
+    }
+    memcpy(copy, raw, len);
+    c->raw = (struct idl_bytes){copy, len};
     memcpy(c->hash, hash, HASH_BYTES);
-    e->n_cache++;
+    e->cache[e->n_cache++] = c;
     return c;
 }
 
 static void
 cache_clear(struct engine *e)
 {
-    for (size_t i = 0; i < e->n_cache; i++) {
-        ledger_exec_free(e->cache[i].ex);
-        free(e->cache[i].raw.data);
-    }
+    for (size_t i = 0; i < e->n_cache; i++)
+        cached_free(e->cache[i]);
     e->n_cache = 0;
 }
 
@@ -386,6 +427,7 @@ cache_check(struct engine *e, struct cached *c)
 /* ---- committing ---- */
 
 static void start_height(struct engine *e);
+static void maybe_sync(struct engine *e, bool urgent);
 
 /*
  * Commits the block `hash` with certificate `cert` (encoded). The block comes from the
@@ -468,6 +510,21 @@ decided(struct engine *e, uint32_t round, const uint8_t hash[HASH_BYTES])
 {
     /* Our precommit (a single validator decides in the same event) goes out first. */
     flush(e);
+    if (!cache_find(e, hash)) {
+        /* Peers that hold the block commit it and say so (STATUS): block sync then brings
+         * it with its certificate, as to any node that fell behind. */
+        if (!e->awaiting) {
+            char hex[17];
+            codec_hex_encode(hex, hash, 8);
+            event(e, ENGINE_EV_SYNC, "decided block %s.. is not here: fetching it from peers",
+                  hex);
+        }
+        e->awaiting = true;
+        e->awaited_round = round;
+        memcpy(e->awaited, hash, HASH_BYTES);
+        maybe_sync(e, true);
+        return;
+    }
     struct ledger_commit cert;
     struct idl_bytes enc = {0};
     idl_err rc = cons_certificate(e->core, round, hash, &cert);
@@ -506,7 +563,9 @@ act_propose(struct engine *e, const struct cons_action *a)
     if (memcmp(a->hash, zero, HASH_BYTES) != 0) {
         c = cache_find(e, a->hash); /* our valid value, proposed again */
         if (!c) {
-            halt(e, "the valid value to propose again is missing");
+            /* Not proposing is always safe: the round times out and moves on. */
+            event(e, ENGINE_EV_REFUSED, "cannot propose the valid value again: its block is "
+                                        "not here");
             return;
         }
     } else {
@@ -577,10 +636,6 @@ static void
 act_lock(struct engine *e, const struct cons_action *a)
 {
     struct cached *c = a->valid_round_lock >= 0 ? cache_find(e, a->valid_hash) : NULL;
-    for (size_t i = 0; i < e->n_cache; i++)
-        e->cache[i].keep = false;
-    if (c)
-        c->keep = true;
     size_t raw_len = c ? c->raw.len : 0;
     size_t len = 8 + 4 + HASH_BYTES + 4 + HASH_BYTES + 4 + raw_len;
     uint8_t *buf = malloc(len);
@@ -661,8 +716,6 @@ held_clear(struct held *h, size_t *n)
     *n = 0;
 }
 
-static void maybe_sync(struct engine *e, bool urgent);
-
 static void
 restored_pol_clear(struct engine *e)
 {
@@ -679,6 +732,7 @@ start_height(struct engine *e)
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
     cache_clear(e);
+    e->awaiting = false;
     for (size_t i = 0; i < e->n_own; i++)
         free(e->own[i].data);
     e->n_own = 0;
@@ -949,6 +1003,13 @@ vote_authentic(const struct engine *e, const struct msg_vote *m)
     return sig_verify(m->sig, sighash, e->vals[m->validator].pubkey);
 }
 
+/*
+ * A proposal of the height being decided. Everything that costs nothing is checked before
+ * the block is executed or even kept: the round's proposer, the round (far ahead waits for
+ * the resend), the signature, and that the core has no proposal for the round yet. A
+ * second, different, validly signed proposal of a round is its proposer's equivocation:
+ * counted, never executed, never cached (the first one stands, as in the core).
+ */
 static void
 on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
 {
@@ -956,6 +1017,15 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
         refuse(e, peer, "proposal", "not from the round's proposer");
         return;
     }
+    bool fresh = p->valid_round == MSG_NO_ROUND;
+    if (!fresh && p->valid_round >= p->round) {
+        refuse(e, peer, "proposal", "its valid round is not before its round");
+        return;
+    }
+    bool done = cons_step_of(e->core) == CONS_STEP_DECIDED;
+    if ((done && !e->awaiting) ||
+        (!done && (uint64_t)p->round > (uint64_t)cons_round(e->core) + PROPOSAL_AHEAD))
+        return;
     struct ledger_block b;
     if (ledger_block_decode(&b, p->block.data, p->block.len, ledger_chain_id(e->l)) != IDL_OK) {
         refuse(e, peer, "proposal", "its block does not decode");
@@ -971,12 +1041,27 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
         refuse(e, peer, "proposal", "bad signature");
         return;
     }
+    if (done) {
+        /* The block we decided and lack: commit it now. */
+        if (!memcmp(hash, e->awaited, HASH_BYTES) &&
+            cache_add(e, hash, p->block.data, p->block.len))
+            decided(e, e->awaited_round, e->awaited);
+        return;
+    }
+    struct cons_proposal first;
+    if (cons_proposal_of(e->core, p->round, &first)) {
+        if (memcmp(first.hash, hash, HASH_BYTES) != 0 ||
+            first.valid_round != (fresh ? -1 : (int32_t)p->valid_round)) {
+            e->equivocations++;
+            refuse(e, peer, "proposal", "its proposer already proposed another in this round");
+        }
+        return;
+    }
     struct cached *c = cache_add(e, hash, p->block.data, p->block.len);
     if (!c)
         return;
     cache_check(e, c);
     /* A fresh block must be the round proposer's own; a re-proposed one is from earlier. */
-    bool fresh = p->valid_round == MSG_NO_ROUND;
     struct cons_proposal cp = {p->height,
                                p->round,
                                fresh ? -1 : (int32_t)p->valid_round,
@@ -1007,7 +1092,7 @@ on_status(struct engine *e, uint32_t peer, const struct msg_status *s)
     p->up = true;
     if (s->height > p->height)
         p->height = s->height;
-    maybe_sync(e, false);
+    maybe_sync(e, e->awaiting);
 }
 
 static void
@@ -1164,7 +1249,7 @@ restore_lock(struct engine *e, const uint8_t *b, size_t len)
         /* We locked it because it was valid and 2f+1 prevoted it: no need to check again. */
         struct cached *c = cache_add(e, b + 48, b + 84, raw_len);
         if (c)
-            c->checked = c->valid = c->keep = true;
+            c->checked = c->valid = true;
     }
     e->restored = true;
 }
@@ -1312,6 +1397,7 @@ engine_free(struct engine *e)
     if (!e)
         return;
     cache_clear(e);
+    free(e->cache);
     for (size_t i = 0; i < e->n_own; i++)
         free(e->own[i].data);
     held_clear(e->future, &e->n_future);

@@ -18,7 +18,8 @@
  * skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
  * Byzantine validators (at most f, where n >= 3f + 1) run a real engine too, but the
  * simulator tampers with what they send: equivocating proposals and votes split between
- * two groups of peers, forged certificates, invalid signatures, impersonated votes,
+ * two groups of peers, floods of signed proposals for their rounds (more blocks than an
+ * engine's cache holds), forged certificates, invalid signatures, impersonated votes,
  * garbled bytes, replays of old messages, lies about their height, sync answers withheld,
  * and restarts that lose their log (amnesia).
  *
@@ -41,7 +42,7 @@
  * waiting in the propose step for ever; a leak of held future blocks.
  *
  * Usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B] [--equivocate]
- *            [--no-cert-check] [--twice] [--keep-going] [--verbose]
+ *            [--flood] [--no-cert-check] [--twice] [--keep-going] [--verbose]
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -79,6 +80,7 @@
 #define TRACE_MAX 40
 #define BLOCK_MAX_TXS 20
 #define MAX_DRIFT_MS 10000
+#define FLOOD_N 9 /* one more than the engine's block cache held when the flood was found */
 
 static const char *const actor_ids[3] = {"root-sysadmin", "root-secadmin", "root-auditor"};
 
@@ -318,6 +320,7 @@ struct options {
     int n;              /* validators, 0: chosen by the seed */
     int byz;            /* Byzantine validators, -1: chosen by the seed */
     bool equivocate;    /* Byzantine validators always equivocate */
+    bool flood;         /* Byzantine proposers always flood their rounds with proposals */
     bool no_cert_check; /* skip the certificate check (the broken-quorum demonstration) */
     bool verbose;
 };
@@ -334,6 +337,7 @@ struct params {
     struct cons_timeouts to;
     /* Byzantine behaviour */
     double p_equiv_vote, p_equiv_prop, p_badsig, p_garble, p_impersonate, p_fake_decided;
+    double p_flood; /* a proposal of theirs comes with FLOOD_N other signed ones */
     uint32_t replay_ms; /* 0: no replays */
     bool lie_status, mute_sync;
     int amnesia;
@@ -390,6 +394,8 @@ struct node {
     size_t n_seen, seen_next;
     struct alt alts[ALTS_MAX];
     size_t alt_next;
+    uint64_t flooded_h; /* the last (height, round) it flooded */
+    uint32_t flooded_r;
 };
 
 struct hrec {
@@ -1182,6 +1188,64 @@ byz_bad_copy(struct sim *s, struct node *nd, const struct cons_msg *orig, bool i
     return cons_msg_encode(&m, out) == IDL_OK;
 }
 
+/* A fresh proposal for (height, round) of `block`, signed by the Byzantine node. */
+static void
+byz_sign_proposal(struct sim *s, struct node *nd, uint64_t height, uint32_t round,
+                  const struct idl_bytes *block, const uint8_t hash[HASH_BYTES],
+                  struct idl_bytes *out)
+{
+    struct cons_msg m = {.kind = MSG_PROPOSAL};
+    struct msg_proposal *q = &m.body.proposal;
+    q->height = height;
+    q->round = round;
+    q->valid_round = MSG_NO_ROUND;
+    q->proposer = (uint16_t)nd->idx;
+    q->block = *block;
+    uint8_t sighash[HASH_BYTES];
+    cons_proposal_sighash(sighash, s->g.chain_id, height, round, q->valid_round, hash);
+    IDL_ASSERT(sig_sign_aux(q->sig, sighash, nd->sk, NULL) == IDL_OK);
+    encode_or_die(&m, out);
+}
+
+/*
+ * The flood: whenever it speaks at a height, in a round it has not flooded yet, a Byzantine
+ * validator sends every honest peer FLOOD_N valid blocks, each signed as its proposal for
+ * its next round as proposer at that height (this round, if it proposes in it), and one for
+ * each of its two rounds after that. An engine that caches and executes every signed
+ * proposal evicts from its small block cache the honest blocks it locked on or must commit.
+ */
+static void
+byz_flood(struct sim *s, struct node *nd, uint64_t height, uint32_t round)
+{
+    struct ledger_tip tip;
+    ledger_tip(nd->l, &tip);
+    if (tip.height + 1 != height || (nd->flooded_h == height && nd->flooded_r == round))
+        return;
+    nd->flooded_h = height;
+    nd->flooded_r = round;
+    uint32_t n = (uint32_t)s->p.n, mine = round;
+    while (cons_proposer(n, height, mine) != (unsigned)nd->idx)
+        mine++;
+    for (unsigned k = 0; k < FLOOD_N + 2; k++) {
+        struct ledger_exec_opts trust = {false, NULL, NULL};
+        struct ledger_exec *ex;
+        uint64_t t = tip.time_ms + 1 + rng_below(&s->rng, 1000000);
+        if (ledger_block_build(nd->l, NULL, 0, t, nd->pk, &trust, NULL, NULL, &ex) != IDL_OK)
+            return;
+        struct idl_bytes block, msg;
+        IDL_ASSERT(ledger_block_encode(ledger_exec_block(ex), &block) == IDL_OK);
+        uint32_t r = k < FLOOD_N ? mine : mine + n * (k - FLOOD_N + 1);
+        byz_sign_proposal(s, nd, height, r, &block, ledger_exec_block(ex)->hash, &msg);
+        ledger_exec_free(ex);
+        for (int d = 0; d < s->n_nodes; d++)
+            if (d != nd->idx && !s->nodes[d].byz)
+                net_send(s, nd->idx, d, msg.data, msg.len);
+        s->tampered++;
+        free(block.data);
+        free(msg.data);
+    }
+}
+
 static void
 byz_route(struct sim *s, struct node *nd, int to, const uint8_t *msg, size_t len)
 {
@@ -1200,6 +1264,9 @@ byz_route(struct sim *s, struct node *nd, int to, const uint8_t *msg, size_t len
     const struct alt *ap = NULL;
     uint64_t h = 0;
     uint32_t r = 0;
+    if ((m.kind == MSG_PROPOSAL || m.kind == MSG_VOTE) && rng_chance(&s->rng, p->p_flood))
+        byz_flood(s, nd, m.kind == MSG_VOTE ? m.body.vote.height : m.body.proposal.height,
+                  m.kind == MSG_VOTE ? m.body.vote.round : m.body.proposal.round);
     if (m.kind == MSG_STATUS && p->lie_status) {
         struct cons_msg l = m;
         l.body.status.height += 50;
@@ -1865,18 +1932,20 @@ choose_params(struct sim *s, uint64_t seed, const struct options *o)
         p->lie_status = rng_chance(r, 0.3);
         p->mute_sync = rng_chance(r, 0.3);
         p->amnesia = rng_chance(r, 0.4) ? (int)rng_range(r, 1, 2) : 0;
+        /* Drawn last, so that adding it left every other parameter of a seed as it was. */
+        p->p_flood = o->flood ? 1.0 : rng_chance(r, 0.3) ? rng_unit(r) : 0;
     }
     snprintf(s->line, sizeof(s->line),
              "sim: seed=%" PRIu64 " n=%d byz=%d replicas=%d drop=%.3f dup=%.3f lat=%u+%u "
              "long=%.3f partitions=%d%s crashes=%d io=%.4f fault_ms=%u tx_ms=%u skew=%u "
              "timeouts=%u/%u/%u+%u equiv=%.2f/%.2f badsig=%.2f garble=%.2f imperson=%.2f "
-             "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d%s",
+             "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d flood=%.2f%s",
              seed, p->n, p->n_byz, p->n_replicas, p->p_drop, p->p_dup, p->lat_min, p->lat_jit,
              p->p_long, p->partitions, p->link_down ? "(links down)" : "", p->crashes, p->p_io,
              p->fault_ms, p->tx_ms, p->skew_ms, p->to.propose_ms, p->to.prevote_ms,
              p->to.precommit_ms, p->to.delta_ms, p->p_equiv_vote, p->p_equiv_prop, p->p_badsig,
              p->p_garble, p->p_impersonate, p->p_fake_decided, p->replay_ms, p->lie_status,
-             p->mute_sync, p->amnesia, o->no_cert_check ? " no-cert-check" : "");
+             p->mute_sync, p->amnesia, p->p_flood, o->no_cert_check ? " no-cert-check" : "");
 }
 
 /* ---- one run ---- */
@@ -2202,7 +2271,7 @@ usage(void)
 {
     fprintf(stderr,
             "usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B]\n"
-            "           [--equivocate] [--no-cert-check] [--twice]\n"
+            "           [--equivocate] [--flood] [--no-cert-check] [--twice]\n"
             "           [--keep-going] [--verbose]\n"
             "  --seed S         one run, replayable exactly\n"
             "  --seeds N        N runs from --from (default 1); every 25th is run twice to\n"
@@ -2210,6 +2279,7 @@ usage(void)
             "  --n N            validators (default: chosen by the seed among 1..7, mostly 4)\n"
             "  --byz B          Byzantine validators (default: chosen by the seed, at most f)\n"
             "  --equivocate     Byzantine validators always equivocate\n"
+            "  --flood          Byzantine proposers always flood their rounds with proposals\n"
             "  --no-cert-check  do not verify stored certificates (broken-quorum demo)\n"
             "  --twice          run each seed twice and compare the digests\n"
             "  --keep-going     with --seeds: count failures instead of stopping\n"
@@ -2256,6 +2326,8 @@ main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--equivocate")) {
             o.equivocate = true;
+        } else if (!strcmp(a, "--flood")) {
+            o.flood = true;
         } else if (!strcmp(a, "--no-cert-check")) {
             o.no_cert_check = true;
         } else if (!strcmp(a, "--keep-going")) {
@@ -2289,6 +2361,8 @@ main(int argc, char **argv)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --byz %d", o.byz);
     if (o.equivocate)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --equivocate");
+    if (o.flood)
+        ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --flood");
     if (o.no_cert_check)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --no-cert-check");
     if (sig_init() != IDL_OK) {

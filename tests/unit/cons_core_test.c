@@ -1205,6 +1205,39 @@ test_second_different_proposal_in_round_is_ignored(void **state)
     t_close(t);
 }
 
+/*
+ * What the engine must keep in its block cache (cons_holds): the locked and valid values,
+ * the proposals of this round and later, and every value we voted for; not a past round's
+ * proposal we did not vote for (block sync fetches it if it is decided after all).
+ */
+static void
+test_holds_lock_own_votes_and_current_proposal_not_past_unvoted_ones(void **state)
+{
+    (void)state;
+    struct tc *t = locked_on_x_in_round0_now_round1();
+    struct cons_proposal p;
+    assert_true(cons_holds(t->c, X)); /* locked, valid, prevoted and precommitted */
+    assert_false(cons_holds(t->c, Y));
+    assert_false(cons_holds(t->c, NIL));
+    assert_true(cons_proposal_of(t->c, 0, &p));
+    assert_memory_equal(p.hash, X, HASH_BYTES);
+    assert_false(cons_proposal_of(t->c, 1, &p));
+    prop(t, 1, Y, -1, true); /* locked on X: prevotes nil, but Y is this round's proposal */
+    expect_vote(t, PREVOTE, NULL);
+    assert_true(cons_holds(t->c, Y));
+    assert_true(cons_proposal_of(t->c, 1, &p));
+    assert_memory_equal(p.hash, Y, HASH_BYTES);
+    assert_int_equal(p.valid_round, -1);
+    /* Round 1 ends with nil precommits: Y is now a past proposal we never voted for. */
+    pc(t, 0, 1, NULL);
+    pc(t, 1, 1, NULL);
+    fire(t, 1, CONS_STEP_PRECOMMIT);
+    assert_int_equal(cons_round(t->c), 2);
+    assert_false(cons_holds(t->c, Y));
+    assert_true(cons_holds(t->c, X));
+    t_close(t);
+}
+
 /* ---- 9. never a second vote ---- */
 
 static void
@@ -1587,6 +1620,7 @@ main(void)
         cmocka_unit_test(test_conflicting_votes_count_for_each_value_and_as_equivocations),
         cmocka_unit_test(test_a_flood_of_conflicting_votes_is_bounded),
         cmocka_unit_test(test_second_different_proposal_in_round_is_ignored),
+        cmocka_unit_test(test_holds_lock_own_votes_and_current_proposal_not_past_unvoted_ones),
         cmocka_unit_test(test_restored_prevote_is_never_replaced_by_timeout_nil),
         cmocka_unit_test(test_restored_precommit_is_never_replaced_by_nil_precommit),
         cmocka_unit_test(test_restore_resumes_in_round_of_last_own_vote),
