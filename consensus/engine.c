@@ -26,9 +26,11 @@
 #define PROPOSAL_AHEAD   1 /* proposals of rounds further ahead wait for their resend */
 #define FUTURE_MAX       1024
 #define PENDING_MAX      CONS_SYNC_BLOCKS_MAX
-#define PEERS_MAX        128
+#define PEERS_MAX        256 /* connected at once (node/p2p.h allows 128) */
+#define MARKS_MAX        64  /* keys of struck or bad peers remembered across reconnects */
 #define OWN_MSGS_MAX     8
 #define SYNC_TIMEOUT_MS  5000
+#define SYNC_BACKOFF_MAX 6 /* a struck peer is asked again after 5 s << min(strikes, 6) */
 #define RESTORED_POL_MAX (4 * LEDGER_VALIDATORS_MAX)
 
 enum wal_kind { WAL_MSG = 1, WAL_LOCK = 2, WAL_POL = 3 };
@@ -40,11 +42,21 @@ struct cached {
     bool checked, valid;
 };
 
+/* A connected peer: an entry lives from its link's up to its down. */
 struct peer {
-    uint32_t id;
-    bool up, validator, bad;
-    uint64_t height;  /* the highest tip it claimed (not proven until its blocks arrive) */
-    uint32_t strikes; /* sync requests it left unanswered since it last sent a block */
+    uint32_t id; /* the link's id: a reconnect is a new id (node/p2p.h) */
+    uint8_t key[SIG_PUBKEY_BYTES];
+    bool validator, bad;
+    uint64_t height;   /* the highest tip it claimed (not proven until its blocks arrive) */
+    uint32_t strikes;  /* sync requests it left unanswered since it last sent a block */
+    uint64_t retry_ms; /* with strikes: not asked again before then (host clock) */
+};
+
+/* What a reconnect must not wash away: a peer's strikes and bad mark, by its key. */
+struct mark {
+    uint8_t key[SIG_PUBKEY_BYTES];
+    bool bad;
+    uint32_t strikes;
 };
 
 struct held {
@@ -79,10 +91,13 @@ struct engine {
     size_t n_pending;
     struct peer peers[PEERS_MAX];
     size_t n_peers;
+    struct mark marks[MARKS_MAX]; /* a ring: the oldest mark goes first */
+    size_t n_marks, mark_next;
     bool syncing;
     uint32_t sync_peer;
     uint64_t sync_from, sync_to, sync_deadline;
     uint64_t sync_bytes; /* block and certificate bytes of the reply received so far */
+    uint64_t sync_got;   /* blocks of the reply applied so far */
     bool restored;
     struct cons_proposal restored_props[OWN_MSGS_MAX]; /* our proposals before the restart */
     size_t n_restored_props;
@@ -115,28 +130,115 @@ refuse(struct engine *e, uint32_t peer, const char *what, const char *why)
 
 /* ---- peers ---- */
 
+/* The engine's clock for timeouts: monotonic where the host has one. */
+static uint64_t
+clock_ms(const struct engine *e)
+{
+    return e->host.mono_ms ? e->host.mono_ms(e->host.arg) : e->host.now_ms(e->host.arg);
+}
+
 static struct peer *
-peer_get(struct engine *e, uint32_t id, bool create)
+peer_get(struct engine *e, uint32_t id)
 {
     for (size_t i = 0; i < e->n_peers; i++)
         if (e->peers[i].id == id)
             return &e->peers[i];
-    if (!create || e->n_peers == PEERS_MAX)
-        return NULL;
-    struct peer *p = &e->peers[e->n_peers++];
+    return NULL;
+}
+
+static struct mark *
+mark_find(struct engine *e, const uint8_t key[SIG_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < e->n_marks; i++)
+        if (!memcmp(e->marks[i].key, key, SIG_PUBKEY_BYTES))
+            return &e->marks[i];
+    return NULL;
+}
+
+/* When a strike is forgiven: later for each strike, up to 5 s << SYNC_BACKOFF_MAX. */
+static uint64_t
+retry_after(const struct engine *e, uint32_t strikes)
+{
+    uint32_t k = strikes < SYNC_BACKOFF_MAX ? strikes : SYNC_BACKOFF_MAX;
+    return clock_ms(e) + ((uint64_t)SYNC_TIMEOUT_MS << k);
+}
+
+/*
+ * A link came up: a new entry, with the strikes and bad mark its key earned before (a
+ * reconnect is not a fresh chance). NULL if the table is full.
+ */
+static struct peer *
+peer_add(struct engine *e, uint32_t id, const uint8_t key[SIG_PUBKEY_BYTES], bool validator)
+{
+    struct peer *p = peer_get(e, id);
+    if (!p) {
+        if (e->n_peers == PEERS_MAX)
+            return NULL;
+        p = &e->peers[e->n_peers++];
+    }
     memset(p, 0, sizeof(*p));
     p->id = id;
+    memcpy(p->key, key, SIG_PUBKEY_BYTES);
+    p->validator = validator;
+    const struct mark *m = mark_find(e, key);
+    if (m) {
+        p->bad = m->bad;
+        p->strikes = m->strikes;
+        p->retry_ms = m->strikes ? retry_after(e, m->strikes) : 0;
+    }
     return p;
 }
 
+/* A link went down: its entry goes, what it earned stays with its key. */
+static void
+peer_remove(struct engine *e, uint32_t id)
+{
+    struct peer *p = peer_get(e, id);
+    if (!p)
+        return;
+    struct mark *m = mark_find(e, p->key);
+    if (!m && (p->bad || p->strikes)) {
+        m = &e->marks[e->mark_next];
+        e->mark_next = (e->mark_next + 1) % MARKS_MAX;
+        if (e->n_marks < MARKS_MAX)
+            e->n_marks++;
+    }
+    if (m) {
+        memcpy(m->key, p->key, SIG_PUBKEY_BYTES);
+        m->bad = p->bad;
+        m->strikes = p->strikes;
+    }
+    *p = e->peers[--e->n_peers];
+}
+
+/*
+ * Claims are cheap, so a peer's counts only while it has no strikes (it answered the last
+ * time it was asked, or was never asked) and is not bad: a peer that lies about its tip and
+ * never answers cannot keep this node "catching up" for ever.
+ */
+static bool
+claim_trusted(const struct peer *p)
+{
+    return !p->bad && p->strikes == 0;
+}
+
+/* The highest tip claimed by a peer whose claims count, 0 if none. */
 static uint64_t
 best_peer_height(const struct engine *e)
 {
     uint64_t h = 0;
     for (size_t i = 0; i < e->n_peers; i++)
-        if (e->peers[i].up && !e->peers[i].bad && e->peers[i].height > h)
+        if (claim_trusted(&e->peers[i]) && e->peers[i].height > h)
             h = e->peers[i].height;
     return h;
+}
+
+/* A peer that may be asked for blocks now: not bad, and any strike's backoff is over. */
+static bool
+peer_askable(const struct engine *e, const struct peer *p, uint64_t now)
+{
+    (void)e;
+    return !p->bad && (p->strikes == 0 || now >= p->retry_ms);
 }
 
 /* ---- small helpers ---- */
@@ -444,7 +546,7 @@ commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes 
     struct cached *c = cache_find(e, hash);
     if (!c)
         return IDL_ERR_NOT_FOUND;
-    uint64_t t0 = e->host.now_ms(e->host.arg);
+    uint64_t t0 = clock_ms(e);
     char why[LEDGER_WHY_MAX] = "";
     if (!c->ex) {
         struct ledger_block b;
@@ -472,7 +574,7 @@ commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes 
         halt(e, "cannot commit a decided block to the store");
         return rc;
     }
-    uint64_t ms = e->host.now_ms(e->host.arg) - t0;
+    uint64_t ms = clock_ms(e) - t0;
     event(e, ENGINE_EV_COMMITTED, "%s, %u transactions", how, n);
     if (e->host.committed)
         e->host.committed(e->host.arg, copy ? copy : res, copy ? n : 0, e->height, ms);
@@ -500,7 +602,7 @@ announce(struct engine *e, const struct idl_bytes *raw, const struct idl_bytes *
     d.body.decided.block = *raw;
     d.body.decided.commit = *cert;
     for (size_t i = 0; i < e->n_peers; i++)
-        if (e->peers[i].up && !e->peers[i].validator)
+        if (!e->peers[i].validator)
             (void)send_msg(e, &d, (int)e->peers[i].id);
 }
 
@@ -807,33 +909,50 @@ hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height, c
 /*
  * Asks a peer that claims to be ahead for the blocks we lack. Claims are cheap (a STATUS
  * says anything), so a peer that leaves a request unanswered for SYNC_TIMEOUT_MS earns a
- * strike, and the next request goes to the peer ahead with the fewest strikes (then the
- * highest claim): a liar that claims a far tip and never answers cannot hold a lagging
- * node back. A peer's strikes are cleared when a block of its arrives.
+ * strike: its claims stop counting (claim_trusted), and it is asked again only after a
+ * backoff that doubles with each strike. The next request goes to the askable peer ahead
+ * with the fewest strikes, then the highest claim: a liar that claims a far tip and never
+ * answers cannot hold a lagging node back. A block of its clears a peer's strikes.
  */
+/*
+ * Ends a sync request whose time is up, with a strike for its peer if not one block came
+ * (whether or not another is needed now: a request left open would keep this node
+ * "catching up"). True if no request is open any more.
+ */
+static bool
+sync_expire(struct engine *e, uint64_t now)
+{
+    if (!e->syncing)
+        return true;
+    if (now < e->sync_deadline)
+        return false;
+    /* Blocks decided here meanwhile do not count: only what the peer sent. */
+    struct peer *slow = peer_get(e, e->sync_peer);
+    if (e->sync_got == 0 && slow && slow->strikes < UINT32_MAX) {
+        slow->strikes++;
+        slow->retry_ms = retry_after(e, slow->strikes);
+    }
+    e->syncing = false;
+    return true;
+}
+
 static void
 request_sync(struct engine *e)
 {
-    uint64_t now = e->host.now_ms(e->host.arg);
-    if (e->syncing && now < e->sync_deadline)
+    uint64_t now = clock_ms(e);
+    if (!sync_expire(e, now))
         return;
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
-    if (e->syncing && tip.height < e->sync_from) {
-        struct peer *slow = peer_get(e, e->sync_peer, false);
-        if (slow && slow->strikes < UINT32_MAX)
-            slow->strikes++;
-    }
     struct peer *best = NULL;
     for (size_t i = 0; i < e->n_peers; i++) {
         struct peer *p = &e->peers[i];
-        if (!p->up || p->bad || p->height <= tip.height)
+        if (!peer_askable(e, p, now) || p->height <= tip.height)
             continue;
         if (!best || p->strikes < best->strikes ||
             (p->strikes == best->strikes && p->height > best->height))
             best = p;
     }
-    e->syncing = false;
     if (!best)
         return;
     struct cons_msg m = {.kind = MSG_SYNC_REQ};
@@ -849,21 +968,25 @@ request_sync(struct engine *e)
                      : best->height;
     e->sync_deadline = now + SYNC_TIMEOUT_MS;
     e->sync_bytes = 0;
+    e->sync_got = 0;
     event(e, ENGINE_EV_SYNC, "asking peer %u for blocks %llu.. (it has %llu)", best->id,
           (unsigned long long)(tip.height + 1), (unsigned long long)best->height);
 }
 
 /*
- * Asks for blocks if a peer is ahead: at once if it is at least two blocks ahead (urgent
- * or not), and if only one, when `urgent` (a periodic check), since that block is most
- * likely being decided here right now.
+ * Asks for blocks if a peer that may be asked is ahead: at once if it is at least two
+ * blocks ahead (urgent or not), and if only one, when `urgent` (a periodic check), since
+ * that block is most likely being decided here right now.
  */
 static void
 maybe_sync(struct engine *e, bool urgent)
 {
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
-    uint64_t best = best_peer_height(e);
+    uint64_t now = clock_ms(e), best = 0;
+    for (size_t i = 0; i < e->n_peers; i++)
+        if (peer_askable(e, &e->peers[i], now) && e->peers[i].height > best)
+            best = e->peers[i].height;
     if (best >= tip.height + 2 || (urgent && best > tip.height))
         request_sync(e);
 }
@@ -912,7 +1035,7 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
 static bool
 decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
 {
-    struct peer *p = peer_get(e, peer, false);
+    struct peer *p = peer_get(e, peer);
     if (p && p->bad)
         return false;
     struct ledger_block b;
@@ -960,6 +1083,8 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
         return false;
     if (p)
         p->strikes = 0;
+    if (e->syncing && e->sync_peer == peer)
+        e->sync_got++;
     start_height(e);
     return true;
 }
@@ -1086,10 +1211,9 @@ on_vote(struct engine *e, uint32_t peer, const struct msg_vote *m)
 static void
 on_status(struct engine *e, uint32_t peer, const struct msg_status *s)
 {
-    struct peer *p = peer_get(e, peer, true);
+    struct peer *p = peer_get(e, peer);
     if (!p)
         return;
-    p->up = true;
     if (s->height > p->height)
         p->height = s->height;
     maybe_sync(e, e->awaiting);
@@ -1122,7 +1246,7 @@ on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8
     uint64_t h = m->kind == MSG_VOTE ? m->body.vote.height : m->body.proposal.height;
     if (h == e->height + 1)
         hold(e->future, &e->n_future, FUTURE_MAX, peer, h, msg, len);
-    struct peer *p = authentic ? peer_get(e, peer, true) : NULL;
+    struct peer *p = authentic ? peer_get(e, peer) : NULL;
     if (p && h - 1 > p->height)
         p->height = h - 1;
     maybe_sync(e, false);
@@ -1189,18 +1313,18 @@ engine_on_work(struct engine *e)
 }
 
 void
-engine_on_peer(struct engine *e, uint32_t peer, bool up, bool is_validator)
+engine_on_peer(struct engine *e, uint32_t peer, const uint8_t key[SIG_PUBKEY_BYTES], bool up,
+               bool is_validator)
 {
-    struct peer *p = peer_get(e, peer, up);
-    if (!p)
-        return;
-    p->up = up;
-    p->validator = is_validator;
     if (!up) {
-        p->height = 0;
-        p->bad = false; /* a reconnect is a fresh chance */
         if (e->syncing && e->sync_peer == peer)
             e->syncing = false;
+        peer_remove(e, peer);
+        return;
+    }
+    if (!peer_add(e, peer, key, is_validator)) {
+        event(e, ENGINE_EV_REFUSED, "peer %u ignored: %d peers already connected", peer,
+              PEERS_MAX);
         return;
     }
     struct ledger_tip tip;
@@ -1228,6 +1352,7 @@ engine_tick(struct engine *e)
     memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
     m.body.status.voting = e->cfg.self >= 0;
     (void)send_msg(e, &m, -1);
+    (void)sync_expire(e, clock_ms(e));
     maybe_sync(e, true);
 }
 
@@ -1421,7 +1546,8 @@ engine_status(const struct engine *e, struct engine_status *st)
     st->round = e->core ? cons_round(e->core) : 0;
     st->step = e->core ? cons_step_of(e->core) : 0;
     st->best_peer_height = best_peer_height(e);
-    st->catching_up = st->best_peer_height >= e->height + 1 || e->syncing;
+    const struct peer *sp = e->syncing ? peer_get((struct engine *)e, e->sync_peer) : NULL;
+    st->catching_up = st->best_peer_height >= e->height + 1 || (sp && claim_trusted(sp));
     st->refused = e->refused;
     st->equivocations = e->equivocations + (e->core ? cons_equivocations(e->core) : 0);
 }

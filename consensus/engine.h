@@ -39,7 +39,10 @@ enum engine_event {
 
 struct cons_host {
     void *arg;
+    /* Wall-clock time: block times, and proposals timed too far ahead. */
     uint64_t (*now_ms)(void *arg);
+    /* A clock that never jumps, for timeouts (NULL: now_ms serves). */
+    uint64_t (*mono_ms)(void *arg);
     void (*broadcast)(void *arg, const uint8_t *msg, size_t len);
     void (*send)(void *arg, uint32_t peer, const uint8_t *msg, size_t len);
     /* Calls engine_on_timeout(height, round, step) after ms. */
@@ -80,8 +83,8 @@ struct engine_status {
     uint64_t height; /* being decided: tip + 1 */
     uint32_t round;
     unsigned step;
-    uint64_t best_peer_height; /* highest tip a peer reported */
-    bool catching_up;
+    uint64_t best_peer_height; /* highest tip reported by a peer whose claims count */
+    bool catching_up;          /* such a peer is 2 or more blocks ahead, or syncing from one */
     uint64_t refused; /* messages and blocks refused so far */
     uint64_t equivocations;
 };
@@ -100,8 +103,14 @@ void engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size
 void engine_on_timeout(struct engine *e, uint64_t height, uint32_t round, unsigned step);
 /* The pool has transactions: start the height if it was waiting for work. */
 void engine_on_work(struct engine *e);
-/* A peer connected (is_validator: its key is in the validator set) or disconnected. */
-void engine_on_peer(struct engine *e, uint32_t peer, bool up, bool is_validator);
+/*
+ * A peer's link came up (is_validator: its key is in the validator set) or went down. The
+ * engine keeps an entry per link while it is up; what a peer earned at block sync (strikes
+ * for unanswered requests, a bad mark for a block that did not verify) stays with its key
+ * across reconnects.
+ */
+void engine_on_peer(struct engine *e, uint32_t peer, const uint8_t key[SIG_PUBKEY_BYTES], bool up,
+                    bool is_validator);
 /* About once a second: resend our latest messages, our status, retry a stalled sync. */
 void engine_tick(struct engine *e);
 

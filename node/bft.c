@@ -32,6 +32,7 @@ struct ev {
     uint8_t kind;
     bool up, validator;
     uint32_t peer;
+    uint8_t key[SIG_PUBKEY_BYTES]; /* EV_PEER: the peer's node key */
     struct idl_bytes msg;
 };
 
@@ -70,6 +71,13 @@ host_now(void *arg)
     return node_now_ms();
 }
 
+static uint64_t
+host_mono(void *arg)
+{
+    (void)arg;
+    return node_mono_ms();
+}
+
 static void
 host_broadcast(void *arg, const uint8_t *msg, size_t len)
 {
@@ -96,7 +104,7 @@ host_schedule(void *arg, uint64_t height, uint32_t round, unsigned step, uint32_
         b->timers = t;
         b->tcap = cap;
     }
-    b->timers[b->tn++] = (struct timer){node_now_ms() + ms, height, round, step};
+    b->timers[b->tn++] = (struct timer){node_mono_ms() + ms, height, round, step};
 }
 
 static idl_err
@@ -149,7 +157,7 @@ host_committed(void *arg, const struct ledger_tx_result *res, uint32_t n, uint64
                uint64_t ms)
 {
     struct bft *b = arg;
-    b->last_commit_ms = node_now_ms();
+    b->last_commit_ms = node_mono_ms();
     node_committed(b->n, res, n, height, ms * 1000);
 }
 
@@ -248,7 +256,7 @@ on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const 
     if (!copy)
         return;
     memcpy(copy, msg, len);
-    enqueue(b, &(struct ev){EV_MSG, false, false, peer, {copy, len}});
+    enqueue(b, &(struct ev){.kind = EV_MSG, .peer = peer, .msg = {copy, len}});
 }
 
 static void
@@ -262,7 +270,9 @@ on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool u
     codec_hex_encode(key, pubkey, 8);
     log_info(up ? "peer connected" : "peer disconnected", "{s:i, s:s, s:b}", "peer", (int)peer,
              "key", key, "validator", validator);
-    enqueue(b, &(struct ev){EV_PEER, up, validator, peer, {NULL, 0}});
+    struct ev e = {.kind = EV_PEER, .up = up, .validator = validator, .peer = peer};
+    memcpy(e.key, pubkey, SIG_PUBKEY_BYTES);
+    enqueue(b, &e);
 }
 
 /* ---- the engine thread ---- */
@@ -280,7 +290,7 @@ next_deadline(const struct bft *b, uint64_t tick)
 static void
 fire_timers(struct bft *b)
 {
-    uint64_t now = node_now_ms();
+    uint64_t now = node_mono_ms();
     for (size_t i = 0; i < b->tn;) {
         if (b->timers[i].at > now) {
             i++;
@@ -296,11 +306,12 @@ static void
 wait_for_events(struct bft *b, uint64_t deadline)
 {
     while (!b->stopping && b->qn == 0 && !b->work) {
-        uint64_t now = node_now_ms();
+        uint64_t now = node_mono_ms();
         if (now >= deadline)
             return;
+        /* The condition variable waits on CLOCK_MONOTONIC (bft_start), like the timers. */
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         uint64_t ns = (deadline - now) * 1000000ull + (uint64_t)until.tv_nsec;
         until.tv_sec += (time_t)(ns / 1000000000ull);
         until.tv_nsec = (long)(ns % 1000000000ull);
@@ -330,8 +341,8 @@ run(void *arg)
 {
     struct bft *b = arg;
     engine_start(b->eng);
-    uint64_t tick = node_now_ms() + TICK_MS;
-    b->last_commit_ms = node_now_ms();
+    uint64_t tick = node_mono_ms() + TICK_MS;
+    b->last_commit_ms = node_mono_ms();
     for (;;) {
         pthread_mutex_lock(&b->lock);
         wait_for_events(b, next_deadline(b, tick));
@@ -346,7 +357,7 @@ run(void *arg)
             if (!stop && q[i].kind == EV_MSG)
                 engine_on_message(b->eng, q[i].peer, q[i].msg.data, q[i].msg.len);
             else if (!stop)
-                engine_on_peer(b->eng, q[i].peer, q[i].up, q[i].validator);
+                engine_on_peer(b->eng, q[i].peer, q[i].key, q[i].up, q[i].validator);
             free(q[i].msg.data);
         }
         free(q);
@@ -354,13 +365,13 @@ run(void *arg)
             break;
         uint32_t empty_ms = b->n->cfg.empty_blocks_ms;
         if (work || mempool_count(b->n->pool) > 0 ||
-            (empty_ms && node_now_ms() - b->last_commit_ms >= empty_ms))
+            (empty_ms && node_mono_ms() - b->last_commit_ms >= empty_ms))
             engine_on_work(b->eng);
         fire_timers(b);
-        if (node_now_ms() >= tick) {
+        if (node_mono_ms() >= tick) {
             engine_tick(b->eng);
-            mempool_expire(b->n->pool, node_now_ms(), POOL_MAX_AGE_MS);
-            tick = node_now_ms() + TICK_MS;
+            mempool_expire(b->n->pool, node_mono_ms(), POOL_MAX_AGE_MS);
+            tick = node_mono_ms() + TICK_MS;
         }
         update_info(b);
     }
@@ -405,10 +416,15 @@ bft_start(struct bft **out, struct node *n, char *why, size_t why_len)
         return IDL_ERR_NOMEM;
     b->n = n;
     pthread_mutex_init(&b->lock, NULL);
-    pthread_cond_init(&b->cond, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
     struct cons_host host = {
         .arg = b,
         .now_ms = host_now,
+        .mono_ms = host_mono,
         .broadcast = host_broadcast,
         .send = host_send,
         .schedule = host_schedule,

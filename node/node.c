@@ -8,7 +8,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +22,17 @@
 uint64_t
 node_now_ms(void)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint64_t
+node_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int
@@ -143,7 +150,7 @@ admit_pool(struct node *n, const struct idl_bytes *raw, const struct admitted *a
 {
     out->rc =
         mempool_add(n->pool, out->txid, a->actor, a->nonce, a->weight, raw->data, raw->len,
-                          node_now_ms());
+                    node_mono_ms());
     if (out->rc == IDL_ERR_EXISTS)
         snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
     else if (out->rc == IDL_ERR_UNAVAILABLE)

@@ -100,7 +100,9 @@ void node_submit_many(struct node *n, const struct idl_bytes *raws, size_t count
 void node_committed(struct node *n, const struct ledger_tx_result *res, uint32_t count,
                     uint64_t height, uint64_t us);
 
-/* Milliseconds since the epoch. */
+/* Milliseconds since the epoch: for block times and anything shown to people. */
 uint64_t node_now_ms(void);
+/* Milliseconds of a clock that never jumps (CLOCK_MONOTONIC): for timers and ages. */
+uint64_t node_mono_ms(void);
 
 #endif

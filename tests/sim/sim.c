@@ -14,8 +14,8 @@
  *     randomness (sig_sign_aux(..., NULL)), so the same seed signs the same bytes.
  *
  * A run has a fault phase (message drop, duplication, delay and reordering, partitions
- * and heals, crashes and restarts from the write-ahead log, failing log writes, clock
- * skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
+ * and heals, links that drop and reconnect under new peer ids, crashes and restarts from
+ * the write-ahead log, failing log writes, clock skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
  * Byzantine validators (at most f, where n >= 3f + 1) run a real engine too, but the
  * simulator tampers with what they send: equivocating proposals and votes split between
  * two groups of peers, floods of signed proposals for their rounds (more blocks than an
@@ -42,7 +42,7 @@
  * waiting in the propose step for ever; a leak of held future blocks.
  *
  * Usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B] [--equivocate]
- *            [--flood] [--no-cert-check] [--twice] [--keep-going] [--verbose]
+ *            [--flood] [--churn] [--no-cert-check] [--twice] [--keep-going] [--verbose]
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -73,6 +73,8 @@
 #define RESUBMIT_AGE_MS 3000
 #define LIVE_K 5
 #define LIVE_BOUND_MS 60000
+#define SETTLE_MS 30000 /* idle time after liveness, in which catching_up must clear */
+#define CALM_MS 12000   /* ... within this long (a fresh lie costs a sync timeout or two) */
 #define EVENTS_MAX 4000000
 #define TXS_MAX 600
 #define REPLAY_MAX 128
@@ -246,11 +248,14 @@ enum ev_kind {
     EV_REPLAY,      /* Byzantine nodes replay old messages */
     EV_QUIET,       /* faults stop: the liveness clock starts */
     EV_DEADLINE,    /* the liveness bound */
+    EV_CHURN,       /* a link drops and reconnects at once (new link ids) */
+    EV_SETTLED,     /* the end of the idle time after liveness: nobody catches up */
 };
 
 static const char *const ev_names[] = {"?",      "deliver", "timer",   "tick",     "submit",
                                        "resubmit", "crash", "restart", "amnesia",  "partition",
-                                       "heal",   "replay",  "quiet",   "deadline"};
+                                       "heal",   "replay",  "quiet",   "deadline", "churn",
+                                       "settled"};
 
 struct event {
     uint64_t at, seq;
@@ -321,6 +326,7 @@ struct options {
     int byz;            /* Byzantine validators, -1: chosen by the seed */
     bool equivocate;    /* Byzantine validators always equivocate */
     bool flood;         /* Byzantine proposers always flood their rounds with proposals */
+    bool churn;         /* links reconnect every few milliseconds in the fault phase */
     bool no_cert_check; /* skip the certificate check (the broken-quorum demonstration) */
     bool verbose;
 };
@@ -334,6 +340,7 @@ struct params {
     bool link_down;
     double p_io;
     uint32_t fault_ms, tx_ms, skew_ms;
+    uint32_t churn_ms; /* 0, or a link reconnects about this often in the fault phase */
     struct cons_timeouts to;
     /* Byzantine behaviour */
     double p_equiv_vote, p_equiv_prop, p_badsig, p_garble, p_impersonate, p_fake_decided;
@@ -396,6 +403,7 @@ struct node {
     size_t alt_next;
     uint64_t flooded_h; /* the last (height, round) it flooded */
     uint32_t flooded_r;
+    uint64_t calm_at; /* settling: when its engine last said it was not catching up */
 };
 
 struct hrec {
@@ -432,6 +440,9 @@ struct sim {
     uint64_t cnonce[ACTORS]; /* highest committed nonce at any honest node */
     bool quiet;
     bool blocked[NODES_MAX][NODES_MAX];
+    /* How often node i saw its link to j come up: the link's id at i is j + NODES_MAX times
+     * that, so like node/p2p.c every reconnect is a new peer id. */
+    uint32_t conn[NODES_MAX][NODES_MAX];
     uint32_t part_id;
     /* The checker. */
     struct hrec *hs;
@@ -441,7 +452,7 @@ struct sim {
     struct map props;  /* (height, round) -> known proposal hashes, Byzantine alternatives */
     struct map certs;  /* verified certificates */
     uint64_t live_from, live_target;
-    bool done, failed;
+    bool settling, done, failed;
     char rule[64];
     /* Results. */
     uint64_t digest, msgs, dropped, delivered, crashes, restarts, refused, equivocations,
@@ -733,6 +744,19 @@ pool_prune(struct node *nd)
             nd->pool[k++] = nd->pool[i];
     }
     nd->n_pool = k;
+}
+
+/*
+ * Is a pooled transaction ready for a block (its nonce is its actor's next)? Only then is
+ * there work, as node/mempool.c counts it: a transaction behind a nonce gap starts no block.
+ */
+static bool
+pool_ready(const struct node *nd)
+{
+    for (size_t i = 0; i < nd->n_pool; i++)
+        if (nd->pool[i].nonce == nd->nonce[nd->pool[i].actor] + 1)
+            return true;
+    return false;
 }
 
 /* Admits a transaction as a node's pool does: decoded, its signature checked. */
@@ -1366,7 +1390,14 @@ host_broadcast(void *arg, const uint8_t *msg, size_t len)
 static void
 host_send(void *arg, uint32_t peer, const uint8_t *msg, size_t len)
 {
-    outbox_push(arg, (int)peer, msg, len);
+    outbox_push(arg, (int)(peer % NODES_MAX), msg, len);
+}
+
+/* The id under which node i knows its current link to j. */
+static uint32_t
+link_id(const struct sim *s, int i, int j)
+{
+    return (uint32_t)j + NODES_MAX * s->conn[i][j];
 }
 
 static void
@@ -1443,21 +1474,27 @@ host_sign(void *arg, const uint8_t msg[HASH_BYTES], uint8_t sig[SIG_BYTES])
     return sig_sign_aux(sig, msg, nd->sk, NULL);
 }
 
+/* Like mempool_select: the transactions of actors with a ready one, in pool order. */
 static size_t
 host_pool_take(void *arg, size_t max, struct idl_bytes **out)
 {
     struct node *nd = arg;
-    size_t n = nd->n_pool < max ? nd->n_pool : max;
+    bool ready[ACTORS] = {false};
+    for (size_t i = 0; i < nd->n_pool; i++)
+        ready[nd->pool[i].actor] |= nd->pool[i].nonce == nd->nonce[nd->pool[i].actor] + 1;
     *out = NULL;
-    if (!n)
-        return 0;
-    *out = calloc(n, sizeof(**out));
-    IDL_ASSERT(*out);
-    for (size_t i = 0; i < n; i++) {
-        (*out)[i].data = malloc(nd->pool[i].raw.len);
-        IDL_ASSERT((*out)[i].data);
-        memcpy((*out)[i].data, nd->pool[i].raw.data, nd->pool[i].raw.len);
-        (*out)[i].len = nd->pool[i].raw.len;
+    size_t n = 0;
+    for (size_t i = 0; i < nd->n_pool && n < max; i++) {
+        if (!ready[nd->pool[i].actor])
+            continue;
+        if (!*out) {
+            *out = calloc(max, sizeof(**out));
+            IDL_ASSERT(*out);
+        }
+        (*out)[n].data = malloc(nd->pool[i].raw.len);
+        IDL_ASSERT((*out)[n].data);
+        memcpy((*out)[n].data, nd->pool[i].raw.data, nd->pool[i].raw.len);
+        (*out)[n++].len = nd->pool[i].raw.len;
     }
     return n;
 }
@@ -1574,7 +1611,9 @@ node_peer_event(struct sim *s, int i, int j, bool up)
     struct node *a = &s->nodes[i];
     if (!a->up)
         return;
-    engine_on_peer(a->e, (uint32_t)j, up, s->nodes[j].validator);
+    if (up)
+        s->conn[i][j]++;
+    engine_on_peer(a->e, link_id(s, i, j), s->nodes[j].pk, up, s->nodes[j].validator);
     after_call(s, a);
 }
 
@@ -1657,9 +1696,10 @@ node_start(struct sim *s, struct node *nd)
     for (int j = 0; j < s->n_nodes && nd->up; j++) {
         if (j == nd->idx || !s->nodes[j].up)
             continue;
-        if (!s->blocked[nd->idx][j] || !s->p.link_down)
-            node_peer_event(s, nd->idx, j, true);
+        /* A node's link to j is up unless what j sends it is cut off (partition_heal). */
         if (!s->blocked[j][nd->idx] || !s->p.link_down)
+            node_peer_event(s, nd->idx, j, true);
+        if (!s->blocked[nd->idx][j] || !s->p.link_down)
             node_peer_event(s, j, nd->idx, true);
     }
     struct event t = {.at = s->now + 1 + rng_below(&s->rng, TICK_MS), .kind = EV_TICK,
@@ -1673,7 +1713,7 @@ after_call(struct sim *s, struct node *nd)
 {
     if (!nd->up)
         return;
-    if (nd->n_pool && nd->validator && !nd->io_fault)
+    if (pool_ready(nd) && nd->validator && !nd->io_fault)
         engine_on_work(nd->e);
     flush_out(s, nd);
     if (nd->io_fault) {
@@ -1718,6 +1758,8 @@ random_honest_validator(struct sim *s)
 static void
 do_submit(struct sim *s)
 {
+    if (s->settling)
+        return;
     int a = (int)rng_below(&s->rng, ACTORS);
     struct txcat *c = &s->cat[a];
     if (c->n < TXS_MAX) {
@@ -1741,7 +1783,9 @@ do_submit(struct sim *s)
 
 static void
 do_resubmit(struct sim *s)
-{
+{    if (s->settling)
+        return;
+
     for (int a = 0; a < ACTORS; a++) {
         struct txcat *c = &s->cat[a];
         struct idl_bytes txs[8];
@@ -1817,6 +1861,30 @@ do_crash(struct sim *s)
     push_event(s, &e);
 }
 
+/*
+ * Link churn: a random live link drops and comes back at once, so each end sees its peer
+ * leave and return under a new id. Hundreds of these in a run take a node past any fixed
+ * table of peers that never frees its entries.
+ */
+static void
+do_churn(struct sim *s)
+{
+    int i = (int)rng_below(&s->rng, (uint64_t)s->n_nodes);
+    int j = (int)rng_below(&s->rng, (uint64_t)s->n_nodes - 1);
+    if (j >= i)
+        j++;
+    bool down = s->p.link_down && (s->blocked[i][j] || s->blocked[j][i]);
+    if (s->nodes[i].up && s->nodes[j].up && !down) {
+        node_peer_event(s, i, j, false);
+        node_peer_event(s, j, i, false);
+        node_peer_event(s, i, j, true);
+        node_peer_event(s, j, i, true);
+    }
+    struct event e = {.at = s->now + rng_range(&s->rng, 1, 2 * (uint64_t)s->p.churn_ms),
+                      .kind = EV_CHURN};
+    push_event(s, &e);
+}
+
 static void
 do_amnesia(struct sim *s, struct node *nd)
 {
@@ -1870,15 +1938,45 @@ do_quiet(struct sim *s)
     push_event(s, &e);
 }
 
+/*
+ * Liveness: every honest node reaches the target. Then the clients stop and the network
+ * idles for SETTLE_MS, after which no honest node may say it is catching up: a peer that
+ * lies about its tip (lie_status) must not keep it so for ever.
+ */
 static void
 check_live(struct sim *s)
 {
-    if (!s->quiet || s->done || s->failed)
+    if (!s->quiet || s->settling || s->done || s->failed)
         return;
     for (int i = 0; i < s->n_nodes; i++) {
         const struct node *nd = &s->nodes[i];
         if (honest(nd) && (!nd->up || nd->tip < s->live_target))
             return;
+    }
+    s->settling = true;
+    for (int i = 0; i < s->n_nodes; i++)
+        s->nodes[i].calm_at = s->now;
+    trace(s, "live: clients stop; in %u ms no honest node may be catching up", SETTLE_MS);
+    struct event e = {.at = s->now + SETTLE_MS, .kind = EV_SETTLED};
+    push_event(s, &e);
+}
+
+static void
+check_settled(struct sim *s)
+{
+    for (int i = 0; i < s->n_nodes && !s->failed; i++) {
+        struct node *nd = &s->nodes[i];
+        struct engine_status st;
+        if (!honest(nd) || !nd->up)
+            continue;
+        engine_status(nd->e, &st);
+        if (!st.catching_up)
+            nd->calm_at = s->now;
+        if (s->now - nd->calm_at > CALM_MS)
+            fail(s, "catching-up",
+                 "node %d has been catching up for %" PRIu64 " ms of idle time: tip %" PRIu64
+                 ", best trusted peer claim %" PRIu64,
+                 i, s->now - nd->calm_at, nd->tip, st.best_peer_height);
     }
     s->done = true;
 }
@@ -1935,17 +2033,21 @@ choose_params(struct sim *s, uint64_t seed, const struct options *o)
         /* Drawn last, so that adding it left every other parameter of a seed as it was. */
         p->p_flood = o->flood ? 1.0 : rng_chance(r, 0.3) ? rng_unit(r) : 0;
     }
+    if (p->n + p->n_replicas > 1)
+        p->churn_ms = o->churn ? 5 : rng_chance(r, 0.2) ? (uint32_t)rng_range(r, 3, 15) : 0;
     snprintf(s->line, sizeof(s->line),
              "sim: seed=%" PRIu64 " n=%d byz=%d replicas=%d drop=%.3f dup=%.3f lat=%u+%u "
              "long=%.3f partitions=%d%s crashes=%d io=%.4f fault_ms=%u tx_ms=%u skew=%u "
              "timeouts=%u/%u/%u+%u equiv=%.2f/%.2f badsig=%.2f garble=%.2f imperson=%.2f "
-             "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d flood=%.2f%s",
+             "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d flood=%.2f "
+             "churn_ms=%u%s",
              seed, p->n, p->n_byz, p->n_replicas, p->p_drop, p->p_dup, p->lat_min, p->lat_jit,
              p->p_long, p->partitions, p->link_down ? "(links down)" : "", p->crashes, p->p_io,
              p->fault_ms, p->tx_ms, p->skew_ms, p->to.propose_ms, p->to.prevote_ms,
              p->to.precommit_ms, p->to.delta_ms, p->p_equiv_vote, p->p_equiv_prop, p->p_badsig,
              p->p_garble, p->p_impersonate, p->p_fake_decided, p->replay_ms, p->lie_status,
-             p->mute_sync, p->amnesia, p->p_flood, o->no_cert_check ? " no-cert-check" : "");
+             p->mute_sync, p->amnesia, p->p_flood, p->churn_ms,
+             o->no_cert_check ? " no-cert-check" : "");
 }
 
 /* ---- one run ---- */
@@ -2007,7 +2109,7 @@ dispatch(struct sim *s, struct event *e)
         s->delivered++;
         if (nd->byz)
             byz_remember(nd, e->data, e->len);
-        engine_on_message(nd->e, (uint32_t)e->from, e->data, e->len);
+        engine_on_message(nd->e, link_id(s, e->node, e->from), e->data, e->len);
         after_call(s, nd);
         break;
     case EV_TIMER:
@@ -2021,6 +2123,12 @@ dispatch(struct sim *s, struct event *e)
             break;
         engine_tick(nd->e);
         after_call(s, nd);
+        if (s->settling && nd->up) {
+            struct engine_status st;
+            engine_status(nd->e, &st);
+            if (!st.catching_up)
+                nd->calm_at = s->now;
+        }
         struct event t = {.at = s->now + TICK_MS, .kind = EV_TICK, .node = e->node, .inc = nd->inc};
         if (nd->up)
             push_event(s, &t);
@@ -2062,8 +2170,15 @@ dispatch(struct sim *s, struct event *e)
     case EV_QUIET:
         do_quiet(s);
         break;
+    case EV_CHURN:
+        if (!s->quiet)
+            do_churn(s);
+        break;
+    case EV_SETTLED:
+        check_settled(s);
+        break;
     case EV_DEADLINE:
-        if (!s->done) {
+        if (!s->done && !s->settling) {
             char who[256] = "";
             size_t off = 0;
             for (int i = 0; i < s->n_nodes; i++)
@@ -2172,6 +2287,10 @@ run(uint64_t seed, const struct options *o, struct result *res)
         e = (struct event){.at = p->replay_ms, .kind = EV_REPLAY};
         push_event(s, &e);
     }
+    if (p->churn_ms) {
+        e = (struct event){.at = p->churn_ms, .kind = EV_CHURN};
+        push_event(s, &e);
+    }
     e = (struct event){.at = p->fault_ms, .kind = EV_QUIET};
     push_event(s, &e);
 
@@ -2271,7 +2390,7 @@ usage(void)
 {
     fprintf(stderr,
             "usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B]\n"
-            "           [--equivocate] [--flood] [--no-cert-check] [--twice]\n"
+            "           [--equivocate] [--flood] [--churn] [--no-cert-check] [--twice]\n"
             "           [--keep-going] [--verbose]\n"
             "  --seed S         one run, replayable exactly\n"
             "  --seeds N        N runs from --from (default 1); every 25th is run twice to\n"
@@ -2280,6 +2399,7 @@ usage(void)
             "  --byz B          Byzantine validators (default: chosen by the seed, at most f)\n"
             "  --equivocate     Byzantine validators always equivocate\n"
             "  --flood          Byzantine proposers always flood their rounds with proposals\n"
+            "  --churn          links reconnect every few ms in the fault phase (new peer ids)\n"
             "  --no-cert-check  do not verify stored certificates (broken-quorum demo)\n"
             "  --twice          run each seed twice and compare the digests\n"
             "  --keep-going     with --seeds: count failures instead of stopping\n"
@@ -2328,6 +2448,8 @@ main(int argc, char **argv)
             o.equivocate = true;
         } else if (!strcmp(a, "--flood")) {
             o.flood = true;
+        } else if (!strcmp(a, "--churn")) {
+            o.churn = true;
         } else if (!strcmp(a, "--no-cert-check")) {
             o.no_cert_check = true;
         } else if (!strcmp(a, "--keep-going")) {
@@ -2363,6 +2485,8 @@ main(int argc, char **argv)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --equivocate");
     if (o.flood)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --flood");
+    if (o.churn)
+        ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --churn");
     if (o.no_cert_check)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --no-cert-check");
     if (sig_init() != IDL_OK) {
