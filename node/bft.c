@@ -148,7 +148,9 @@ static void
 host_pool_drop(void *arg, const uint8_t txid[HASH_BYTES], idl_err code, const char *why)
 {
     struct bft *b = arg;
-    if (code != IDL_ERR_NONCE)
+    /* A nonce gap keeps it until its predecessor comes (or it expires); a refused nonce the
+     * pool took for the actor's next one was used meanwhile. */
+    if (code != IDL_ERR_NONCE || mempool_is_next(b->n->pool, txid))
         mempool_remove(b->n->pool, txid, why);
 }
 
@@ -348,7 +350,7 @@ run(void *arg)
         wait_for_events(b, next_deadline(b, tick));
         struct ev *q = b->q;
         size_t qn = b->qn;
-        bool work = b->work, stop = b->stopping;
+        bool stop = b->stopping; /* b->work only woke us: the pool says if there is work */
         b->q = NULL;
         b->qn = b->qcap = 0;
         b->work = false;
@@ -363,8 +365,10 @@ run(void *arg)
         free(q);
         if (stop)
             break;
+        /* A height starts for ready transactions only: one behind a nonce gap would
+         * otherwise make an empty block after another until it expires. */
         uint32_t empty_ms = b->n->cfg.empty_blocks_ms;
-        if (work || mempool_count(b->n->pool) > 0 ||
+        if (mempool_ready(b->n->pool) > 0 ||
             (empty_ms && node_mono_ms() - b->last_commit_ms >= empty_ms))
             engine_on_work(b->eng);
         fire_timers(b);

@@ -118,6 +118,7 @@ node_open(struct node **out, const char *home, const char *passphrase, char *why
 struct admitted {
     char actor[LEDGER_ID_MAX + 1];
     uint64_t nonce;
+    uint64_t next;   /* the actor's next nonce on the ledger */
     uint32_t weight; /* what it costs a block: 1, or a batch's record count */
 };
 
@@ -130,15 +131,25 @@ admit_check(struct node *n, const struct idl_bytes *raw, struct node_admission *
     uint64_t next;
     memset(out->txid, 0, HASH_BYTES);
     out->why[0] = '\0';
+    /* Pooled already (gossip comes back, pools are sent again): no signature check. */
+    uint8_t id[HASH_BYTES];
+    hash_tagged(id, "idledger/txid", raw->data, raw->len);
+    if (mempool_has(n->pool, id)) {
+        memcpy(out->txid, id, HASH_BYTES);
+        out->rc = IDL_ERR_EXISTS;
+        snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
+        return;
+    }
     out->rc =
         ledger_tx_admit(n->ledger, raw->data, raw->len, &tx, &next, out->why, sizeof(out->why));
     if (out->rc == IDL_OK || out->rc == IDL_ERR_SIGNATURE || out->rc == IDL_ERR_NONCE ||
         out->rc == IDL_ERR_NOT_FOUND)
-        hash_tagged(out->txid, "idledger/txid", raw->data, raw->len);
+        memcpy(out->txid, id, HASH_BYTES);
     if (out->rc)
         return;
     snprintf(a->actor, sizeof(a->actor), "%s", tx.actor);
     a->nonce = tx.nonce;
+    a->next = next;
     a->weight = tx.type == TX_ACCOUNT_BATCH_ADD ? (uint32_t)tx.body.batch.records.count : 1;
     ledger_tx_free(&tx);
 }
@@ -148,9 +159,8 @@ static void
 admit_pool(struct node *n, const struct idl_bytes *raw, const struct admitted *a, bool gossip,
            struct node_admission *out)
 {
-    out->rc =
-        mempool_add(n->pool, out->txid, a->actor, a->nonce, a->weight, raw->data, raw->len,
-                    node_mono_ms());
+    out->rc = mempool_add(n->pool, out->txid, a->actor, a->nonce, a->next, a->weight, raw->data,
+                          raw->len, node_mono_ms(), out->why, sizeof(out->why));
     if (out->rc == IDL_ERR_EXISTS)
         snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
     else if (out->rc == IDL_ERR_UNAVAILABLE)

@@ -6,6 +6,8 @@
 #   - one validator killed (kill -9): commits go on; a second killed: nothing commits
 #     (the CLI gives up with exit 3); one restarted: the waiting transaction commits;
 #     the other restarted: it catches up to the same chain;
+#   - a transaction behind a nonce gap makes no block until the gap is filled, and a nonce
+#     far beyond the pooled ones is refused;
 #   - a replica started late syncs from genesis and answers verify, while a lying peer
 #     (tests/tools/evilpeer) claims a far tip and serves it blocks with a forged
 #     certificate; a second late replica gets blocks whose hash no longer matches the
@@ -197,6 +199,42 @@ for k in 1 2 3 4; do
     wait_height "$k" "$H3" 10
 done
 same_chain "after the restarts" "$H3" 1 2 3 4
+
+# ---------------------------------------------------------------- a nonce gap
+
+# post_tx K HEX: POST /v1/tx to node K; the HTTP status on stdout, the body in $T/.body.
+post_tx() {
+    curl -s -m 10 -o "$T/.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary "{\"tx\":\"$2\"}" "$(api_of "$1")/v1/tx"
+}
+
+# 300 account.add of root-sysadmin signed ahead with its next nonces (loadgen). Only the
+# second is posted at first: its nonce has a gap before it. It waits in the pools, and no
+# block is made for it (before, every validator made some 20 empty blocks a second until
+# it expired). The 300th is refused at the door: too far beyond anything pooled.
+on 0
+"$TOOLS/loadgen" gen --node "$API" --token-file "$NET/node0/api-token" --admins "$NET/admins" \
+    --passphrase-file "$NET/passphrase" --count 300 --first 700000 --out "$T/gap.bin" \
+    >"$T/gap.out" 2>&1 || diag_file "$T/gap.out" "loadgen gen"
+"$TOOLS/loadgen" hex --in "$T/gap.bin" >"$T/gap.hex"
+is "$(wc -l <"$T/gap.hex" | tr -d ' ')" 300 "loadgen signed 300 transactions ahead"
+HG=$(height_of 0)
+is "$(post_tx 0 "$(sed -n 2p "$T/gap.hex")")" 202 "a transaction behind a nonce gap is pooled"
+GAPPED=$(jq -r .txid "$T/.body")
+sleep 3
+is "$(height_of 0) $(height_of 1) $(height_of 4)" "$HG $HG $HG" \
+    "a transaction behind a nonce gap makes no block (3 s)"
+is "$(api "/v1/tx/$GAPPED" | jq -r .state)" pending "the gapped transaction waits in the pool"
+is "$(post_tx 0 "$(sed -n 300p "$T/gap.hex")")" 409 "a nonce far beyond the pooled ones is refused"
+like "$(jq -r .error.message "$T/.body")" "too far ahead" "... saying it is too far ahead"
+is "$(post_tx 0 "$(sed -n 1p "$T/gap.hex")")" 202 "the missing predecessor is pooled"
+i=0
+while [ $i -lt 100 ] && [ "$(api "/v1/tx/$GAPPED" | jq -r .state)" != committed ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(api "/v1/tx/$GAPPED" | jq -r .state)" committed "with the gap filled, both commit"
+H3=$(height_of 0)
 
 # ---------------------------------------------------------------- late replicas, lying peer
 
