@@ -24,8 +24,21 @@
 
 #define CACHE_MAX        8 /* blocks kept that the core no longer needs (see cache_add) */
 #define PROPOSAL_AHEAD   1 /* proposals of rounds further ahead wait for their resend */
-#define FUTURE_MAX       1024
-#define PENDING_MAX      CONS_SYNC_BLOCKS_MAX
+/*
+ * What peers can make the engine hold for later is bounded by count and by bytes, per peer
+ * and in total (a block is up to 16 MiB): messages of the next height (only signed ones,
+ * one proposal per round) and certified blocks of later heights (certificate checked, one
+ * per height, at most PENDING_AHEAD ahead). Past a bound a message is dropped: proposals and
+ * votes are sent again, and block sync brings the blocks.
+ */
+#define FUTURE_MAX            1024
+#define FUTURE_BYTES_MAX      (2u * LEDGER_BLOCK_BYTES_MAX + (4u << 20))
+#define FUTURE_PEER_BYTES_MAX (LEDGER_BLOCK_BYTES_MAX + (2u << 20))
+#define PENDING_MAX           CONS_SYNC_BLOCKS_MAX
+#define PENDING_AHEAD         CONS_SYNC_BLOCKS_MAX
+#define PENDING_BYTES_MAX     (4u * LEDGER_BLOCK_BYTES_MAX)
+#define PENDING_PEER_BYTES_MAX (CONS_SYNC_REPLY_BYTES + LEDGER_BLOCK_BYTES_MAX)
+_Static_assert(FUTURE_BYTES_MAX + PENDING_BYTES_MAX <= ENGINE_HELD_BYTES_MAX, "engine.h's bound");
 #define PEERS_MAX        256 /* connected at once (node/p2p.h allows 128) */
 #define MARKS_MAX        64  /* keys of struck or bad peers remembered across reconnects */
 #define OWN_MSGS_MAX     8
@@ -62,7 +75,16 @@ struct mark {
 struct held {
     uint32_t peer;
     uint64_t height; /* the height the message is about */
+    uint32_t round;  /* a proposal's round */
+    bool proposal;
     struct idl_bytes msg;
+};
+
+/* Messages held for later, within a count and byte budgets (see FUTURE_MAX). */
+struct held_list {
+    struct held *v; /* max of them */
+    size_t n, max;
+    size_t bytes, bytes_max, peer_bytes_max;
 };
 
 struct engine {
@@ -85,10 +107,8 @@ struct engine {
     uint8_t awaited[HASH_BYTES];
     struct idl_bytes own[OWN_MSGS_MAX]; /* our latest proposal and votes at this height */
     size_t n_own;
-    struct held future[FUTURE_MAX]; /* messages of height + 1 */
-    size_t n_future;
-    struct held pending[PENDING_MAX]; /* DECIDED of heights above height */
-    size_t n_pending;
+    struct held_list future;  /* signed messages of height + 1 */
+    struct held_list pending; /* certified DECIDED of heights above height */
     struct peer peers[PEERS_MAX];
     size_t n_peers;
     struct mark marks[MARKS_MAX]; /* a ring: the oldest mark goes first */
@@ -810,12 +830,58 @@ run_actions(struct engine *e)
 
 /* ---- heights ---- */
 
-static void
-held_clear(struct held *h, size_t *n)
+static idl_err
+held_init(struct held_list *l, size_t max, size_t bytes_max, size_t peer_bytes_max)
 {
-    for (size_t i = 0; i < *n; i++)
-        free(h[i].msg.data);
-    *n = 0;
+    *l = (struct held_list){calloc(max, sizeof(struct held)), 0, max, 0, bytes_max,
+                            peer_bytes_max};
+    return l->v ? IDL_OK : IDL_ERR_NOMEM;
+}
+
+/* Takes entry i out of the list (its message is the caller's now, or freed with free_it). */
+static struct held
+held_take(struct held_list *l, size_t i, bool free_it)
+{
+    struct held h = l->v[i];
+    l->bytes -= h.msg.len;
+    l->v[i] = l->v[--l->n];
+    if (free_it) {
+        free(h.msg.data);
+        h.msg.data = NULL;
+    }
+    return h;
+}
+
+static void
+held_clear(struct held_list *l)
+{
+    while (l->n)
+        (void)held_take(l, l->n - 1, true);
+}
+
+/*
+ * Holds a copy of msg from peer, unless that would pass the list's count, its total bytes
+ * or the peer's share of them. True if held.
+ */
+static bool
+held_add(struct held_list *l, const struct held *h, const uint8_t *msg, size_t len)
+{
+    if (l->n == l->max || len > l->bytes_max - l->bytes)
+        return false;
+    size_t mine = len;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].peer == h->peer)
+            mine += l->v[i].msg.len;
+    if (mine > l->peer_bytes_max)
+        return false;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return false;
+    memcpy(copy, msg, len);
+    l->v[l->n] = *h;
+    l->v[l->n++].msg = (struct idl_bytes){copy, len};
+    l->bytes += len;
+    return true;
 }
 
 static void
@@ -844,22 +910,21 @@ start_height(struct engine *e)
     if (e->core)
         cons_start_height(e->core, e->height);
     /* Held blocks of heights now committed (we decided them ourselves) are of no use. */
-    for (size_t i = 0; i < e->n_pending;) {
-        if (e->pending[i].height < e->height) {
-            free(e->pending[i].msg.data);
-            e->pending[i] = e->pending[--e->n_pending];
-        } else {
+    for (size_t i = 0; i < e->pending.n;) {
+        if (e->pending.v[i].height < e->height)
+            (void)held_take(&e->pending, i, true);
+        else
             i++;
-        }
     }
     /* Messages of this height that arrived while we finished the last one. */
-    size_t n = e->n_future;
+    size_t n = e->future.n;
     struct held *f = n ? malloc(n * sizeof(*f)) : NULL;
     if (f)
-        memcpy(f, e->future, n * sizeof(*f));
+        memcpy(f, e->future.v, n * sizeof(*f));
     else
-        held_clear(e->future, &n);
-    e->n_future = 0;
+        held_clear(&e->future);
+    e->future.n = 0;
+    e->future.bytes = 0;
     for (size_t i = 0; f && i < n; i++) {
         engine_on_message(e, f[i].peer, f[i].msg.data, f[i].msg.len);
         free(f[i].msg.data);
@@ -875,33 +940,18 @@ static bool
 pending_take(struct engine *e, struct held *out)
 {
     bool found = false;
-    for (size_t i = 0; i < e->n_pending;) {
-        struct held *h = &e->pending[i];
+    for (size_t i = 0; i < e->pending.n;) {
+        const struct held *h = &e->pending.v[i];
         if (h->height > e->height || (found && h->height == e->height)) {
             i++;
         } else if (h->height == e->height) {
-            *out = *h;
-            *h = e->pending[--e->n_pending];
+            *out = held_take(&e->pending, i, false);
             found = true;
         } else {
-            free(h->msg.data);
-            *h = e->pending[--e->n_pending];
+            (void)held_take(&e->pending, i, true);
         }
     }
     return found;
-}
-
-static void
-hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height, const uint8_t *msg,
-     size_t len)
-{
-    if (*n == max)
-        return; /* far enough behind that block sync will do better */
-    uint8_t *copy = malloc(len);
-    if (!copy)
-        return;
-    memcpy(copy, msg, len);
-    list[(*n)++] = (struct held){peer, height, {copy, len}};
 }
 
 /* ---- block sync ---- */
@@ -1046,18 +1096,8 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
         return false;
     }
     uint64_t h = b.header.height;
-    if (p && h > p->height)
-        p->height = h;
-    if (h != e->height) {
-        if (h > e->height) {
-            struct cons_msg m = {.kind = MSG_DECIDED};
-            m.body.decided = *d;
-            struct idl_bytes enc;
-            if (cons_msg_encode(&m, &enc) == IDL_OK) {
-                hold(e->pending, &e->n_pending, PENDING_MAX, peer, h, enc.data, enc.len);
-                free(enc.data);
-            }
-        }
+    /* Committed here already, or so far ahead that block sync will bring it in turn. */
+    if (h < e->height || h > e->height + PENDING_AHEAD) {
         ledger_block_free(&b);
         return false;
     }
@@ -1074,6 +1114,24 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
             p->bad = true;
         if (e->syncing && e->sync_peer == peer)
             e->syncing = false;
+        return false;
+    }
+    if (p && h > p->height)
+        p->height = h; /* proven, by the certificate */
+    if (h > e->height) {
+        /* Held until its predecessors arrive: one per height, within the byte budgets. */
+        bool have = false;
+        for (size_t i = 0; i < e->pending.n && !have; i++)
+            have = e->pending.v[i].height == h;
+        struct cons_msg m = {.kind = MSG_DECIDED};
+        m.body.decided = *d;
+        struct idl_bytes enc;
+        if (!have && cons_msg_encode(&m, &enc) == IDL_OK) {
+            struct held hd = {.peer = peer, .height = h};
+            (void)held_add(&e->pending, &hd, enc.data, enc.len);
+            free(enc.data);
+        }
+        ledger_block_free(&b);
         return false;
     }
     bool more = e->syncing && e->sync_peer == peer && h < e->sync_to;
@@ -1129,6 +1187,36 @@ vote_authentic(const struct engine *e, const struct msg_vote *m)
 }
 
 /*
+ * Is this proposal signed by its round's proposer? Sets the block's hash and the index of
+ * the validator that built it (-1: none). Refuses (and counts) what fails.
+ */
+static bool
+proposal_authentic(struct engine *e, uint32_t peer, const struct msg_proposal *p,
+                   uint8_t hash[HASH_BYTES], int *builder)
+{
+    if (p->proposer != cons_proposer(e->n_vals, p->height, p->round)) {
+        refuse(e, peer, "proposal", "not from the round's proposer");
+        return false;
+    }
+    struct ledger_block b;
+    if (ledger_block_decode(&b, p->block.data, p->block.len, ledger_chain_id(e->l)) != IDL_OK) {
+        refuse(e, peer, "proposal", "its block does not decode");
+        return false;
+    }
+    memcpy(hash, b.hash, HASH_BYTES);
+    *builder = validator_index(e, b.header.proposer);
+    ledger_block_free(&b);
+    uint8_t sighash[HASH_BYTES];
+    cons_proposal_sighash(sighash, ledger_chain_id(e->l), p->height, p->round, p->valid_round,
+                          hash);
+    if (!sig_verify(p->sig, sighash, e->vals[p->proposer].pubkey)) {
+        refuse(e, peer, "proposal", "bad signature");
+        return false;
+    }
+    return true;
+}
+
+/*
  * A proposal of the height being decided. Everything that costs nothing is checked before
  * the block is executed or even kept: the round's proposer, the round (far ahead waits for
  * the resend), the signature, and that the core has no proposal for the round yet. A
@@ -1138,10 +1226,6 @@ vote_authentic(const struct engine *e, const struct msg_vote *m)
 static void
 on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
 {
-    if (p->proposer != cons_proposer(e->n_vals, p->height, p->round)) {
-        refuse(e, peer, "proposal", "not from the round's proposer");
-        return;
-    }
     bool fresh = p->valid_round == MSG_NO_ROUND;
     if (!fresh && p->valid_round >= p->round) {
         refuse(e, peer, "proposal", "its valid round is not before its round");
@@ -1151,21 +1235,10 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
     if ((done && !e->awaiting) ||
         (!done && (uint64_t)p->round > (uint64_t)cons_round(e->core) + PROPOSAL_AHEAD))
         return;
-    struct ledger_block b;
-    if (ledger_block_decode(&b, p->block.data, p->block.len, ledger_chain_id(e->l)) != IDL_OK) {
-        refuse(e, peer, "proposal", "its block does not decode");
+    uint8_t hash[HASH_BYTES];
+    int builder;
+    if (!proposal_authentic(e, peer, p, hash, &builder))
         return;
-    }
-    uint8_t sighash[HASH_BYTES], hash[HASH_BYTES];
-    memcpy(hash, b.hash, HASH_BYTES);
-    int builder = validator_index(e, b.header.proposer);
-    ledger_block_free(&b);
-    cons_proposal_sighash(sighash, ledger_chain_id(e->l), p->height, p->round, p->valid_round,
-                          hash);
-    if (!sig_verify(p->sig, sighash, e->vals[p->proposer].pubkey)) {
-        refuse(e, peer, "proposal", "bad signature");
-        return;
-    }
     if (done) {
         /* The block we decided and lack: commit it now. */
         if (!memcmp(hash, e->awaited, HASH_BYTES) &&
@@ -1231,22 +1304,36 @@ on_txs(struct engine *e, uint32_t peer, const struct msg_txs *t)
 
 /*
  * A proposal or vote of a later height than ours. Those of the next height are held for
- * when we get there (they are checked then). A validator's signed vote at height h says
- * that h - 1 was decided: the peer that sent it can give us that block, so we may sync.
- * Unsigned claims do not count.
+ * when we get there (checked again then), if signed: votes by a validator, proposals by
+ * their round's proposer, one per round within the round window, and within the byte
+ * budgets. A validator's signed vote at height h says that h - 1 was decided: the peer
+ * that sent it can give us that block, so we may sync. Unsigned claims do not count.
  */
 static void
 on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8_t *msg, size_t len)
 {
-    bool authentic = m->kind == MSG_VOTE && vote_authentic(e, &m->body.vote);
-    if (m->kind == MSG_VOTE && !authentic) {
+    bool vote = m->kind == MSG_VOTE;
+    uint64_t h = vote ? m->body.vote.height : m->body.proposal.height;
+    if (vote && !vote_authentic(e, &m->body.vote)) {
         refuse(e, peer, "vote", "bad signature");
         return;
     }
-    uint64_t h = m->kind == MSG_VOTE ? m->body.vote.height : m->body.proposal.height;
-    if (h == e->height + 1)
-        hold(e->future, &e->n_future, FUTURE_MAX, peer, h, msg, len);
-    struct peer *p = authentic ? peer_get(e, peer) : NULL;
+    if (h == e->height + 1) {
+        struct held hd = {.peer = peer, .height = h, .proposal = !vote};
+        bool keep = true;
+        if (!vote) {
+            const struct msg_proposal *q = &m->body.proposal;
+            uint8_t hash[HASH_BYTES];
+            int builder;
+            hd.round = q->round;
+            keep = q->round <= CONS_ROUND_WINDOW && proposal_authentic(e, peer, q, hash, &builder);
+            for (size_t i = 0; keep && i < e->future.n; i++)
+                keep = !(e->future.v[i].proposal && e->future.v[i].round == q->round);
+        }
+        if (keep)
+            (void)held_add(&e->future, &hd, msg, len);
+    }
+    struct peer *p = vote ? peer_get(e, peer) : NULL;
     if (p && h - 1 > p->height)
         p->height = h - 1;
     maybe_sync(e, false);
@@ -1499,11 +1586,16 @@ engine_new(struct engine **out, struct ledger *l, const struct cons_engine_confi
     e->host = *host;
     e->vals = ledger_validators(l, &e->n_vals);
     e->valid_round = -1;
+    if (held_init(&e->future, FUTURE_MAX, FUTURE_BYTES_MAX, FUTURE_PEER_BYTES_MAX) ||
+        held_init(&e->pending, PENDING_MAX, PENDING_BYTES_MAX, PENDING_PEER_BYTES_MAX)) {
+        engine_free(e);
+        return IDL_ERR_NOMEM;
+    }
     if (cfg->self >= 0) {
         struct cons_config cc = {e->vals, e->n_vals, cfg->self, cfg->timeouts};
         idl_err rc = cons_new(&e->core, &cc);
         if (rc) {
-            free(e);
+            engine_free(e);
             return rc;
         }
     }
@@ -1525,8 +1617,10 @@ engine_free(struct engine *e)
     free(e->cache);
     for (size_t i = 0; i < e->n_own; i++)
         free(e->own[i].data);
-    held_clear(e->future, &e->n_future);
-    held_clear(e->pending, &e->n_pending);
+    held_clear(&e->future);
+    held_clear(&e->pending);
+    free(e->future.v);
+    free(e->pending.v);
     restored_pol_clear(e);
     for (size_t i = 0; i < e->n_recs; i++)
         free(e->out_recs[i].data);
@@ -1549,6 +1643,8 @@ engine_status(const struct engine *e, struct engine_status *st)
     const struct peer *sp = e->syncing ? peer_get((struct engine *)e, e->sync_peer) : NULL;
     st->catching_up = st->best_peer_height >= e->height + 1 || (sp && claim_trusted(sp));
     st->refused = e->refused;
+    st->held = e->future.n + e->pending.n;
+    st->held_bytes = e->future.bytes + e->pending.bytes;
     st->equivocations = e->equivocations + (e->core ? cons_equivocations(e->core) : 0);
 }
 

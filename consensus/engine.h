@@ -79,6 +79,9 @@ struct cons_engine_config {
 
 struct engine;
 
+/* The most bytes of peers' messages the engine holds for later heights. */
+#define ENGINE_HELD_BYTES_MAX (6u * LEDGER_BLOCK_BYTES_MAX + (4u << 20))
+
 struct engine_status {
     uint64_t height; /* being decided: tip + 1 */
     uint32_t round;
@@ -86,6 +89,7 @@ struct engine_status {
     uint64_t best_peer_height; /* highest tip reported by a peer whose claims count */
     bool catching_up;          /* such a peer is 2 or more blocks ahead, or syncing from one */
     uint64_t refused; /* messages and blocks refused so far */
+    size_t held, held_bytes; /* messages held for later heights (see ENGINE_HELD_BYTES_MAX) */
     uint64_t equivocations;
 };
 

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "consensus/budget.h"
 #include "consensus/engine.h"
 #include "consensus/wal.h"
 #include "node/log.h"
@@ -22,6 +23,11 @@
 #include "node/p2p.h"
 
 #define QUEUE_MAX       200000
+/* Bytes of peer frames waiting for the engine thread: in all, and per peer (a frame may be
+ * 40 MiB; a sync reply is about 16 MiB of them). A frame past either bound is dropped:
+ * proposals and votes are sent again, block sync asks again. */
+#define QUEUE_BYTES_MAX      (256u << 20)
+#define QUEUE_PEER_BYTES_MAX (64u << 20)
 #define WAL_RESET_BYTES (64u * 1024 * 1024)
 #define TICK_MS         1000
 #define POOL_MAX_AGE_MS (10 * 60 * 1000)
@@ -53,6 +59,7 @@ struct bft {
     pthread_cond_t cond;
     struct ev *q;
     size_t qn, qcap;
+    struct budget qbytes; /* the queued frames' bytes, by peer */
     uint64_t dropped;
     bool work, stopping;
     struct bft_info info;
@@ -60,6 +67,7 @@ struct bft {
     struct timer *timers;
     size_t tn, tcap;
     uint64_t last_commit_ms;
+    uint64_t dropped_logged;
 };
 
 /* ---- the host ---- */
@@ -207,6 +215,8 @@ enqueue(struct bft *b, const struct ev *e)
     } else {
         /* Consensus survives a lost message (it is sent again on the next tick). */
         b->dropped++;
+        if (e->kind == EV_MSG)
+            budget_give(&b->qbytes, e->peer, e->msg.len);
         free(e->msg.data);
     }
     pthread_cond_signal(&b->cond);
@@ -254,9 +264,20 @@ on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const 
         }
         return;
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
+    pthread_mutex_lock(&b->lock);
+    bool room = budget_take(&b->qbytes, peer, len);
+    if (!room)
+        b->dropped++;
+    pthread_mutex_unlock(&b->lock);
+    if (!room)
         return;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        pthread_mutex_lock(&b->lock);
+        budget_give(&b->qbytes, peer, len);
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
     memcpy(copy, msg, len);
     enqueue(b, &(struct ev){.kind = EV_MSG, .peer = peer, .msg = {copy, len}});
 }
@@ -321,6 +342,20 @@ wait_for_events(struct bft *b, uint64_t deadline)
     }
 }
 
+/* Once a tick at most: how many peer frames the queue's bounds dropped since the last. */
+static void
+log_drops(struct bft *b)
+{
+    pthread_mutex_lock(&b->lock);
+    uint64_t dropped = b->dropped;
+    pthread_mutex_unlock(&b->lock);
+    if (dropped > b->dropped_logged)
+        log_warn("peer frames dropped", "{s:I, s:s}", "count",
+                 (json_int_t)(dropped - b->dropped_logged), "reason",
+                 "more than the engine queue holds (per peer or in all)");
+    b->dropped_logged = dropped;
+}
+
 static void
 update_info(struct bft *b)
 {
@@ -362,6 +397,11 @@ run(void *arg)
                 engine_on_peer(b->eng, q[i].peer, q[i].key, q[i].up, q[i].validator);
             free(q[i].msg.data);
         }
+        pthread_mutex_lock(&b->lock);
+        for (size_t i = 0; i < qn; i++)
+            if (q[i].kind == EV_MSG)
+                budget_give(&b->qbytes, q[i].peer, q[i].msg.len);
+        pthread_mutex_unlock(&b->lock);
         free(q);
         if (stop)
             break;
@@ -374,6 +414,7 @@ run(void *arg)
         fire_timers(b);
         if (node_mono_ms() >= tick) {
             engine_tick(b->eng);
+            log_drops(b);
             mempool_expire(b->n->pool, node_mono_ms(), POOL_MAX_AGE_MS);
             tick = node_mono_ms() + TICK_MS;
         }
@@ -420,6 +461,7 @@ bft_start(struct bft **out, struct node *n, char *why, size_t why_len)
         return IDL_ERR_NOMEM;
     b->n = n;
     pthread_mutex_init(&b->lock, NULL);
+    budget_init(&b->qbytes, QUEUE_BYTES_MAX, QUEUE_PEER_BYTES_MAX);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
     pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -498,6 +540,7 @@ bft_stop(struct bft *b)
     for (size_t i = 0; i < b->qn; i++)
         free(b->q[i].msg.data);
     free(b->q);
+    budget_free(&b->qbytes);
     free(b->timers);
     engine_free(b->eng);
     wal_close(b->wal);
