@@ -22,6 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ledger/store.h"
+
 #define CACHE_MAX        8 /* blocks kept that the core no longer needs (see cache_add) */
 #define PROPOSAL_AHEAD   1 /* proposals of rounds further ahead wait for their resend */
 /*
@@ -99,6 +101,9 @@ struct engine {
     struct cons *core;
     uint64_t height;
     bool started, halted;
+    bool tip_lazy; /* the tip was committed lazily (catching up): not yet on stable storage */
+    char halt_why[96]; /* the first reason */
+    uint32_t halted_ticks;
     struct cached **cache; /* oldest first; entries never move in memory */
     size_t n_cache, cap_cache;
     /* Decided, but the block is not in the cache: it comes by block sync (or a proposal). */
@@ -278,12 +283,18 @@ send_msg(struct engine *e, const struct cons_msg *m, int peer /* -1 = broadcast 
     return IDL_OK;
 }
 
+/*
+ * Going on without the log would risk signing twice: stop deciding instead, for good (a
+ * restart replays what the log holds and cuts a torn tail). Block sync goes on: it signs
+ * nothing, and keeps the node's ledger and answers current.
+ */
 static void
 halt(struct engine *e, const char *why)
 {
-    /* Going on without the log would risk signing twice: stop deciding instead. */
+    if (!e->halted)
+        snprintf(e->halt_why, sizeof(e->halt_why), "%s", why);
     e->halted = true;
-    event(e, ENGINE_EV_HALT, "%s", why);
+    event(e, ENGINE_EV_HALT, "%s; following committed blocks by block sync only", why);
 }
 
 static idl_err
@@ -322,6 +333,27 @@ wal_write(struct engine *e, uint8_t kind, const uint8_t *body, size_t len)
 static void
 flush(struct engine *e)
 {
+    /*
+     * What we sign builds on the tip, so the tip must survive a power cut as the log does:
+     * else a restart below it would come back to this height with its records ignored as
+     * those of a later height, and sign again. One sync of the store makes every lazy
+     * commit durable (LevelDB's log is written in order).
+     */
+    if (e->n_recs && e->tip_lazy) {
+        struct store_batch none;
+        store_batch_init(&none);
+        if (store_write(ledger_store(e->l), &none, true) != IDL_OK) {
+            halt(e, "cannot sync the ledger under the consensus log");
+            for (size_t i = 0; i < e->n_recs; i++)
+                free(e->out_recs[i].data);
+            e->n_recs = 0;
+            for (size_t i = 0; i < e->n_msgs; i++)
+                free(e->out_msgs[i].data);
+            e->n_msgs = 0;
+            return;
+        }
+        e->tip_lazy = false;
+    }
     if (e->n_recs && e->host.wal_append(e->host.arg, e->out_recs, e->n_recs) != IDL_OK) {
         halt(e, "cannot write the consensus log");
         for (size_t i = 0; i < e->n_msgs; i++)
@@ -594,12 +626,18 @@ commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes 
         halt(e, "cannot commit a decided block to the store");
         return rc;
     }
+    e->tip_lazy = !durable;
     uint64_t ms = clock_ms(e) - t0;
     event(e, ENGINE_EV_COMMITTED, "%s, %u transactions", how, n);
     if (e->host.committed)
         e->host.committed(e->host.arg, copy ? copy : res, copy ? n : 0, e->height, ms);
     free(copy);
-    if (e->host.wal_reset && e->host.wal_reset(e->host.arg) != IDL_OK)
+    /*
+     * The log of a height may go only once the ledger holds the height durably: after a
+     * lazy commit (catching up) a power cut could take the ledger back below a height
+     * whose votes the log no longer held, and the restarted node could vote again.
+     */
+    if (durable && e->host.wal_reset && e->host.wal_reset(e->host.arg) != IDL_OK)
         halt(e, "cannot reset the consensus log");
     return IDL_OK;
 }
@@ -1159,7 +1197,7 @@ on_decided_msg(struct engine *e, uint32_t peer, const struct msg_decided *d)
     bool applied = decided_apply(e, peer, d);
     /* Apply, in a loop rather than by recursion, the held blocks that now follow. */
     struct held next;
-    while (applied && !e->halted && pending_take(e, &next)) {
+    while (applied && pending_take(e, &next)) {
         struct cons_msg m;
         applied = false;
         if (cons_msg_decode(&m, next.msg.data, next.msg.len) == IDL_OK) {
@@ -1351,16 +1389,15 @@ msg_height(const struct cons_msg *m)
 void
 engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size_t len)
 {
-    if (e->halted)
-        return;
     struct cons_msg m;
     if (cons_msg_decode(&m, msg, len) != IDL_OK) {
         refuse(e, peer, "message", "it does not decode");
         return;
     }
     uint64_t h = msg_height(&m);
-    if (h && (!e->core || !e->started)) {
-        /* Replicas do not take part; a validator not started yet drops it (it is resent). */
+    if (h && (!e->core || !e->started || e->halted)) {
+        /* Replicas do not take part; a validator not started yet drops it (it is resent);
+         * a halted one follows committed blocks only. */
     } else if (h && h > e->height) {
         on_future(e, peer, &m, msg, len);
     } else if (h == e->height && m.kind == MSG_PROPOSAL) {
@@ -1426,14 +1463,19 @@ engine_on_peer(struct engine *e, uint32_t peer, const uint8_t key[SIG_PUBKEY_BYT
 void
 engine_tick(struct engine *e)
 {
-    if (e->halted)
-        return;
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
-    /* Our latest messages again: peers that lost them (a dropped link) catch up. */
-    for (size_t i = 0; i < e->n_own; i++)
-        e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
-    pol_send(e, false);
+    if (e->halted) {
+        /* Not our messages again: after a failed log write they may not be in the log. */
+        if (e->halted_ticks++ % 60 == 0)
+            event(e, ENGINE_EV_HALT, "still halted (%s): restart the node once that is mended",
+                  e->halt_why);
+    } else {
+        /* Our latest messages again: peers that lost them (a dropped link) catch up. */
+        for (size_t i = 0; i < e->n_own; i++)
+            e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
+        pol_send(e, false);
+    }
     struct cons_msg m = {.kind = MSG_STATUS};
     m.body.status.height = tip.height;
     memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
@@ -1643,6 +1685,7 @@ engine_status(const struct engine *e, struct engine_status *st)
     const struct peer *sp = e->syncing ? peer_get((struct engine *)e, e->sync_peer) : NULL;
     st->catching_up = st->best_peer_height >= e->height + 1 || (sp && claim_trusted(sp));
     st->refused = e->refused;
+    st->halted = e->halted;
     st->held = e->future.n + e->pending.n;
     st->held_bytes = e->future.bytes + e->pending.bytes;
     st->equivocations = e->equivocations + (e->core ? cons_equivocations(e->core) : 0);

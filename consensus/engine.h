@@ -49,7 +49,8 @@ struct cons_host {
     void (*schedule)(void *arg, uint64_t height, uint32_t round, unsigned step, uint32_t ms);
     /* Appends records to the write-ahead log, durably (one sync for the lot). */
     idl_err (*wal_append)(void *arg, const struct idl_bytes *recs, size_t n);
-    /* The height's records are obsolete (its block is committed): the log may be emptied. */
+    /* The height's records are obsolete (its block is committed durably): the log may be
+     * emptied. */
     idl_err (*wal_reset)(void *arg);
     /* Signs a 32-byte hash with the node's validator key. */
     idl_err (*sign)(void *arg, const uint8_t msg[HASH_BYTES], uint8_t sig[SIG_BYTES]);
@@ -88,6 +89,7 @@ struct engine_status {
     unsigned step;
     uint64_t best_peer_height; /* highest tip reported by a peer whose claims count */
     bool catching_up;          /* such a peer is 2 or more blocks ahead, or syncing from one */
+    bool halted;      /* a log write failed: no more votes, only block sync (engine.c halt) */
     uint64_t refused; /* messages and blocks refused so far */
     size_t held, held_bytes; /* messages held for later heights (see ENGINE_HELD_BYTES_MAX) */
     uint64_t equivocations;

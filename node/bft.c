@@ -364,12 +364,14 @@ update_info(struct bft *b)
     struct p2p_peer_info peers[P2P_PEERS_MAX];
     size_t np = p2p_peers(b->p2p, peers, P2P_PEERS_MAX);
     atomic_store(&b->n->catching_up, st.catching_up);
+    atomic_store(&b->n->consensus_halted, st.halted);
     pthread_mutex_lock(&b->lock);
     b->info.round = st.round;
     b->info.step = st.step;
     b->info.peers = np;
     b->info.refused = st.refused;
     b->info.equivocations = st.equivocations;
+    b->info.halted = st.halted;
     pthread_mutex_unlock(&b->lock);
 }
 

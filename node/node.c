@@ -27,6 +27,12 @@ node_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+bool
+node_consensus_halted(struct node *n)
+{
+    return atomic_load(&n->consensus_halted);
+}
+
 uint64_t
 node_mono_ms(void)
 {

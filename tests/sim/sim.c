@@ -15,7 +15,8 @@
  *
  * A run has a fault phase (message drop, duplication, delay and reordering, partitions
  * and heals, links that drop and reconnect under new peer ids, crashes and restarts from
- * the write-ahead log, failing log writes, clock skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
+ * the write-ahead log, failing log writes (after which a validator crashes, or stays up
+ * halted and must follow the chain by block sync), clock skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
  * Byzantine validators (at most f, where n >= 3f + 1) run a real engine too, but the
  * simulator tampers with what they send: equivocating proposals and votes split between
  * two groups of peers, floods of signed proposals for their rounds (more blocks than an
@@ -341,6 +342,8 @@ struct params {
     double p_io;
     uint32_t fault_ms, tx_ms, skew_ms;
     uint32_t churn_ms; /* 0, or a link reconnects about this often in the fault phase */
+    double p_keep_halted; /* a validator halted by a log failure stays up, halted */
+    double p_power;       /* an injected crash is a power cut (unsynced writes lost) */
     struct cons_timeouts to;
     /* Byzantine behaviour */
     double p_equiv_vote, p_equiv_prop, p_badsig, p_garble, p_impersonate, p_fake_decided;
@@ -381,6 +384,7 @@ struct node {
     struct ledger *l;
     struct engine *e;
     bool up, io_fault;
+    bool halt_kept; /* halted by a log failure and left running: it must follow by sync */
     uint32_t inc;
     int64_t skew;
     /* The durable write-ahead log. */
@@ -554,11 +558,12 @@ print_status(struct sim *s)
         if (nd->up)
             engine_status(nd->e, &st);
         printf("  node %d%s%s: %s tip %" PRIu64 " height %" PRIu64 " round %u step %u best_peer %" PRIu64
-               "%s refused %" PRIu64 " equivocations %" PRIu64 " pool %zu commits %" PRIu64 "\n",
+               "%s%s refused %" PRIu64 " equivocations %" PRIu64 " held %zu pool %zu commits %" PRIu64
+               "\n",
                i, nd->byz ? " (byzantine)" : "", nd->validator ? "" : " (replica)",
                nd->up ? "up" : "down", nd->tip, st.height, st.round, st.step, st.best_peer_height,
-               st.catching_up ? " catching-up" : "", st.refused, st.equivocations, nd->n_pool,
-               nd->commits);
+               st.catching_up ? " catching-up" : "", st.halted ? " halted" : "", st.refused,
+               st.equivocations, st.held, nd->n_pool, nd->commits);
     }
     /* The last lock record of each log: what the node is locked on (engine.c's format). */
     for (int i = 0; i < s->n_nodes; i++) {
@@ -614,6 +619,133 @@ fail(struct sim *s, const char *rule, const char *fmt, ...)
     printf("\n");
     print_status(s);
     fflush(stdout);
+}
+
+/* ---- a store that loses what was not synced when the power goes ---- */
+
+/*
+ * A memory store as the disk sees it: writes go to the visible store (what the process
+ * reads, the operating system's cache), and reach the durable one only with the next
+ * synced write, in order, as LevelDB's log does. A power cut (cut_power) throws away what
+ * was never synced.
+ */
+struct cut_store {
+    struct store base;
+    struct store_ops ops; /* the visible store's, with ours over them */
+    struct store *vis, *dur;
+    struct store_batch *pending; /* written since the last sync */
+    size_t n_pending, cap_pending;
+};
+
+static struct cut_store *
+as_cut(struct store *s)
+{
+    return (struct cut_store *)s;
+}
+
+static idl_err
+cut_get(struct store *s, const uint8_t *key, size_t key_len, struct idl_bytes *val)
+{
+    return store_get(as_cut(s)->vis, key, key_len, val);
+}
+
+static void
+batch_copy(struct store_batch *out, const struct store_batch *b)
+{
+    store_batch_init(out);
+    for (size_t i = 0; i < b->count; i++) {
+        const struct store_op *o = &b->ops[i];
+        IDL_ASSERT((o->val ? store_batch_put(out, o->key, o->key_len, o->val, o->val_len)
+                           : store_batch_del(out, o->key, o->key_len)) == IDL_OK);
+    }
+}
+
+static void
+cut_pending_clear(struct cut_store *c)
+{
+    for (size_t i = 0; i < c->n_pending; i++)
+        store_batch_free(&c->pending[i]);
+    c->n_pending = 0;
+}
+
+static idl_err
+cut_write(struct store *s, const struct store_batch *b, bool sync)
+{
+    struct cut_store *c = as_cut(s);
+    idl_err rc = store_write(c->vis, b, false);
+    if (rc)
+        return rc;
+    if (!sync) {
+        if (c->n_pending == c->cap_pending) {
+            c->cap_pending = c->cap_pending ? c->cap_pending * 2 : 16;
+            c->pending = realloc(c->pending, c->cap_pending * sizeof(*c->pending));
+            IDL_ASSERT(c->pending);
+        }
+        batch_copy(&c->pending[c->n_pending++], b);
+        return IDL_OK;
+    }
+    for (size_t i = 0; i < c->n_pending; i++)
+        IDL_ASSERT(store_write(c->dur, &c->pending[i], false) == IDL_OK);
+    cut_pending_clear(c);
+    return store_write(c->dur, b, false);
+}
+
+static struct store_iter *
+cut_iter_new(struct store *s)
+{
+    return store_iter_new(as_cut(s)->vis);
+}
+
+static void
+cut_close(struct store *s)
+{
+    struct cut_store *c = as_cut(s);
+    store_close(c->vis);
+    store_close(c->dur);
+    cut_pending_clear(c);
+    free(c->pending);
+    free(c);
+}
+
+static struct store *
+cut_open(void)
+{
+    struct cut_store *c = calloc(1, sizeof(*c));
+    IDL_ASSERT(c);
+    IDL_ASSERT(store_memory_open(&c->vis) == IDL_OK && store_memory_open(&c->dur) == IDL_OK);
+    c->ops = *c->vis->ops;
+    c->ops.get = cut_get;
+    c->ops.write = cut_write;
+    c->ops.iter_new = cut_iter_new;
+    c->ops.close = cut_close;
+    c->base.ops = &c->ops;
+    return &c->base;
+}
+
+/* The power goes: what the process sees is what was synced, no more. */
+static void
+cut_power(struct store *s)
+{
+    struct cut_store *c = as_cut(s);
+    cut_pending_clear(c);
+    struct store *fresh;
+    IDL_ASSERT(store_memory_open(&fresh) == IDL_OK);
+    struct store_batch all;
+    store_batch_init(&all);
+    struct store_iter *it = store_iter_new(c->dur);
+    IDL_ASSERT(it);
+    static const uint8_t first[1];
+    for (store_iter_seek(c->dur, it, first, 0); store_iter_valid(c->dur, it);
+         store_iter_next(c->dur, it)) {
+        size_t kl, vl;
+        const uint8_t *k = store_iter_key(c->dur, it, &kl), *v = store_iter_value(c->dur, it, &vl);
+        IDL_ASSERT(store_batch_put(&all, k, kl, v, vl) == IDL_OK);
+    }
+    store_iter_free(c->dur, it);
+    IDL_ASSERT(store_write(fresh, &all, true) == IDL_OK);
+    store_batch_free(&all);
+    store_close(c->vis);
+    c->vis = fresh;
 }
 
 /* ---- keys and genesis ---- */
@@ -1630,6 +1762,7 @@ node_crash(struct sim *s, struct node *nd, const char *why)
     nd->l = NULL;
     nd->up = false;
     nd->io_fault = false;
+    nd->halt_kept = false;
     nd->inc++;
     pool_clear(nd);
     for (size_t i = 0; i < nd->n_out; i++)
@@ -1657,6 +1790,23 @@ node_start(struct sim *s, struct node *nd)
         memcpy(nd->sh[0], tip.state_hash, HASH_BYTES);
     }
     nd->tip = tip.height;
+    if (nd->checked > tip.height) {
+        /* A power cut took blocks back: check them again when they come back. */
+        nd->checked = tip.height;
+        for (int a = 0; a < ACTORS; a++) {
+            struct ledger_tx tx;
+            uint64_t next;
+            char why2[LEDGER_WHY_MAX];
+            if (!s->cat[a].n)
+                continue;
+            idl_err rc = ledger_tx_admit(nd->l, s->cat[a].raw[0].data, s->cat[a].raw[0].len, &tx,
+                                         &next, why2, sizeof(why2));
+            if (!rc)
+                ledger_tx_free(&tx);
+            if (next)
+                nd->nonce[a] = next - 1;
+        }
+    }
     struct cons_host host = {
         .arg = nd,
         .now_ms = host_now,
@@ -1707,6 +1857,24 @@ node_start(struct sim *s, struct node *nd)
     push_event(s, &t);
 }
 
+/*
+ * Whether an honest validator halted by a log failure stays up, halted, rather than crash
+ * and restart: only while the Byzantine and the halted together are at most f, so the
+ * others can still decide (and it must keep up with them by block sync).
+ */
+static bool
+keep_halted(struct sim *s, const struct node *nd)
+{
+    int f = (s->p.n - 1) / 3, faulty = s->p.n_byz;
+    for (int i = 0; i < s->n_nodes; i++)
+        faulty += s->nodes[i].halt_kept;
+    if (nd->byz || faulty + 1 > f || !rng_chance(&s->rng, s->p.p_keep_halted))
+        return false;
+    struct engine_status st;
+    engine_status(nd->e, &st);
+    return st.halted;
+}
+
 /* Carries out what an engine call left behind: messages, an injected crash, the checks. */
 static void
 after_call(struct sim *s, struct node *nd)
@@ -1716,7 +1884,16 @@ after_call(struct sim *s, struct node *nd)
     if (pool_ready(nd) && nd->validator && !nd->io_fault)
         engine_on_work(nd->e);
     flush_out(s, nd);
-    if (nd->io_fault) {
+    if (nd->io_fault && !nd->halt_kept && keep_halted(s, nd)) {
+        nd->halt_kept = true;
+        trace(s, "node %d: stays up, halted: it must follow committed blocks by sync", nd->idx);
+    }
+    if (nd->halt_kept) {
+        struct engine_status st;
+        engine_status(nd->e, &st);
+        if (!st.halted)
+            fail(s, "halt", "node %d: its engine halted but does not say so", nd->idx);
+    } else if (nd->io_fault) {
         node_crash(s, nd, "log failure");
         struct event e = {.at = s->now + rng_range(&s->rng, 50, 2000), .kind = EV_RESTART,
                           .node = (int16_t)nd->idx, .inc = nd->inc};
@@ -1855,7 +2032,10 @@ do_crash(struct sim *s)
     if (!n)
         return;
     struct node *nd = &s->nodes[cand[rng_below(&s->rng, (uint64_t)n)]];
-    node_crash(s, nd, "injected");
+    bool power = rng_chance(&s->rng, s->p.p_power);
+    node_crash(s, nd, power ? "power cut: unsynced writes lost" : "injected");
+    if (power)
+        cut_power(nd->store);
     struct event e = {.at = s->now + rng_range(&s->rng, 100, 3000), .kind = EV_RESTART,
                       .node = (int16_t)nd->idx, .inc = nd->inc};
     push_event(s, &e);
@@ -2033,6 +2213,9 @@ choose_params(struct sim *s, uint64_t seed, const struct options *o)
         /* Drawn last, so that adding it left every other parameter of a seed as it was. */
         p->p_flood = o->flood ? 1.0 : rng_chance(r, 0.3) ? rng_unit(r) : 0;
     }
+    if (p->p_io > 0)
+        p->p_keep_halted = rng_chance(r, 0.5) ? rng_unit(r) : 0;
+    p->p_power = rng_chance(r, 0.5) ? rng_unit(r) : 0;
     if (p->n + p->n_replicas > 1)
         p->churn_ms = o->churn ? 5 : rng_chance(r, 0.2) ? (uint32_t)rng_range(r, 3, 15) : 0;
     snprintf(s->line, sizeof(s->line),
@@ -2040,13 +2223,13 @@ choose_params(struct sim *s, uint64_t seed, const struct options *o)
              "long=%.3f partitions=%d%s crashes=%d io=%.4f fault_ms=%u tx_ms=%u skew=%u "
              "timeouts=%u/%u/%u+%u equiv=%.2f/%.2f badsig=%.2f garble=%.2f imperson=%.2f "
              "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d flood=%.2f "
-             "churn_ms=%u%s",
+             "churn_ms=%u keep_halted=%.2f power=%.2f%s",
              seed, p->n, p->n_byz, p->n_replicas, p->p_drop, p->p_dup, p->lat_min, p->lat_jit,
              p->p_long, p->partitions, p->link_down ? "(links down)" : "", p->crashes, p->p_io,
              p->fault_ms, p->tx_ms, p->skew_ms, p->to.propose_ms, p->to.prevote_ms,
              p->to.precommit_ms, p->to.delta_ms, p->p_equiv_vote, p->p_equiv_prop, p->p_badsig,
              p->p_garble, p->p_impersonate, p->p_fake_decided, p->replay_ms, p->lie_status,
-             p->mute_sync, p->amnesia, p->p_flood, p->churn_ms,
+             p->mute_sync, p->amnesia, p->p_flood, p->churn_ms, p->p_keep_halted, p->p_power,
              o->no_cert_check ? " no-cert-check" : "");
 }
 
@@ -2257,7 +2440,7 @@ run(uint64_t seed, const struct options *o, struct result *res)
         nd->skew = p->skew_ms ? (int64_t)rng_below(&s->rng, 2 * (uint64_t)p->skew_ms + 1) -
                                     (int64_t)p->skew_ms
                               : 0;
-        IDL_ASSERT(store_memory_open(&nd->store) == IDL_OK);
+        nd->store = cut_open();
     }
     make_genesis(s);
     if (o->verbose)
