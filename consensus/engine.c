@@ -1079,7 +1079,7 @@ maybe_sync(struct engine *e, bool urgent)
         request_sync(e);
 }
 
-void
+size_t
 engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
                   const struct msg_sync_req *req)
 {
@@ -1092,14 +1092,14 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
         struct ledger_block b;
         struct idl_bytes cert;
         if (ledger_block_get(l, h, &b, &cert) != IDL_OK)
-            return;
+            return bytes;
         struct idl_bytes raw;
         idl_err rc = ledger_block_encode(&b, &raw);
         ledger_block_free(&b);
         if (rc || !cert.len) {
             free(cert.data);
             free(raw.data);
-            return;
+            return bytes;
         }
         struct cons_msg m = {.kind = MSG_DECIDED};
         m.body.decided.block = raw;
@@ -1113,6 +1113,7 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
         free(raw.data);
         free(cert.data);
     }
+    return bytes;
 }
 
 /*
@@ -1407,7 +1408,7 @@ engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size_t le
     } else if (m.kind == MSG_DECIDED) {
         on_decided_msg(e, peer, &m.body.decided);
     } else if (m.kind == MSG_SYNC_REQ) {
-        engine_serve_sync(e->l, &e->host, peer, &m.body.sync_req);
+        (void)engine_serve_sync(e->l, &e->host, peer, &m.body.sync_req);
     } else if (m.kind == MSG_STATUS) {
         on_status(e, peer, &m.body.status);
     } else if (m.kind == MSG_TXS) {

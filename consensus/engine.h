@@ -124,10 +124,11 @@ void engine_status(const struct engine *e, struct engine_status *st);
 
 /*
  * Answers a sync request from the committed ledger: DECIDED messages for the asked heights,
- * sent to peer. Reads only the store, so hosts may call it from any thread.
+ * sent to peer. Returns the block and certificate bytes sent. Reads only the store, so
+ * hosts may call it from any thread (and should bound how often a peer may ask).
  */
-void engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
-                       const struct msg_sync_req *req);
+size_t engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
+                         const struct msg_sync_req *req);
 
 /* Encodes a TXS gossip message of n transactions. */
 IDL_MUST_USE idl_err engine_txs_message(const struct idl_bytes *txs, size_t n,

@@ -5,7 +5,11 @@
  * NNG's threads and taken in batches by the engine thread, which also keeps the
  * consensus timers (a short unsorted list: there are a handful at a time) and a one-second
  * tick. Gossiped transactions are admitted to the pool on the network thread that received
- * them (signature checks run there, in parallel), and sync requests are answered there too.
+ * them (signature checks run there, in parallel), and sync requests are answered there too,
+ * at a bounded rate per peer. Frames queued for the engine thread are bounded in bytes, per
+ * peer and in all. The pool is gossiped again to each peer whose link comes up, and what
+ * waits in it is resent every REGOSSIP_MS: a transaction that entered where no validator
+ * was reachable at that moment still reaches them.
  */
 #include "node/bft.h"
 
@@ -29,6 +33,18 @@
 #define QUEUE_BYTES_MAX      (256u << 20)
 #define QUEUE_PEER_BYTES_MAX (64u << 20)
 #define WAL_RESET_BYTES (64u * 1024 * 1024)
+/* Answering sync requests (on the network threads): a reply reads up to 16 MiB of blocks
+ * for a 14-byte request, so a peer may ask only so often, and only so many replies are
+ * built at once. A request over the bounds goes unanswered (the asker retries elsewhere). */
+#define SERVE_AT_ONCE_MAX 4
+#define SERVE_REQS_PER_S  20                 /* per peer, and as many at once */
+#define SERVE_BYTES_PER_S (64.0 * 1024 * 1024) /* per peer, and as many at once */
+/* Gossip again: the pool to a peer whose link comes up, and every REGOSSIP_MS what has
+ * waited that long, so a transaction that entered where no validator was reachable still
+ * reaches them. Bounded per send. */
+#define REGOSSIP_MS        10000
+#define REGOSSIP_TXS_MAX   2000
+#define REGOSSIP_BYTES_MAX (8u << 20)
 #define TICK_MS         1000
 #define POOL_MAX_AGE_MS (10 * 60 * 1000)
 
@@ -40,6 +56,13 @@ struct ev {
     uint32_t peer;
     uint8_t key[SIG_PUBKEY_BYTES]; /* EV_PEER: the peer's node key */
     struct idl_bytes msg;
+};
+
+/* A peer's allowance for sync requests (token buckets), while its link is up. */
+struct server_peer {
+    uint32_t peer;
+    double reqs, bytes; /* tokens left */
+    uint64_t at_ms;     /* when they were last topped up */
 };
 
 struct timer {
@@ -60,6 +83,9 @@ struct bft {
     struct ev *q;
     size_t qn, qcap;
     struct budget qbytes; /* the queued frames' bytes, by peer */
+    struct server_peer *serve; /* guarded by lock, like serving */
+    size_t n_serve, cap_serve, serving;
+    uint64_t serve_refused, serve_refused_logged;
     uint64_t dropped;
     bool work, stopping;
     struct bft_info info;
@@ -68,6 +94,7 @@ struct bft {
     size_t tn, tcap;
     uint64_t last_commit_ms;
     uint64_t dropped_logged;
+    uint64_t ticks;
 };
 
 /* ---- the host ---- */
@@ -245,6 +272,70 @@ admit_gossip(struct bft *b, const uint8_t *msg, size_t len)
     cons_msg_free(&m);
 }
 
+/*
+ * Whether peer may have a sync request answered now: its buckets hold a request and some
+ * bytes, and fewer than SERVE_AT_ONCE_MAX replies are being built. If so, takes a request
+ * and a reply slot (serve_end gives the slot back and charges the bytes). Lock held.
+ */
+static struct server_peer *
+serve_begin(struct bft *b, uint32_t peer)
+{
+    struct server_peer *sp = NULL;
+    for (size_t i = 0; i < b->n_serve && !sp; i++)
+        if (b->serve[i].peer == peer)
+            sp = &b->serve[i];
+    uint64_t now = node_mono_ms();
+    if (!sp) {
+        if (b->n_serve == b->cap_serve) {
+            size_t cap = b->cap_serve ? b->cap_serve * 2 : 16;
+            struct server_peer *v = realloc(b->serve, cap * sizeof(*v));
+            if (!v)
+                return NULL;
+            b->serve = v;
+            b->cap_serve = cap;
+        }
+        sp = &b->serve[b->n_serve++];
+        *sp = (struct server_peer){peer, SERVE_REQS_PER_S, SERVE_BYTES_PER_S, now};
+    }
+    double s = (double)(now - sp->at_ms) / 1000.0;
+    sp->at_ms = now;
+    sp->reqs = sp->reqs + s * SERVE_REQS_PER_S;
+    if (sp->reqs > SERVE_REQS_PER_S)
+        sp->reqs = SERVE_REQS_PER_S;
+    sp->bytes = sp->bytes + s * SERVE_BYTES_PER_S;
+    if (sp->bytes > SERVE_BYTES_PER_S)
+        sp->bytes = SERVE_BYTES_PER_S;
+    if (sp->reqs < 1 || sp->bytes <= 0 || b->serving >= SERVE_AT_ONCE_MAX)
+        return NULL;
+    sp->reqs -= 1;
+    b->serving++;
+    return sp;
+}
+
+static void
+serve_sync(struct bft *b, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    struct cons_msg m;
+    if (cons_msg_decode(&m, msg, len) != IDL_OK)
+        return;
+    pthread_mutex_lock(&b->lock);
+    bool ok = serve_begin(b, peer) != NULL;
+    if (!ok)
+        b->serve_refused++;
+    pthread_mutex_unlock(&b->lock);
+    if (ok) {
+        struct cons_host h = {.arg = b, .send = host_send};
+        size_t bytes = engine_serve_sync(b->n->ledger, &h, peer, &m.body.sync_req);
+        pthread_mutex_lock(&b->lock);
+        b->serving--;
+        for (size_t i = 0; i < b->n_serve; i++)
+            if (b->serve[i].peer == peer)
+                b->serve[i].bytes -= (double)bytes;
+        pthread_mutex_unlock(&b->lock);
+    }
+    cons_msg_free(&m);
+}
+
 static void
 on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const uint8_t *msg,
         size_t len)
@@ -256,12 +347,7 @@ on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const 
         return;
     }
     if (len >= 2 && msg[1] == MSG_SYNC_REQ) {
-        struct cons_msg m;
-        if (cons_msg_decode(&m, msg, len) == IDL_OK) {
-            struct cons_host h = {.arg = b, .send = host_send};
-            engine_serve_sync(b->n->ledger, &h, peer, &m.body.sync_req);
-            cons_msg_free(&m);
-        }
+        serve_sync(b, peer, msg, len);
         return;
     }
     pthread_mutex_lock(&b->lock);
@@ -293,6 +379,15 @@ on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool u
     codec_hex_encode(key, pubkey, 8);
     log_info(up ? "peer connected" : "peer disconnected", "{s:i, s:s, s:b}", "peer", (int)peer,
              "key", key, "validator", validator);
+    if (!up) {
+        pthread_mutex_lock(&b->lock);
+        for (size_t i = 0; i < b->n_serve; i++)
+            if (b->serve[i].peer == peer) {
+                b->serve[i] = b->serve[--b->n_serve];
+                break;
+            }
+        pthread_mutex_unlock(&b->lock);
+    }
     struct ev e = {.kind = EV_PEER, .up = up, .validator = validator, .peer = peer};
     memcpy(e.key, pubkey, SIG_PUBKEY_BYTES);
     enqueue(b, &e);
@@ -347,13 +442,38 @@ static void
 log_drops(struct bft *b)
 {
     pthread_mutex_lock(&b->lock);
-    uint64_t dropped = b->dropped;
+    uint64_t dropped = b->dropped, refused = b->serve_refused;
     pthread_mutex_unlock(&b->lock);
     if (dropped > b->dropped_logged)
         log_warn("peer frames dropped", "{s:I, s:s}", "count",
                  (json_int_t)(dropped - b->dropped_logged), "reason",
                  "more than the engine queue holds (per peer or in all)");
+    if (refused > b->serve_refused_logged)
+        log_warn("sync requests unanswered", "{s:I, s:s}", "count",
+                 (json_int_t)(refused - b->serve_refused_logged), "reason",
+                 "a peer asked too often, or enough replies were being built");
     b->dropped_logged = dropped;
+    b->serve_refused_logged = refused;
+}
+
+/* Sends pooled transactions on: to one peer (a link that came up) or, periodic, to all. */
+static void
+regossip(struct bft *b, int peer)
+{
+    struct idl_bytes *txs;
+    size_t n = mempool_gossip(b->n->pool, node_mono_ms(), peer < 0 ? REGOSSIP_MS : 0,
+                              REGOSSIP_TXS_MAX, REGOSSIP_BYTES_MAX, &txs);
+    struct idl_bytes msg;
+    if (n && engine_txs_message(txs, n, &msg) == IDL_OK) {
+        if (peer < 0)
+            p2p_broadcast(b->p2p, msg.data, msg.len);
+        else
+            (void)p2p_send(b->p2p, (uint32_t)peer, msg.data, msg.len);
+        free(msg.data);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(txs[i].data);
+    free(txs);
 }
 
 static void
@@ -395,8 +515,11 @@ run(void *arg)
         for (size_t i = 0; i < qn; i++) {
             if (!stop && q[i].kind == EV_MSG)
                 engine_on_message(b->eng, q[i].peer, q[i].msg.data, q[i].msg.len);
-            else if (!stop)
+            else if (!stop) {
                 engine_on_peer(b->eng, q[i].peer, q[i].key, q[i].up, q[i].validator);
+                if (q[i].up)
+                    regossip(b, (int)q[i].peer);
+            }
             free(q[i].msg.data);
         }
         pthread_mutex_lock(&b->lock);
@@ -417,6 +540,8 @@ run(void *arg)
         if (node_mono_ms() >= tick) {
             engine_tick(b->eng);
             log_drops(b);
+            if (++b->ticks % (REGOSSIP_MS / TICK_MS) == 0)
+                regossip(b, -1);
             mempool_expire(b->n->pool, node_mono_ms(), POOL_MAX_AGE_MS);
             tick = node_mono_ms() + TICK_MS;
         }
@@ -543,6 +668,7 @@ bft_stop(struct bft *b)
         free(b->q[i].msg.data);
     free(b->q);
     budget_free(&b->qbytes);
+    free(b->serve);
     free(b->timers);
     engine_free(b->eng);
     wal_close(b->wal);

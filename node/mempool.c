@@ -22,6 +22,7 @@ struct entry {
     uint32_t weight;
     uint64_t seq;
     uint64_t added_ms;
+    uint64_t gossip_ms; /* when mempool_gossip last sent it on (0: never) */
     struct idl_bytes raw;
     bool dead;
 };
@@ -404,6 +405,44 @@ mempool_select(struct mempool *mp, size_t max_weight, size_t max_bytes, struct i
     free(p);
     *out = txs;
     return k;
+}
+
+size_t
+mempool_gossip(struct mempool *mp, uint64_t now_ms, uint64_t every_ms, size_t max_n,
+               size_t max_bytes, struct idl_bytes **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&mp->lock);
+    size_t cap = mp->live < max_n ? mp->live : max_n;
+    struct idl_bytes *txs = cap ? calloc(cap, sizeof(*txs)) : NULL;
+    size_t n = 0, bytes = 0;
+    for (size_t i = 0; txs && i < mp->n && n < cap; i++) {
+        struct entry *e = &mp->e[i];
+        if (e->dead)
+            continue;
+        /* Periodic: what has waited a while (it should have made a block by now) and was
+         * not sent on lately. */
+        if (every_ms && (now_ms - e->added_ms < every_ms ||
+                         (e->gossip_ms && now_ms - e->gossip_ms < every_ms)))
+            continue;
+        if (n && bytes + e->raw.len > max_bytes)
+            break;
+        txs[n].data = malloc(e->raw.len);
+        if (!txs[n].data)
+            break;
+        memcpy(txs[n].data, e->raw.data, e->raw.len);
+        txs[n++].len = e->raw.len;
+        bytes += e->raw.len;
+        if (every_ms)
+            e->gossip_ms = now_ms;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    if (!n) {
+        free(txs);
+        txs = NULL;
+    }
+    *out = txs;
+    return n;
 }
 
 void

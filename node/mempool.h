@@ -73,6 +73,17 @@ uint64_t mempool_actor_nonce(struct mempool *mp, const char *actor);
 size_t mempool_select(struct mempool *mp, size_t max_weight, size_t max_bytes,
                       struct idl_bytes **out);
 
+/*
+ * Copies pooled transactions to gossip again into *out (caller frees each data and the
+ * array), oldest first, at most max_n of them and max_bytes in all (the first whatever its
+ * size). With every_ms 0, all of them (for a peer whose link just came up); else only those
+ * pooled and not sent on for every_ms or longer, which are marked sent at now_ms (the
+ * periodic resend, so that a transaction that entered where no validator was reachable
+ * still gets there). Returns the count.
+ */
+size_t mempool_gossip(struct mempool *mp, uint64_t now_ms, uint64_t every_ms, size_t max_n,
+                      size_t max_bytes, struct idl_bytes **out);
+
 /* Removes one transaction; if reason is not NULL, remembers it as dropped for that reason. */
 void mempool_remove(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *reason);
 

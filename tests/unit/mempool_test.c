@@ -8,7 +8,8 @@
  * long run of consecutive nonces (a client streaming its transactions) is not; an
  * admission that learnt of a commit before the pool did drops the used transactions; a
  * proposal takes nothing of an actor without a ready transaction, however old; a full
- * pool refuses, a repeated txid is EXISTS. Transactions are stand-ins: the pool never
+ * pool refuses, a repeated txid is EXISTS; gossip again sends the whole pool to a new link
+ * and, periodically, what has waited and was not sent on lately. Transactions are stand-ins: the pool never
  * decodes them.
  */
 #include <setjmp.h>
@@ -236,6 +237,48 @@ test_select_skips_actors_without_a_ready_transaction(void **state)
 }
 
 static void
+free_txs(struct idl_bytes *txs, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(txs[i].data);
+    free(txs);
+}
+
+/* Gossip again: all of the pool for a new link; what waited, now and then, for everyone. */
+static void
+test_gossip_sends_all_to_a_new_link_and_the_waiting_ones_periodically(void **state)
+{
+    struct mt *t = *state;
+    for (uint64_t k = 1; k <= 5; k++)
+        assert_int_equal(add(t, "a", k, 1), IDL_OK); /* pooled at 1000 ms */
+    struct idl_bytes *txs;
+    size_t n = mempool_gossip(t->mp, 1000, 0, 100, 1 << 20, &txs);
+    assert_int_equal(n, 5);
+    assert_int_equal(codec_be64_get(txs[0].data), 1);
+    free_txs(txs, n);
+    assert_int_equal(mempool_gossip(t->mp, 1000, 0, 3, 1 << 20, &txs), 3); /* at most max_n */
+    free_txs(txs, 3);
+    /* Periodic, every 10 s: nothing has waited that long at 5 s; all at 11 s, once. */
+    assert_int_equal(mempool_gossip(t->mp, 5000, 10000, 100, 1 << 20, &txs), 0);
+    assert_null(txs);
+    n = mempool_gossip(t->mp, 11000, 10000, 2, 1 << 20, &txs);
+    assert_int_equal(n, 2);
+    free_txs(txs, n);
+    n = mempool_gossip(t->mp, 11000, 10000, 100, 1 << 20, &txs);
+    assert_int_equal(n, 3); /* the other three, not the two just sent */
+    assert_int_equal(codec_be64_get(txs[0].data), 3);
+    free_txs(txs, n);
+    assert_int_equal(mempool_gossip(t->mp, 20000, 10000, 100, 1 << 20, &txs), 0);
+    n = mempool_gossip(t->mp, 21000, 10000, 100, 1 << 20, &txs);
+    assert_int_equal(n, 5);
+    free_txs(txs, n);
+    /* Bytes: the first whatever its size, then only what fits. */
+    n = mempool_gossip(t->mp, 21000, 0, 100, 1, &txs);
+    assert_int_equal(n, 1);
+    free_txs(txs, n);
+}
+
+static void
 test_repeat_is_exists_and_a_full_pool_refuses(void **state)
 {
     (void)state;
@@ -267,6 +310,9 @@ main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_select_skips_actors_without_a_ready_transaction,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(
+            test_gossip_sends_all_to_a_new_link_and_the_waiting_ones_periodically, setup,
+            teardown),
         cmocka_unit_test(test_repeat_is_exists_and_a_full_pool_refuses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
