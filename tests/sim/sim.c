@@ -40,7 +40,12 @@
  * (git log consensus/): a liar's claimed tip stranding a lagging node's sync; re-proposals
  * judged invalid when another validator built the block; the prevotes behind a valid round
  * never sent again; an equivocator's second vote never counted; a restarted proposer
- * waiting in the propose step for ever; a leak of held future blocks.
+ * waiting in the propose step for ever; a leak of held future blocks. Floods, churn, power
+ * cuts, halted validators and the idle check found more: a flood of signed proposals
+ * evicting the honest block from every cache; a peer table full after 128 reconnects; a
+ * request to a mute peer never expiring, and a liar's claim, keeping a node "catching up";
+ * held blocks never applied while halted; a proposal signed on a lazily committed tip that
+ * a power cut could undo, so that the node signed another after the restart.
  *
  * Usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B] [--equivocate]
  *            [--flood] [--churn] [--no-cert-check] [--twice] [--keep-going] [--verbose]
