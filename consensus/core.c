@@ -710,3 +710,32 @@ cons_equivocations(const struct cons *c)
 {
     return c->equivocations;
 }
+
+bool
+cons_proposal_of(const struct cons *c, uint32_t round, struct cons_proposal *out)
+{
+    const struct round_state *rs = round_find(c, round);
+    if (!rs || !rs->has_proposal)
+        return false;
+    *out = rs->prop;
+    return true;
+}
+
+bool
+cons_holds(const struct cons *c, const uint8_t hash[HASH_BYTES])
+{
+    if (hash_is_nil(hash))
+        return false;
+    if ((c->locked_round >= 0 && !memcmp(c->locked, hash, HASH_BYTES)) ||
+        (c->valid_round >= 0 && !memcmp(c->valid, hash, HASH_BYTES)))
+        return true;
+    for (size_t i = 0; i < c->nrounds; i++) {
+        const struct round_state *rs = c->rounds[i];
+        if (rs->has_proposal && rs->round >= c->round && !memcmp(rs->prop.hash, hash, HASH_BYTES))
+            return true;
+        for (unsigned t = VOTE_PREVOTE; t <= VOTE_PRECOMMIT; t++)
+            if (rs->my_voted[t] && !memcmp(rs->my_hash[t], hash, HASH_BYTES))
+                return true;
+    }
+    return false;
+}

@@ -167,5 +167,17 @@ unsigned cons_step_of(const struct cons *c);
 bool cons_own_vote(const struct cons *c, uint32_t round, unsigned type, struct cons_vote *out);
 /* Number of conflicting second messages (equivocations) seen at this height. */
 uint32_t cons_equivocations(const struct cons *c);
+/*
+ * The proposal the core holds for `round` at this height, if any (true), into out. The
+ * first proposal of a round stands: the engine asks before it executes another.
+ */
+bool cons_proposal_of(const struct cons *c, uint32_t round, struct cons_proposal *out);
+/*
+ * Whether the block `hash` may still be needed at this height: it is the locked or the
+ * valid value, the proposal of the current round or of a later one, or a value we voted
+ * for in any round (it may be decided in that round). The engine never evicts such a block
+ * from its cache.
+ */
+bool cons_holds(const struct cons *c, const uint8_t hash[HASH_BYTES]);
 
 #endif

@@ -1,10 +1,13 @@
 /*
  * The consensus engine (see engine.h).
  *
- * Blocks under decision live in a small cache keyed by block hash: the raw block, whether
- * it is valid, and its execution against the tip (a ledger_exec), so a block is executed
- * once when proposed and committed from that execution when decided. The cache, the
- * buffered messages of the next height and the core's state are reset at each height.
+ * Blocks under decision live in a cache keyed by block hash: the raw block, whether it is
+ * valid, and its execution against the tip (a ledger_exec), so a block is executed once
+ * when proposed and committed from that execution when decided. Only the first validly
+ * signed proposal of each round is executed and cached (a second one is its proposer's
+ * equivocation), and a block the core may still need is never evicted (cache_needed). If a
+ * decided block is missing all the same, block sync fetches it. The cache, the buffered
+ * messages of the next height and the core's state are reset at each height.
  *
  * Write-ahead log records: [1, encoded PROPOSAL or VOTE message] for each of our own
  * messages, [2, lock record] for each change of the locked or valid value, with the valid
@@ -19,12 +22,30 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define CACHE_MAX        8
-#define FUTURE_MAX       1024
-#define PENDING_MAX      CONS_SYNC_BLOCKS_MAX
-#define PEERS_MAX        128
+#include "ledger/store.h"
+
+#define CACHE_MAX        8 /* blocks kept that the core no longer needs (see cache_add) */
+#define PROPOSAL_AHEAD   1 /* proposals of rounds further ahead wait for their resend */
+/*
+ * What peers can make the engine hold for later is bounded by count and by bytes, per peer
+ * and in total (a block is up to 16 MiB): messages of the next height (only signed ones,
+ * one proposal per round) and certified blocks of later heights (certificate checked, one
+ * per height, at most PENDING_AHEAD ahead). Past a bound a message is dropped: proposals and
+ * votes are sent again, and block sync brings the blocks.
+ */
+#define FUTURE_MAX            1024
+#define FUTURE_BYTES_MAX      (2u * LEDGER_BLOCK_BYTES_MAX + (4u << 20))
+#define FUTURE_PEER_BYTES_MAX (LEDGER_BLOCK_BYTES_MAX + (2u << 20))
+#define PENDING_MAX           CONS_SYNC_BLOCKS_MAX
+#define PENDING_AHEAD         CONS_SYNC_BLOCKS_MAX
+#define PENDING_BYTES_MAX     (4u * LEDGER_BLOCK_BYTES_MAX)
+#define PENDING_PEER_BYTES_MAX (CONS_SYNC_REPLY_BYTES + LEDGER_BLOCK_BYTES_MAX)
+_Static_assert(FUTURE_BYTES_MAX + PENDING_BYTES_MAX <= ENGINE_HELD_BYTES_MAX, "engine.h's bound");
+#define PEERS_MAX        256 /* connected at once (node/p2p.h allows 128) */
+#define MARKS_MAX        64  /* keys of struck or bad peers remembered across reconnects */
 #define OWN_MSGS_MAX     8
 #define SYNC_TIMEOUT_MS  5000
+#define SYNC_BACKOFF_MAX 6 /* a struck peer is asked again after 5 s << min(strikes, 6) */
 #define RESTORED_POL_MAX (4 * LEDGER_VALIDATORS_MAX)
 
 enum wal_kind { WAL_MSG = 1, WAL_LOCK = 2, WAL_POL = 3 };
@@ -34,20 +55,38 @@ struct cached {
     struct idl_bytes raw;   /* encoded block */
     struct ledger_exec *ex; /* executed against the tip, or NULL */
     bool checked, valid;
-    bool keep; /* our valid value: never evicted, we may have to propose it again */
 };
 
+/* A connected peer: an entry lives from its link's up to its down. */
 struct peer {
-    uint32_t id;
-    bool up, validator, bad;
-    uint64_t height;  /* the highest tip it claimed (not proven until its blocks arrive) */
-    uint32_t strikes; /* sync requests it left unanswered since it last sent a block */
+    uint32_t id; /* the link's id: a reconnect is a new id (node/p2p.h) */
+    uint8_t key[SIG_PUBKEY_BYTES];
+    bool validator, bad;
+    uint64_t height;   /* the highest tip it claimed (not proven until its blocks arrive) */
+    uint32_t strikes;  /* sync requests it left unanswered since it last sent a block */
+    uint64_t retry_ms; /* with strikes: not asked again before then (host clock) */
+};
+
+/* What a reconnect must not wash away: a peer's strikes and bad mark, by its key. */
+struct mark {
+    uint8_t key[SIG_PUBKEY_BYTES];
+    bool bad;
+    uint32_t strikes;
 };
 
 struct held {
     uint32_t peer;
     uint64_t height; /* the height the message is about */
+    uint32_t round;  /* a proposal's round */
+    bool proposal;
     struct idl_bytes msg;
+};
+
+/* Messages held for later, within a count and byte budgets (see FUTURE_MAX). */
+struct held_list {
+    struct held *v; /* max of them */
+    size_t n, max;
+    size_t bytes, bytes_max, peer_bytes_max;
 };
 
 struct engine {
@@ -62,20 +101,28 @@ struct engine {
     struct cons *core;
     uint64_t height;
     bool started, halted;
-    struct cached cache[CACHE_MAX];
-    size_t n_cache;
+    bool tip_lazy; /* the tip was committed lazily (catching up): not yet on stable storage */
+    char halt_why[96]; /* the first reason */
+    uint32_t halted_ticks;
+    struct cached **cache; /* oldest first; entries never move in memory */
+    size_t n_cache, cap_cache;
+    /* Decided, but the block is not in the cache: it comes by block sync (or a proposal). */
+    bool awaiting;
+    uint32_t awaited_round;
+    uint8_t awaited[HASH_BYTES];
     struct idl_bytes own[OWN_MSGS_MAX]; /* our latest proposal and votes at this height */
     size_t n_own;
-    struct held future[FUTURE_MAX]; /* messages of height + 1 */
-    size_t n_future;
-    struct held pending[PENDING_MAX]; /* DECIDED of heights above height */
-    size_t n_pending;
+    struct held_list future;  /* signed messages of height + 1 */
+    struct held_list pending; /* certified DECIDED of heights above height */
     struct peer peers[PEERS_MAX];
     size_t n_peers;
+    struct mark marks[MARKS_MAX]; /* a ring: the oldest mark goes first */
+    size_t n_marks, mark_next;
     bool syncing;
     uint32_t sync_peer;
     uint64_t sync_from, sync_to, sync_deadline;
     uint64_t sync_bytes; /* block and certificate bytes of the reply received so far */
+    uint64_t sync_got;   /* blocks of the reply applied so far */
     bool restored;
     struct cons_proposal restored_props[OWN_MSGS_MAX]; /* our proposals before the restart */
     size_t n_restored_props;
@@ -108,28 +155,115 @@ refuse(struct engine *e, uint32_t peer, const char *what, const char *why)
 
 /* ---- peers ---- */
 
+/* The engine's clock for timeouts: monotonic where the host has one. */
+static uint64_t
+clock_ms(const struct engine *e)
+{
+    return e->host.mono_ms ? e->host.mono_ms(e->host.arg) : e->host.now_ms(e->host.arg);
+}
+
 static struct peer *
-peer_get(struct engine *e, uint32_t id, bool create)
+peer_get(struct engine *e, uint32_t id)
 {
     for (size_t i = 0; i < e->n_peers; i++)
         if (e->peers[i].id == id)
             return &e->peers[i];
-    if (!create || e->n_peers == PEERS_MAX)
-        return NULL;
-    struct peer *p = &e->peers[e->n_peers++];
+    return NULL;
+}
+
+static struct mark *
+mark_find(struct engine *e, const uint8_t key[SIG_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < e->n_marks; i++)
+        if (!memcmp(e->marks[i].key, key, SIG_PUBKEY_BYTES))
+            return &e->marks[i];
+    return NULL;
+}
+
+/* When a strike is forgiven: later for each strike, up to 5 s << SYNC_BACKOFF_MAX. */
+static uint64_t
+retry_after(const struct engine *e, uint32_t strikes)
+{
+    uint32_t k = strikes < SYNC_BACKOFF_MAX ? strikes : SYNC_BACKOFF_MAX;
+    return clock_ms(e) + ((uint64_t)SYNC_TIMEOUT_MS << k);
+}
+
+/*
+ * A link came up: a new entry, with the strikes and bad mark its key earned before (a
+ * reconnect is not a fresh chance). NULL if the table is full.
+ */
+static struct peer *
+peer_add(struct engine *e, uint32_t id, const uint8_t key[SIG_PUBKEY_BYTES], bool validator)
+{
+    struct peer *p = peer_get(e, id);
+    if (!p) {
+        if (e->n_peers == PEERS_MAX)
+            return NULL;
+        p = &e->peers[e->n_peers++];
+    }
     memset(p, 0, sizeof(*p));
     p->id = id;
+    memcpy(p->key, key, SIG_PUBKEY_BYTES);
+    p->validator = validator;
+    const struct mark *m = mark_find(e, key);
+    if (m) {
+        p->bad = m->bad;
+        p->strikes = m->strikes;
+        p->retry_ms = m->strikes ? retry_after(e, m->strikes) : 0;
+    }
     return p;
 }
 
+/* A link went down: its entry goes, what it earned stays with its key. */
+static void
+peer_remove(struct engine *e, uint32_t id)
+{
+    struct peer *p = peer_get(e, id);
+    if (!p)
+        return;
+    struct mark *m = mark_find(e, p->key);
+    if (!m && (p->bad || p->strikes)) {
+        m = &e->marks[e->mark_next];
+        e->mark_next = (e->mark_next + 1) % MARKS_MAX;
+        if (e->n_marks < MARKS_MAX)
+            e->n_marks++;
+    }
+    if (m) {
+        memcpy(m->key, p->key, SIG_PUBKEY_BYTES);
+        m->bad = p->bad;
+        m->strikes = p->strikes;
+    }
+    *p = e->peers[--e->n_peers];
+}
+
+/*
+ * Claims are cheap, so a peer's counts only while it has no strikes (it answered the last
+ * time it was asked, or was never asked) and is not bad: a peer that lies about its tip and
+ * never answers cannot keep this node "catching up" for ever.
+ */
+static bool
+claim_trusted(const struct peer *p)
+{
+    return !p->bad && p->strikes == 0;
+}
+
+/* The highest tip claimed by a peer whose claims count, 0 if none. */
 static uint64_t
 best_peer_height(const struct engine *e)
 {
     uint64_t h = 0;
     for (size_t i = 0; i < e->n_peers; i++)
-        if (e->peers[i].up && !e->peers[i].bad && e->peers[i].height > h)
+        if (claim_trusted(&e->peers[i]) && e->peers[i].height > h)
             h = e->peers[i].height;
     return h;
+}
+
+/* A peer that may be asked for blocks now: not bad, and any strike's backoff is over. */
+static bool
+peer_askable(const struct engine *e, const struct peer *p, uint64_t now)
+{
+    (void)e;
+    return !p->bad && (p->strikes == 0 || now >= p->retry_ms);
 }
 
 /* ---- small helpers ---- */
@@ -149,12 +283,18 @@ send_msg(struct engine *e, const struct cons_msg *m, int peer /* -1 = broadcast 
     return IDL_OK;
 }
 
+/*
+ * Going on without the log would risk signing twice: stop deciding instead, for good (a
+ * restart replays what the log holds and cuts a torn tail). Block sync goes on: it signs
+ * nothing, and keeps the node's ledger and answers current.
+ */
 static void
 halt(struct engine *e, const char *why)
 {
-    /* Going on without the log would risk signing twice: stop deciding instead. */
+    if (!e->halted)
+        snprintf(e->halt_why, sizeof(e->halt_why), "%s", why);
     e->halted = true;
-    event(e, ENGINE_EV_HALT, "%s", why);
+    event(e, ENGINE_EV_HALT, "%s; following committed blocks by block sync only", why);
 }
 
 static idl_err
@@ -193,6 +333,27 @@ wal_write(struct engine *e, uint8_t kind, const uint8_t *body, size_t len)
 static void
 flush(struct engine *e)
 {
+    /*
+     * What we sign builds on the tip, so the tip must survive a power cut as the log does:
+     * else a restart below it would come back to this height with its records ignored as
+     * those of a later height, and sign again. One sync of the store makes every lazy
+     * commit durable (LevelDB's log is written in order).
+     */
+    if (e->n_recs && e->tip_lazy) {
+        struct store_batch none;
+        store_batch_init(&none);
+        if (store_write(ledger_store(e->l), &none, true) != IDL_OK) {
+            halt(e, "cannot sync the ledger under the consensus log");
+            for (size_t i = 0; i < e->n_recs; i++)
+                free(e->out_recs[i].data);
+            e->n_recs = 0;
+            for (size_t i = 0; i < e->n_msgs; i++)
+                free(e->out_msgs[i].data);
+            e->n_msgs = 0;
+            return;
+        }
+        e->tip_lazy = false;
+    }
     if (e->n_recs && e->host.wal_append(e->host.arg, e->out_recs, e->n_recs) != IDL_OK) {
         halt(e, "cannot write the consensus log");
         for (size_t i = 0; i < e->n_msgs; i++)
@@ -293,48 +454,82 @@ static struct cached *
 cache_find(struct engine *e, const uint8_t hash[HASH_BYTES])
 {
     for (size_t i = 0; i < e->n_cache; i++)
-        if (!memcmp(e->cache[i].hash, hash, HASH_BYTES))
-            return &e->cache[i];
+        if (!memcmp(e->cache[i]->hash, hash, HASH_BYTES))
+            return e->cache[i];
     return NULL;
 }
 
-/* Adds a block (raw copied), evicting the oldest entry if full. */
+static void
+cached_free(struct cached *c)
+{
+    ledger_exec_free(c->ex);
+    free(c->raw.data);
+    free(c);
+}
+
+/*
+ * May the block still be needed at this height? The core's locked and valid values, the
+ * proposals of this round and later ones, the values we voted for (cons_holds), and the
+ * decided block we wait for. Such a block is never evicted: a Byzantine proposer once
+ * flushed the honest block out of every node's cache by sending more signed blocks than it
+ * held, and the height could neither commit nor propose its valid value again.
+ */
+static bool
+cache_needed(const struct engine *e, const struct cached *c)
+{
+    if (e->awaiting && !memcmp(c->hash, e->awaited, HASH_BYTES))
+        return true;
+    return e->core && cons_holds(e->core, c->hash);
+}
+
+/*
+ * Adds a block (raw copied), first evicting the oldest blocks no longer needed while the
+ * cache holds CACHE_MAX or more. Needed blocks stay, so the cache may grow past CACHE_MAX,
+ * but only by blocks the core holds: one proposal per round at most (on_proposal admits no
+ * second one), the values we voted for, the lock. NULL if out of memory.
+ */
 static struct cached *
 cache_add(struct engine *e, const uint8_t hash[HASH_BYTES], const uint8_t *raw, size_t len)
 {
     struct cached *c = cache_find(e, hash);
     if (c)
         return c;
-    if (e->n_cache == CACHE_MAX) {
-        size_t v = 0;
-        while (v < CACHE_MAX && e->cache[v].keep)
-            v++;
-        if (v == CACHE_MAX)
-            return NULL;
-        ledger_exec_free(e->cache[v].ex);
-        free(e->cache[v].raw.data);
-        memmove(&e->cache[v], &e->cache[v + 1], (CACHE_MAX - 1 - v) * sizeof(e->cache[0]));
+    for (size_t i = 0; i < e->n_cache && e->n_cache >= CACHE_MAX;) {
+        if (cache_needed(e, e->cache[i])) {
+            i++;
+            continue;
+        }
+        cached_free(e->cache[i]);
+        memmove(&e->cache[i], &e->cache[i + 1], (e->n_cache - i - 1) * sizeof(e->cache[0]));
         e->n_cache--;
     }
-    c = &e->cache[e->n_cache];
-    memset(c, 0, sizeof(*c));
-    c->raw.data = malloc(len ? len : 1);
-    if (!c->raw.data)
+    if (e->n_cache == e->cap_cache) {
+        size_t cap = e->cap_cache ? e->cap_cache * 2 : CACHE_MAX;
+        struct cached **p = realloc(e->cache, cap * sizeof(*p));
+        if (!p)
+            return NULL;
+        e->cache = p;
+        e->cap_cache = cap;
+    }
+    c = calloc(1, sizeof(*c));
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!c || !copy) {
+        free(c);
+        free(copy);
         return NULL;
-    memcpy(c->raw.data, raw, len);
-    c->raw.len = len;
+    }
+    memcpy(copy, raw, len);
+    c->raw = (struct idl_bytes){copy, len};
     memcpy(c->hash, hash, HASH_BYTES);
-    e->n_cache++;
+    e->cache[e->n_cache++] = c;
     return c;
 }
 
 static void
 cache_clear(struct engine *e)
 {
-    for (size_t i = 0; i < e->n_cache; i++) {
-        ledger_exec_free(e->cache[i].ex);
-        free(e->cache[i].raw.data);
-    }
+    for (size_t i = 0; i < e->n_cache; i++)
+        cached_free(e->cache[i]);
     e->n_cache = 0;
 }
 
@@ -386,6 +581,7 @@ cache_check(struct engine *e, struct cached *c)
 /* ---- committing ---- */
 
 static void start_height(struct engine *e);
+static void maybe_sync(struct engine *e, bool urgent);
 
 /*
  * Commits the block `hash` with certificate `cert` (encoded). The block comes from the
@@ -402,7 +598,7 @@ commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes 
     struct cached *c = cache_find(e, hash);
     if (!c)
         return IDL_ERR_NOT_FOUND;
-    uint64_t t0 = e->host.now_ms(e->host.arg);
+    uint64_t t0 = clock_ms(e);
     char why[LEDGER_WHY_MAX] = "";
     if (!c->ex) {
         struct ledger_block b;
@@ -430,12 +626,18 @@ commit(struct engine *e, const uint8_t hash[HASH_BYTES], const struct idl_bytes 
         halt(e, "cannot commit a decided block to the store");
         return rc;
     }
-    uint64_t ms = e->host.now_ms(e->host.arg) - t0;
+    e->tip_lazy = !durable;
+    uint64_t ms = clock_ms(e) - t0;
     event(e, ENGINE_EV_COMMITTED, "%s, %u transactions", how, n);
     if (e->host.committed)
         e->host.committed(e->host.arg, copy ? copy : res, copy ? n : 0, e->height, ms);
     free(copy);
-    if (e->host.wal_reset && e->host.wal_reset(e->host.arg) != IDL_OK)
+    /*
+     * The log of a height may go only once the ledger holds the height durably: after a
+     * lazy commit (catching up) a power cut could take the ledger back below a height
+     * whose votes the log no longer held, and the restarted node could vote again.
+     */
+    if (durable && e->host.wal_reset && e->host.wal_reset(e->host.arg) != IDL_OK)
         halt(e, "cannot reset the consensus log");
     return IDL_OK;
 }
@@ -458,7 +660,7 @@ announce(struct engine *e, const struct idl_bytes *raw, const struct idl_bytes *
     d.body.decided.block = *raw;
     d.body.decided.commit = *cert;
     for (size_t i = 0; i < e->n_peers; i++)
-        if (e->peers[i].up && !e->peers[i].validator)
+        if (!e->peers[i].validator)
             (void)send_msg(e, &d, (int)e->peers[i].id);
 }
 
@@ -468,6 +670,21 @@ decided(struct engine *e, uint32_t round, const uint8_t hash[HASH_BYTES])
 {
     /* Our precommit (a single validator decides in the same event) goes out first. */
     flush(e);
+    if (!cache_find(e, hash)) {
+        /* Peers that hold the block commit it and say so (STATUS): block sync then brings
+         * it with its certificate, as to any node that fell behind. */
+        if (!e->awaiting) {
+            char hex[17];
+            codec_hex_encode(hex, hash, 8);
+            event(e, ENGINE_EV_SYNC, "decided block %s.. is not here: fetching it from peers",
+                  hex);
+        }
+        e->awaiting = true;
+        e->awaited_round = round;
+        memcpy(e->awaited, hash, HASH_BYTES);
+        maybe_sync(e, true);
+        return;
+    }
     struct ledger_commit cert;
     struct idl_bytes enc = {0};
     idl_err rc = cons_certificate(e->core, round, hash, &cert);
@@ -506,7 +723,9 @@ act_propose(struct engine *e, const struct cons_action *a)
     if (memcmp(a->hash, zero, HASH_BYTES) != 0) {
         c = cache_find(e, a->hash); /* our valid value, proposed again */
         if (!c) {
-            halt(e, "the valid value to propose again is missing");
+            /* Not proposing is always safe: the round times out and moves on. */
+            event(e, ENGINE_EV_REFUSED, "cannot propose the valid value again: its block is "
+                                        "not here");
             return;
         }
     } else {
@@ -577,10 +796,6 @@ static void
 act_lock(struct engine *e, const struct cons_action *a)
 {
     struct cached *c = a->valid_round_lock >= 0 ? cache_find(e, a->valid_hash) : NULL;
-    for (size_t i = 0; i < e->n_cache; i++)
-        e->cache[i].keep = false;
-    if (c)
-        c->keep = true;
     size_t raw_len = c ? c->raw.len : 0;
     size_t len = 8 + 4 + HASH_BYTES + 4 + HASH_BYTES + 4 + raw_len;
     uint8_t *buf = malloc(len);
@@ -653,15 +868,59 @@ run_actions(struct engine *e)
 
 /* ---- heights ---- */
 
-static void
-held_clear(struct held *h, size_t *n)
+static idl_err
+held_init(struct held_list *l, size_t max, size_t bytes_max, size_t peer_bytes_max)
 {
-    for (size_t i = 0; i < *n; i++)
-        free(h[i].msg.data);
-    *n = 0;
+    *l = (struct held_list){calloc(max, sizeof(struct held)), 0, max, 0, bytes_max,
+                            peer_bytes_max};
+    return l->v ? IDL_OK : IDL_ERR_NOMEM;
 }
 
-static void maybe_sync(struct engine *e, bool urgent);
+/* Takes entry i out of the list (its message is the caller's now, or freed with free_it). */
+static struct held
+held_take(struct held_list *l, size_t i, bool free_it)
+{
+    struct held h = l->v[i];
+    l->bytes -= h.msg.len;
+    l->v[i] = l->v[--l->n];
+    if (free_it) {
+        free(h.msg.data);
+        h.msg.data = NULL;
+    }
+    return h;
+}
+
+static void
+held_clear(struct held_list *l)
+{
+    while (l->n)
+        (void)held_take(l, l->n - 1, true);
+}
+
+/*
+ * Holds a copy of msg from peer, unless that would pass the list's count, its total bytes
+ * or the peer's share of them. True if held.
+ */
+static bool
+held_add(struct held_list *l, const struct held *h, const uint8_t *msg, size_t len)
+{
+    if (l->n == l->max || len > l->bytes_max - l->bytes)
+        return false;
+    size_t mine = len;
+    for (size_t i = 0; i < l->n; i++)
+        if (l->v[i].peer == h->peer)
+            mine += l->v[i].msg.len;
+    if (mine > l->peer_bytes_max)
+        return false;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy)
+        return false;
+    memcpy(copy, msg, len);
+    l->v[l->n] = *h;
+    l->v[l->n++].msg = (struct idl_bytes){copy, len};
+    l->bytes += len;
+    return true;
+}
 
 static void
 restored_pol_clear(struct engine *e)
@@ -679,6 +938,7 @@ start_height(struct engine *e)
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
     cache_clear(e);
+    e->awaiting = false;
     for (size_t i = 0; i < e->n_own; i++)
         free(e->own[i].data);
     e->n_own = 0;
@@ -688,22 +948,21 @@ start_height(struct engine *e)
     if (e->core)
         cons_start_height(e->core, e->height);
     /* Held blocks of heights now committed (we decided them ourselves) are of no use. */
-    for (size_t i = 0; i < e->n_pending;) {
-        if (e->pending[i].height < e->height) {
-            free(e->pending[i].msg.data);
-            e->pending[i] = e->pending[--e->n_pending];
-        } else {
+    for (size_t i = 0; i < e->pending.n;) {
+        if (e->pending.v[i].height < e->height)
+            (void)held_take(&e->pending, i, true);
+        else
             i++;
-        }
     }
     /* Messages of this height that arrived while we finished the last one. */
-    size_t n = e->n_future;
+    size_t n = e->future.n;
     struct held *f = n ? malloc(n * sizeof(*f)) : NULL;
     if (f)
-        memcpy(f, e->future, n * sizeof(*f));
+        memcpy(f, e->future.v, n * sizeof(*f));
     else
-        held_clear(e->future, &n);
-    e->n_future = 0;
+        held_clear(&e->future);
+    e->future.n = 0;
+    e->future.bytes = 0;
     for (size_t i = 0; f && i < n; i++) {
         engine_on_message(e, f[i].peer, f[i].msg.data, f[i].msg.len);
         free(f[i].msg.data);
@@ -719,33 +978,18 @@ static bool
 pending_take(struct engine *e, struct held *out)
 {
     bool found = false;
-    for (size_t i = 0; i < e->n_pending;) {
-        struct held *h = &e->pending[i];
+    for (size_t i = 0; i < e->pending.n;) {
+        const struct held *h = &e->pending.v[i];
         if (h->height > e->height || (found && h->height == e->height)) {
             i++;
         } else if (h->height == e->height) {
-            *out = *h;
-            *h = e->pending[--e->n_pending];
+            *out = held_take(&e->pending, i, false);
             found = true;
         } else {
-            free(h->msg.data);
-            *h = e->pending[--e->n_pending];
+            (void)held_take(&e->pending, i, true);
         }
     }
     return found;
-}
-
-static void
-hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height, const uint8_t *msg,
-     size_t len)
-{
-    if (*n == max)
-        return; /* far enough behind that block sync will do better */
-    uint8_t *copy = malloc(len);
-    if (!copy)
-        return;
-    memcpy(copy, msg, len);
-    list[(*n)++] = (struct held){peer, height, {copy, len}};
 }
 
 /* ---- block sync ---- */
@@ -753,33 +997,50 @@ hold(struct held *list, size_t *n, size_t max, uint32_t peer, uint64_t height, c
 /*
  * Asks a peer that claims to be ahead for the blocks we lack. Claims are cheap (a STATUS
  * says anything), so a peer that leaves a request unanswered for SYNC_TIMEOUT_MS earns a
- * strike, and the next request goes to the peer ahead with the fewest strikes (then the
- * highest claim): a liar that claims a far tip and never answers cannot hold a lagging
- * node back. A peer's strikes are cleared when a block of its arrives.
+ * strike: its claims stop counting (claim_trusted), and it is asked again only after a
+ * backoff that doubles with each strike. The next request goes to the askable peer ahead
+ * with the fewest strikes, then the highest claim: a liar that claims a far tip and never
+ * answers cannot hold a lagging node back. A block of its clears a peer's strikes.
  */
+/*
+ * Ends a sync request whose time is up, with a strike for its peer if not one block came
+ * (whether or not another is needed now: a request left open would keep this node
+ * "catching up"). True if no request is open any more.
+ */
+static bool
+sync_expire(struct engine *e, uint64_t now)
+{
+    if (!e->syncing)
+        return true;
+    if (now < e->sync_deadline)
+        return false;
+    /* Blocks decided here meanwhile do not count: only what the peer sent. */
+    struct peer *slow = peer_get(e, e->sync_peer);
+    if (e->sync_got == 0 && slow && slow->strikes < UINT32_MAX) {
+        slow->strikes++;
+        slow->retry_ms = retry_after(e, slow->strikes);
+    }
+    e->syncing = false;
+    return true;
+}
+
 static void
 request_sync(struct engine *e)
 {
-    uint64_t now = e->host.now_ms(e->host.arg);
-    if (e->syncing && now < e->sync_deadline)
+    uint64_t now = clock_ms(e);
+    if (!sync_expire(e, now))
         return;
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
-    if (e->syncing && tip.height < e->sync_from) {
-        struct peer *slow = peer_get(e, e->sync_peer, false);
-        if (slow && slow->strikes < UINT32_MAX)
-            slow->strikes++;
-    }
     struct peer *best = NULL;
     for (size_t i = 0; i < e->n_peers; i++) {
         struct peer *p = &e->peers[i];
-        if (!p->up || p->bad || p->height <= tip.height)
+        if (!peer_askable(e, p, now) || p->height <= tip.height)
             continue;
         if (!best || p->strikes < best->strikes ||
             (p->strikes == best->strikes && p->height > best->height))
             best = p;
     }
-    e->syncing = false;
     if (!best)
         return;
     struct cons_msg m = {.kind = MSG_SYNC_REQ};
@@ -795,26 +1056,30 @@ request_sync(struct engine *e)
                      : best->height;
     e->sync_deadline = now + SYNC_TIMEOUT_MS;
     e->sync_bytes = 0;
+    e->sync_got = 0;
     event(e, ENGINE_EV_SYNC, "asking peer %u for blocks %llu.. (it has %llu)", best->id,
           (unsigned long long)(tip.height + 1), (unsigned long long)best->height);
 }
 
 /*
- * Asks for blocks if a peer is ahead: at once if it is at least two blocks ahead (urgent
- * or not), and if only one, when `urgent` (a periodic check), since that block is most
- * likely being decided here right now.
+ * Asks for blocks if a peer that may be asked is ahead: at once if it is at least two
+ * blocks ahead (urgent or not), and if only one, when `urgent` (a periodic check), since
+ * that block is most likely being decided here right now.
  */
 static void
 maybe_sync(struct engine *e, bool urgent)
 {
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
-    uint64_t best = best_peer_height(e);
+    uint64_t now = clock_ms(e), best = 0;
+    for (size_t i = 0; i < e->n_peers; i++)
+        if (peer_askable(e, &e->peers[i], now) && e->peers[i].height > best)
+            best = e->peers[i].height;
     if (best >= tip.height + 2 || (urgent && best > tip.height))
         request_sync(e);
 }
 
-void
+size_t
 engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
                   const struct msg_sync_req *req)
 {
@@ -827,14 +1092,14 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
         struct ledger_block b;
         struct idl_bytes cert;
         if (ledger_block_get(l, h, &b, &cert) != IDL_OK)
-            return;
+            return bytes;
         struct idl_bytes raw;
         idl_err rc = ledger_block_encode(&b, &raw);
         ledger_block_free(&b);
         if (rc || !cert.len) {
             free(cert.data);
             free(raw.data);
-            return;
+            return bytes;
         }
         struct cons_msg m = {.kind = MSG_DECIDED};
         m.body.decided.block = raw;
@@ -848,6 +1113,7 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
         free(raw.data);
         free(cert.data);
     }
+    return bytes;
 }
 
 /*
@@ -858,7 +1124,7 @@ engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
 static bool
 decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
 {
-    struct peer *p = peer_get(e, peer, false);
+    struct peer *p = peer_get(e, peer);
     if (p && p->bad)
         return false;
     struct ledger_block b;
@@ -869,18 +1135,8 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
         return false;
     }
     uint64_t h = b.header.height;
-    if (p && h > p->height)
-        p->height = h;
-    if (h != e->height) {
-        if (h > e->height) {
-            struct cons_msg m = {.kind = MSG_DECIDED};
-            m.body.decided = *d;
-            struct idl_bytes enc;
-            if (cons_msg_encode(&m, &enc) == IDL_OK) {
-                hold(e->pending, &e->n_pending, PENDING_MAX, peer, h, enc.data, enc.len);
-                free(enc.data);
-            }
-        }
+    /* Committed here already, or so far ahead that block sync will bring it in turn. */
+    if (h < e->height || h > e->height + PENDING_AHEAD) {
         ledger_block_free(&b);
         return false;
     }
@@ -899,6 +1155,24 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
             e->syncing = false;
         return false;
     }
+    if (p && h > p->height)
+        p->height = h; /* proven, by the certificate */
+    if (h > e->height) {
+        /* Held until its predecessors arrive: one per height, within the byte budgets. */
+        bool have = false;
+        for (size_t i = 0; i < e->pending.n && !have; i++)
+            have = e->pending.v[i].height == h;
+        struct cons_msg m = {.kind = MSG_DECIDED};
+        m.body.decided = *d;
+        struct idl_bytes enc;
+        if (!have && cons_msg_encode(&m, &enc) == IDL_OK) {
+            struct held hd = {.peer = peer, .height = h};
+            (void)held_add(&e->pending, &hd, enc.data, enc.len);
+            free(enc.data);
+        }
+        ledger_block_free(&b);
+        return false;
+    }
     bool more = e->syncing && e->sync_peer == peer && h < e->sync_to;
     struct cached *c = cache_add(e, b.hash, d->block.data, d->block.len);
     ledger_block_free(&b);
@@ -906,6 +1180,8 @@ decided_apply(struct engine *e, uint32_t peer, const struct msg_decided *d)
         return false;
     if (p)
         p->strikes = 0;
+    if (e->syncing && e->sync_peer == peer)
+        e->sync_got++;
     start_height(e);
     return true;
 }
@@ -922,7 +1198,7 @@ on_decided_msg(struct engine *e, uint32_t peer, const struct msg_decided *d)
     bool applied = decided_apply(e, peer, d);
     /* Apply, in a loop rather than by recursion, the held blocks that now follow. */
     struct held next;
-    while (applied && !e->halted && pending_take(e, &next)) {
+    while (applied && pending_take(e, &next)) {
         struct cons_msg m;
         applied = false;
         if (cons_msg_decode(&m, next.msg.data, next.msg.len) == IDL_OK) {
@@ -949,26 +1225,73 @@ vote_authentic(const struct engine *e, const struct msg_vote *m)
     return sig_verify(m->sig, sighash, e->vals[m->validator].pubkey);
 }
 
-static void
-on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
+/*
+ * Is this proposal signed by its round's proposer? Sets the block's hash and the index of
+ * the validator that built it (-1: none). Refuses (and counts) what fails.
+ */
+static bool
+proposal_authentic(struct engine *e, uint32_t peer, const struct msg_proposal *p,
+                   uint8_t hash[HASH_BYTES], int *builder)
 {
     if (p->proposer != cons_proposer(e->n_vals, p->height, p->round)) {
         refuse(e, peer, "proposal", "not from the round's proposer");
-        return;
+        return false;
     }
     struct ledger_block b;
     if (ledger_block_decode(&b, p->block.data, p->block.len, ledger_chain_id(e->l)) != IDL_OK) {
         refuse(e, peer, "proposal", "its block does not decode");
-        return;
+        return false;
     }
-    uint8_t sighash[HASH_BYTES], hash[HASH_BYTES];
     memcpy(hash, b.hash, HASH_BYTES);
-    int builder = validator_index(e, b.header.proposer);
+    *builder = validator_index(e, b.header.proposer);
     ledger_block_free(&b);
+    uint8_t sighash[HASH_BYTES];
     cons_proposal_sighash(sighash, ledger_chain_id(e->l), p->height, p->round, p->valid_round,
                           hash);
     if (!sig_verify(p->sig, sighash, e->vals[p->proposer].pubkey)) {
         refuse(e, peer, "proposal", "bad signature");
+        return false;
+    }
+    return true;
+}
+
+/*
+ * A proposal of the height being decided. Everything that costs nothing is checked before
+ * the block is executed or even kept: the round's proposer, the round (far ahead waits for
+ * the resend), the signature, and that the core has no proposal for the round yet. A
+ * second, different, validly signed proposal of a round is its proposer's equivocation:
+ * counted, never executed, never cached (the first one stands, as in the core).
+ */
+static void
+on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
+{
+    bool fresh = p->valid_round == MSG_NO_ROUND;
+    if (!fresh && p->valid_round >= p->round) {
+        refuse(e, peer, "proposal", "its valid round is not before its round");
+        return;
+    }
+    bool done = cons_step_of(e->core) == CONS_STEP_DECIDED;
+    if ((done && !e->awaiting) ||
+        (!done && (uint64_t)p->round > (uint64_t)cons_round(e->core) + PROPOSAL_AHEAD))
+        return;
+    uint8_t hash[HASH_BYTES];
+    int builder;
+    if (!proposal_authentic(e, peer, p, hash, &builder))
+        return;
+    if (done) {
+        /* The block we decided and lack: commit it now. */
+        if (!memcmp(hash, e->awaited, HASH_BYTES) &&
+            cache_add(e, hash, p->block.data, p->block.len))
+            decided(e, e->awaited_round, e->awaited);
+        return;
+    }
+    struct cons_proposal first;
+    if (cons_proposal_of(e->core, p->round, &first)) {
+        if (memcmp(first.hash, hash, HASH_BYTES) != 0 ||
+            first.valid_round != (fresh ? -1 : (int32_t)p->valid_round)) {
+            e->equivocations++;
+            refuse(e, peer, "proposal", "its proposer already proposed another in this round");
+        }
         return;
     }
     struct cached *c = cache_add(e, hash, p->block.data, p->block.len);
@@ -976,7 +1299,6 @@ on_proposal(struct engine *e, uint32_t peer, const struct msg_proposal *p)
         return;
     cache_check(e, c);
     /* A fresh block must be the round proposer's own; a re-proposed one is from earlier. */
-    bool fresh = p->valid_round == MSG_NO_ROUND;
     struct cons_proposal cp = {p->height,
                                p->round,
                                fresh ? -1 : (int32_t)p->valid_round,
@@ -1001,13 +1323,12 @@ on_vote(struct engine *e, uint32_t peer, const struct msg_vote *m)
 static void
 on_status(struct engine *e, uint32_t peer, const struct msg_status *s)
 {
-    struct peer *p = peer_get(e, peer, true);
+    struct peer *p = peer_get(e, peer);
     if (!p)
         return;
-    p->up = true;
     if (s->height > p->height)
         p->height = s->height;
-    maybe_sync(e, false);
+    maybe_sync(e, e->awaiting);
 }
 
 static void
@@ -1022,22 +1343,36 @@ on_txs(struct engine *e, uint32_t peer, const struct msg_txs *t)
 
 /*
  * A proposal or vote of a later height than ours. Those of the next height are held for
- * when we get there (they are checked then). A validator's signed vote at height h says
- * that h - 1 was decided: the peer that sent it can give us that block, so we may sync.
- * Unsigned claims do not count.
+ * when we get there (checked again then), if signed: votes by a validator, proposals by
+ * their round's proposer, one per round within the round window, and within the byte
+ * budgets. A validator's signed vote at height h says that h - 1 was decided: the peer
+ * that sent it can give us that block, so we may sync. Unsigned claims do not count.
  */
 static void
 on_future(struct engine *e, uint32_t peer, const struct cons_msg *m, const uint8_t *msg, size_t len)
 {
-    bool authentic = m->kind == MSG_VOTE && vote_authentic(e, &m->body.vote);
-    if (m->kind == MSG_VOTE && !authentic) {
+    bool vote = m->kind == MSG_VOTE;
+    uint64_t h = vote ? m->body.vote.height : m->body.proposal.height;
+    if (vote && !vote_authentic(e, &m->body.vote)) {
         refuse(e, peer, "vote", "bad signature");
         return;
     }
-    uint64_t h = m->kind == MSG_VOTE ? m->body.vote.height : m->body.proposal.height;
-    if (h == e->height + 1)
-        hold(e->future, &e->n_future, FUTURE_MAX, peer, h, msg, len);
-    struct peer *p = authentic ? peer_get(e, peer, true) : NULL;
+    if (h == e->height + 1) {
+        struct held hd = {.peer = peer, .height = h, .proposal = !vote};
+        bool keep = true;
+        if (!vote) {
+            const struct msg_proposal *q = &m->body.proposal;
+            uint8_t hash[HASH_BYTES];
+            int builder;
+            hd.round = q->round;
+            keep = q->round <= CONS_ROUND_WINDOW && proposal_authentic(e, peer, q, hash, &builder);
+            for (size_t i = 0; keep && i < e->future.n; i++)
+                keep = !(e->future.v[i].proposal && e->future.v[i].round == q->round);
+        }
+        if (keep)
+            (void)held_add(&e->future, &hd, msg, len);
+    }
+    struct peer *p = vote ? peer_get(e, peer) : NULL;
     if (p && h - 1 > p->height)
         p->height = h - 1;
     maybe_sync(e, false);
@@ -1055,16 +1390,15 @@ msg_height(const struct cons_msg *m)
 void
 engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size_t len)
 {
-    if (e->halted)
-        return;
     struct cons_msg m;
     if (cons_msg_decode(&m, msg, len) != IDL_OK) {
         refuse(e, peer, "message", "it does not decode");
         return;
     }
     uint64_t h = msg_height(&m);
-    if (h && (!e->core || !e->started)) {
-        /* Replicas do not take part; a validator not started yet drops it (it is resent). */
+    if (h && (!e->core || !e->started || e->halted)) {
+        /* Replicas do not take part; a validator not started yet drops it (it is resent);
+         * a halted one follows committed blocks only. */
     } else if (h && h > e->height) {
         on_future(e, peer, &m, msg, len);
     } else if (h == e->height && m.kind == MSG_PROPOSAL) {
@@ -1074,7 +1408,7 @@ engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size_t le
     } else if (m.kind == MSG_DECIDED) {
         on_decided_msg(e, peer, &m.body.decided);
     } else if (m.kind == MSG_SYNC_REQ) {
-        engine_serve_sync(e->l, &e->host, peer, &m.body.sync_req);
+        (void)engine_serve_sync(e->l, &e->host, peer, &m.body.sync_req);
     } else if (m.kind == MSG_STATUS) {
         on_status(e, peer, &m.body.status);
     } else if (m.kind == MSG_TXS) {
@@ -1104,18 +1438,18 @@ engine_on_work(struct engine *e)
 }
 
 void
-engine_on_peer(struct engine *e, uint32_t peer, bool up, bool is_validator)
+engine_on_peer(struct engine *e, uint32_t peer, const uint8_t key[SIG_PUBKEY_BYTES], bool up,
+               bool is_validator)
 {
-    struct peer *p = peer_get(e, peer, up);
-    if (!p)
-        return;
-    p->up = up;
-    p->validator = is_validator;
     if (!up) {
-        p->height = 0;
-        p->bad = false; /* a reconnect is a fresh chance */
         if (e->syncing && e->sync_peer == peer)
             e->syncing = false;
+        peer_remove(e, peer);
+        return;
+    }
+    if (!peer_add(e, peer, key, is_validator)) {
+        event(e, ENGINE_EV_REFUSED, "peer %u ignored: %d peers already connected", peer,
+              PEERS_MAX);
         return;
     }
     struct ledger_tip tip;
@@ -1130,19 +1464,25 @@ engine_on_peer(struct engine *e, uint32_t peer, bool up, bool is_validator)
 void
 engine_tick(struct engine *e)
 {
-    if (e->halted)
-        return;
     struct ledger_tip tip;
     ledger_tip(e->l, &tip);
-    /* Our latest messages again: peers that lost them (a dropped link) catch up. */
-    for (size_t i = 0; i < e->n_own; i++)
-        e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
-    pol_send(e, false);
+    if (e->halted) {
+        /* Not our messages again: after a failed log write they may not be in the log. */
+        if (e->halted_ticks++ % 60 == 0)
+            event(e, ENGINE_EV_HALT, "still halted (%s): restart the node once that is mended",
+                  e->halt_why);
+    } else {
+        /* Our latest messages again: peers that lost them (a dropped link) catch up. */
+        for (size_t i = 0; i < e->n_own; i++)
+            e->host.broadcast(e->host.arg, e->own[i].data, e->own[i].len);
+        pol_send(e, false);
+    }
     struct cons_msg m = {.kind = MSG_STATUS};
     m.body.status.height = tip.height;
     memcpy(m.body.status.tip, tip.block_hash, HASH_BYTES);
     m.body.status.voting = e->cfg.self >= 0;
     (void)send_msg(e, &m, -1);
+    (void)sync_expire(e, clock_ms(e));
     maybe_sync(e, true);
 }
 
@@ -1164,7 +1504,7 @@ restore_lock(struct engine *e, const uint8_t *b, size_t len)
         /* We locked it because it was valid and 2f+1 prevoted it: no need to check again. */
         struct cached *c = cache_add(e, b + 48, b + 84, raw_len);
         if (c)
-            c->checked = c->valid = c->keep = true;
+            c->checked = c->valid = true;
     }
     e->restored = true;
 }
@@ -1289,11 +1629,16 @@ engine_new(struct engine **out, struct ledger *l, const struct cons_engine_confi
     e->host = *host;
     e->vals = ledger_validators(l, &e->n_vals);
     e->valid_round = -1;
+    if (held_init(&e->future, FUTURE_MAX, FUTURE_BYTES_MAX, FUTURE_PEER_BYTES_MAX) ||
+        held_init(&e->pending, PENDING_MAX, PENDING_BYTES_MAX, PENDING_PEER_BYTES_MAX)) {
+        engine_free(e);
+        return IDL_ERR_NOMEM;
+    }
     if (cfg->self >= 0) {
         struct cons_config cc = {e->vals, e->n_vals, cfg->self, cfg->timeouts};
         idl_err rc = cons_new(&e->core, &cc);
         if (rc) {
-            free(e);
+            engine_free(e);
             return rc;
         }
     }
@@ -1312,10 +1657,13 @@ engine_free(struct engine *e)
     if (!e)
         return;
     cache_clear(e);
+    free(e->cache);
     for (size_t i = 0; i < e->n_own; i++)
         free(e->own[i].data);
-    held_clear(e->future, &e->n_future);
-    held_clear(e->pending, &e->n_pending);
+    held_clear(&e->future);
+    held_clear(&e->pending);
+    free(e->future.v);
+    free(e->pending.v);
     restored_pol_clear(e);
     for (size_t i = 0; i < e->n_recs; i++)
         free(e->out_recs[i].data);
@@ -1335,8 +1683,12 @@ engine_status(const struct engine *e, struct engine_status *st)
     st->round = e->core ? cons_round(e->core) : 0;
     st->step = e->core ? cons_step_of(e->core) : 0;
     st->best_peer_height = best_peer_height(e);
-    st->catching_up = st->best_peer_height >= e->height + 1 || e->syncing;
+    const struct peer *sp = e->syncing ? peer_get((struct engine *)e, e->sync_peer) : NULL;
+    st->catching_up = st->best_peer_height >= e->height + 1 || (sp && claim_trusted(sp));
     st->refused = e->refused;
+    st->halted = e->halted;
+    st->held = e->future.n + e->pending.n;
+    st->held_bytes = e->future.bytes + e->pending.bytes;
     st->equivocations = e->equivocations + (e->core ? cons_equivocations(e->core) : 0);
 }
 

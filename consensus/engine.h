@@ -39,14 +39,18 @@ enum engine_event {
 
 struct cons_host {
     void *arg;
+    /* Wall-clock time: block times, and proposals timed too far ahead. */
     uint64_t (*now_ms)(void *arg);
+    /* A clock that never jumps, for timeouts (NULL: now_ms serves). */
+    uint64_t (*mono_ms)(void *arg);
     void (*broadcast)(void *arg, const uint8_t *msg, size_t len);
     void (*send)(void *arg, uint32_t peer, const uint8_t *msg, size_t len);
     /* Calls engine_on_timeout(height, round, step) after ms. */
     void (*schedule)(void *arg, uint64_t height, uint32_t round, unsigned step, uint32_t ms);
     /* Appends records to the write-ahead log, durably (one sync for the lot). */
     idl_err (*wal_append)(void *arg, const struct idl_bytes *recs, size_t n);
-    /* The height's records are obsolete (its block is committed): the log may be emptied. */
+    /* The height's records are obsolete (its block is committed durably): the log may be
+     * emptied. */
     idl_err (*wal_reset)(void *arg);
     /* Signs a 32-byte hash with the node's validator key. */
     idl_err (*sign)(void *arg, const uint8_t msg[HASH_BYTES], uint8_t sig[SIG_BYTES]);
@@ -76,13 +80,18 @@ struct cons_engine_config {
 
 struct engine;
 
+/* The most bytes of peers' messages the engine holds for later heights. */
+#define ENGINE_HELD_BYTES_MAX (6u * LEDGER_BLOCK_BYTES_MAX + (4u << 20))
+
 struct engine_status {
     uint64_t height; /* being decided: tip + 1 */
     uint32_t round;
     unsigned step;
-    uint64_t best_peer_height; /* highest tip a peer reported */
-    bool catching_up;
+    uint64_t best_peer_height; /* highest tip reported by a peer whose claims count */
+    bool catching_up;          /* such a peer is 2 or more blocks ahead, or syncing from one */
+    bool halted;      /* a log write failed: no more votes, only block sync (engine.c halt) */
     uint64_t refused; /* messages and blocks refused so far */
+    size_t held, held_bytes; /* messages held for later heights (see ENGINE_HELD_BYTES_MAX) */
     uint64_t equivocations;
 };
 
@@ -100,8 +109,14 @@ void engine_on_message(struct engine *e, uint32_t peer, const uint8_t *msg, size
 void engine_on_timeout(struct engine *e, uint64_t height, uint32_t round, unsigned step);
 /* The pool has transactions: start the height if it was waiting for work. */
 void engine_on_work(struct engine *e);
-/* A peer connected (is_validator: its key is in the validator set) or disconnected. */
-void engine_on_peer(struct engine *e, uint32_t peer, bool up, bool is_validator);
+/*
+ * A peer's link came up (is_validator: its key is in the validator set) or went down. The
+ * engine keeps an entry per link while it is up; what a peer earned at block sync (strikes
+ * for unanswered requests, a bad mark for a block that did not verify) stays with its key
+ * across reconnects.
+ */
+void engine_on_peer(struct engine *e, uint32_t peer, const uint8_t key[SIG_PUBKEY_BYTES], bool up,
+                    bool is_validator);
 /* About once a second: resend our latest messages, our status, retry a stalled sync. */
 void engine_tick(struct engine *e);
 
@@ -109,10 +124,11 @@ void engine_status(const struct engine *e, struct engine_status *st);
 
 /*
  * Answers a sync request from the committed ledger: DECIDED messages for the asked heights,
- * sent to peer. Reads only the store, so hosts may call it from any thread.
+ * sent to peer. Returns the block and certificate bytes sent. Reads only the store, so
+ * hosts may call it from any thread (and should bound how often a peer may ask).
  */
-void engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
-                       const struct msg_sync_req *req);
+size_t engine_serve_sync(struct ledger *l, const struct cons_host *host, uint32_t peer,
+                         const struct msg_sync_req *req);
 
 /* Encodes a TXS gossip message of n transactions. */
 IDL_MUST_USE idl_err engine_txs_message(const struct idl_bytes *txs, size_t n,

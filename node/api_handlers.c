@@ -56,10 +56,11 @@ api_h_status(struct api_req *r)
                                         "pubkey", api_hex(n->genesis.validators[i].pubkey, 32),
                                         "power", (json_int_t)n->genesis.validators[i].power));
     api_reply(r, 200,
-              json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:o, s:o, s:I, s:{s:I}, s:s}", "chain_id",
+              json_pack("{s:s, s:I, s:s, s:s, s:o, s:b, s:b, s:o, s:o, s:I, s:{s:I}, s:s}", "chain_id",
                         n->genesis.chain_id, "height", (json_int_t)tip.height, "node_id",
                         n->cfg.node_id, "role", n->validator_index >= 0 ? "validator" : "replica",
                         "validators", vals, "catching_up", (int)atomic_load(&n->catching_up),
+                        "halted", (int)node_consensus_halted(n),
                         "block_hash", api_hex(tip.block_hash, HASH_BYTES), "state_hash",
                         api_hex(tip.state_hash, HASH_BYTES), "time", (json_int_t)tip.time_ms,
                         "mempool", "txs", (json_int_t)mempool_count(n->pool), "version",
@@ -1183,6 +1184,11 @@ api_h_metrics(struct api_req *r)
     for (int c = 1; c < 6; c++)
         fprintf(f, "idledger_http_requests_total{code=\"%dxx\"} %llu\n", c,
                 (unsigned long long)atomic_load(&m->http[c]));
+    fprintf(f,
+            "# HELP idledger_consensus_halted 1 if this validator stopped voting after a "
+            "failed consensus-log write (it still follows committed blocks).\n"
+            "# TYPE idledger_consensus_halted gauge\nidledger_consensus_halted %d\n",
+            node_consensus_halted(r->n) ? 1 : 0);
     fclose(f);
     r->status = 200;
     r->text = text;

@@ -5,7 +5,11 @@
  * NNG's threads and taken in batches by the engine thread, which also keeps the
  * consensus timers (a short unsorted list: there are a handful at a time) and a one-second
  * tick. Gossiped transactions are admitted to the pool on the network thread that received
- * them (signature checks run there, in parallel), and sync requests are answered there too.
+ * them (signature checks run there, in parallel), and sync requests are answered there too,
+ * at a bounded rate per peer. Frames queued for the engine thread are bounded in bytes, per
+ * peer and in all. The pool is gossiped again to each peer whose link comes up, and what
+ * waits in it is resent every REGOSSIP_MS: a transaction that entered where no validator
+ * was reachable at that moment still reaches them.
  */
 #include "node/bft.h"
 
@@ -15,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "consensus/budget.h"
 #include "consensus/engine.h"
 #include "consensus/wal.h"
 #include "node/log.h"
@@ -22,7 +27,24 @@
 #include "node/p2p.h"
 
 #define QUEUE_MAX       200000
+/* Bytes of peer frames waiting for the engine thread: in all, and per peer (a frame may be
+ * 40 MiB; a sync reply is about 16 MiB of them). A frame past either bound is dropped:
+ * proposals and votes are sent again, block sync asks again. */
+#define QUEUE_BYTES_MAX      (256u << 20)
+#define QUEUE_PEER_BYTES_MAX (64u << 20)
 #define WAL_RESET_BYTES (64u * 1024 * 1024)
+/* Answering sync requests (on the network threads): a reply reads up to 16 MiB of blocks
+ * for a 14-byte request, so a peer may ask only so often, and only so many replies are
+ * built at once. A request over the bounds goes unanswered (the asker retries elsewhere). */
+#define SERVE_AT_ONCE_MAX 4
+#define SERVE_REQS_PER_S  20                 /* per peer, and as many at once */
+#define SERVE_BYTES_PER_S (64.0 * 1024 * 1024) /* per peer, and as many at once */
+/* Gossip again: the pool to a peer whose link comes up, and every REGOSSIP_MS what has
+ * waited that long, so a transaction that entered where no validator was reachable still
+ * reaches them. Bounded per send. */
+#define REGOSSIP_MS        10000
+#define REGOSSIP_TXS_MAX   2000
+#define REGOSSIP_BYTES_MAX (8u << 20)
 #define TICK_MS         1000
 #define POOL_MAX_AGE_MS (10 * 60 * 1000)
 
@@ -32,7 +54,15 @@ struct ev {
     uint8_t kind;
     bool up, validator;
     uint32_t peer;
+    uint8_t key[SIG_PUBKEY_BYTES]; /* EV_PEER: the peer's node key */
     struct idl_bytes msg;
+};
+
+/* A peer's allowance for sync requests (token buckets), while its link is up. */
+struct server_peer {
+    uint32_t peer;
+    double reqs, bytes; /* tokens left */
+    uint64_t at_ms;     /* when they were last topped up */
 };
 
 struct timer {
@@ -52,6 +82,10 @@ struct bft {
     pthread_cond_t cond;
     struct ev *q;
     size_t qn, qcap;
+    struct budget qbytes; /* the queued frames' bytes, by peer */
+    struct server_peer *serve; /* guarded by lock, like serving */
+    size_t n_serve, cap_serve, serving;
+    uint64_t serve_refused, serve_refused_logged;
     uint64_t dropped;
     bool work, stopping;
     struct bft_info info;
@@ -59,6 +93,8 @@ struct bft {
     struct timer *timers;
     size_t tn, tcap;
     uint64_t last_commit_ms;
+    uint64_t dropped_logged;
+    uint64_t ticks;
 };
 
 /* ---- the host ---- */
@@ -68,6 +104,13 @@ host_now(void *arg)
 {
     (void)arg;
     return node_now_ms();
+}
+
+static uint64_t
+host_mono(void *arg)
+{
+    (void)arg;
+    return node_mono_ms();
 }
 
 static void
@@ -96,7 +139,7 @@ host_schedule(void *arg, uint64_t height, uint32_t round, unsigned step, uint32_
         b->timers = t;
         b->tcap = cap;
     }
-    b->timers[b->tn++] = (struct timer){node_now_ms() + ms, height, round, step};
+    b->timers[b->tn++] = (struct timer){node_mono_ms() + ms, height, round, step};
 }
 
 static idl_err
@@ -140,7 +183,9 @@ static void
 host_pool_drop(void *arg, const uint8_t txid[HASH_BYTES], idl_err code, const char *why)
 {
     struct bft *b = arg;
-    if (code != IDL_ERR_NONCE)
+    /* A nonce gap keeps it until its predecessor comes (or it expires); a refused nonce the
+     * pool took for the actor's next one was used meanwhile. */
+    if (code != IDL_ERR_NONCE || mempool_is_next(b->n->pool, txid))
         mempool_remove(b->n->pool, txid, why);
 }
 
@@ -149,7 +194,7 @@ host_committed(void *arg, const struct ledger_tx_result *res, uint32_t n, uint64
                uint64_t ms)
 {
     struct bft *b = arg;
-    b->last_commit_ms = node_now_ms();
+    b->last_commit_ms = node_mono_ms();
     node_committed(b->n, res, n, height, ms * 1000);
 }
 
@@ -197,6 +242,8 @@ enqueue(struct bft *b, const struct ev *e)
     } else {
         /* Consensus survives a lost message (it is sent again on the next tick). */
         b->dropped++;
+        if (e->kind == EV_MSG)
+            budget_give(&b->qbytes, e->peer, e->msg.len);
         free(e->msg.data);
     }
     pthread_cond_signal(&b->cond);
@@ -225,6 +272,70 @@ admit_gossip(struct bft *b, const uint8_t *msg, size_t len)
     cons_msg_free(&m);
 }
 
+/*
+ * Whether peer may have a sync request answered now: its buckets hold a request and some
+ * bytes, and fewer than SERVE_AT_ONCE_MAX replies are being built. If so, takes a request
+ * and a reply slot (serve_end gives the slot back and charges the bytes). Lock held.
+ */
+static struct server_peer *
+serve_begin(struct bft *b, uint32_t peer)
+{
+    struct server_peer *sp = NULL;
+    for (size_t i = 0; i < b->n_serve && !sp; i++)
+        if (b->serve[i].peer == peer)
+            sp = &b->serve[i];
+    uint64_t now = node_mono_ms();
+    if (!sp) {
+        if (b->n_serve == b->cap_serve) {
+            size_t cap = b->cap_serve ? b->cap_serve * 2 : 16;
+            struct server_peer *v = realloc(b->serve, cap * sizeof(*v));
+            if (!v)
+                return NULL;
+            b->serve = v;
+            b->cap_serve = cap;
+        }
+        sp = &b->serve[b->n_serve++];
+        *sp = (struct server_peer){peer, SERVE_REQS_PER_S, SERVE_BYTES_PER_S, now};
+    }
+    double s = (double)(now - sp->at_ms) / 1000.0;
+    sp->at_ms = now;
+    sp->reqs = sp->reqs + s * SERVE_REQS_PER_S;
+    if (sp->reqs > SERVE_REQS_PER_S)
+        sp->reqs = SERVE_REQS_PER_S;
+    sp->bytes = sp->bytes + s * SERVE_BYTES_PER_S;
+    if (sp->bytes > SERVE_BYTES_PER_S)
+        sp->bytes = SERVE_BYTES_PER_S;
+    if (sp->reqs < 1 || sp->bytes <= 0 || b->serving >= SERVE_AT_ONCE_MAX)
+        return NULL;
+    sp->reqs -= 1;
+    b->serving++;
+    return sp;
+}
+
+static void
+serve_sync(struct bft *b, uint32_t peer, const uint8_t *msg, size_t len)
+{
+    struct cons_msg m;
+    if (cons_msg_decode(&m, msg, len) != IDL_OK)
+        return;
+    pthread_mutex_lock(&b->lock);
+    bool ok = serve_begin(b, peer) != NULL;
+    if (!ok)
+        b->serve_refused++;
+    pthread_mutex_unlock(&b->lock);
+    if (ok) {
+        struct cons_host h = {.arg = b, .send = host_send};
+        size_t bytes = engine_serve_sync(b->n->ledger, &h, peer, &m.body.sync_req);
+        pthread_mutex_lock(&b->lock);
+        b->serving--;
+        for (size_t i = 0; i < b->n_serve; i++)
+            if (b->serve[i].peer == peer)
+                b->serve[i].bytes -= (double)bytes;
+        pthread_mutex_unlock(&b->lock);
+    }
+    cons_msg_free(&m);
+}
+
 static void
 on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const uint8_t *msg,
         size_t len)
@@ -236,19 +347,25 @@ on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const 
         return;
     }
     if (len >= 2 && msg[1] == MSG_SYNC_REQ) {
-        struct cons_msg m;
-        if (cons_msg_decode(&m, msg, len) == IDL_OK) {
-            struct cons_host h = {.arg = b, .send = host_send};
-            engine_serve_sync(b->n->ledger, &h, peer, &m.body.sync_req);
-            cons_msg_free(&m);
-        }
+        serve_sync(b, peer, msg, len);
         return;
     }
-    uint8_t *copy = malloc(len ? len : 1);
-    if (!copy)
+    pthread_mutex_lock(&b->lock);
+    bool room = budget_take(&b->qbytes, peer, len);
+    if (!room)
+        b->dropped++;
+    pthread_mutex_unlock(&b->lock);
+    if (!room)
         return;
+    uint8_t *copy = malloc(len ? len : 1);
+    if (!copy) {
+        pthread_mutex_lock(&b->lock);
+        budget_give(&b->qbytes, peer, len);
+        pthread_mutex_unlock(&b->lock);
+        return;
+    }
     memcpy(copy, msg, len);
-    enqueue(b, &(struct ev){EV_MSG, false, false, peer, {copy, len}});
+    enqueue(b, &(struct ev){.kind = EV_MSG, .peer = peer, .msg = {copy, len}});
 }
 
 static void
@@ -262,7 +379,18 @@ on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool u
     codec_hex_encode(key, pubkey, 8);
     log_info(up ? "peer connected" : "peer disconnected", "{s:i, s:s, s:b}", "peer", (int)peer,
              "key", key, "validator", validator);
-    enqueue(b, &(struct ev){EV_PEER, up, validator, peer, {NULL, 0}});
+    if (!up) {
+        pthread_mutex_lock(&b->lock);
+        for (size_t i = 0; i < b->n_serve; i++)
+            if (b->serve[i].peer == peer) {
+                b->serve[i] = b->serve[--b->n_serve];
+                break;
+            }
+        pthread_mutex_unlock(&b->lock);
+    }
+    struct ev e = {.kind = EV_PEER, .up = up, .validator = validator, .peer = peer};
+    memcpy(e.key, pubkey, SIG_PUBKEY_BYTES);
+    enqueue(b, &e);
 }
 
 /* ---- the engine thread ---- */
@@ -280,7 +408,7 @@ next_deadline(const struct bft *b, uint64_t tick)
 static void
 fire_timers(struct bft *b)
 {
-    uint64_t now = node_now_ms();
+    uint64_t now = node_mono_ms();
     for (size_t i = 0; i < b->tn;) {
         if (b->timers[i].at > now) {
             i++;
@@ -296,16 +424,56 @@ static void
 wait_for_events(struct bft *b, uint64_t deadline)
 {
     while (!b->stopping && b->qn == 0 && !b->work) {
-        uint64_t now = node_now_ms();
+        uint64_t now = node_mono_ms();
         if (now >= deadline)
             return;
+        /* The condition variable waits on CLOCK_MONOTONIC (bft_start), like the timers. */
         struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
+        clock_gettime(CLOCK_MONOTONIC, &until);
         uint64_t ns = (deadline - now) * 1000000ull + (uint64_t)until.tv_nsec;
         until.tv_sec += (time_t)(ns / 1000000000ull);
         until.tv_nsec = (long)(ns % 1000000000ull);
         pthread_cond_timedwait(&b->cond, &b->lock, &until);
     }
+}
+
+/* Once a tick at most: how many peer frames the queue's bounds dropped since the last. */
+static void
+log_drops(struct bft *b)
+{
+    pthread_mutex_lock(&b->lock);
+    uint64_t dropped = b->dropped, refused = b->serve_refused;
+    pthread_mutex_unlock(&b->lock);
+    if (dropped > b->dropped_logged)
+        log_warn("peer frames dropped", "{s:I, s:s}", "count",
+                 (json_int_t)(dropped - b->dropped_logged), "reason",
+                 "more than the engine queue holds (per peer or in all)");
+    if (refused > b->serve_refused_logged)
+        log_warn("sync requests unanswered", "{s:I, s:s}", "count",
+                 (json_int_t)(refused - b->serve_refused_logged), "reason",
+                 "a peer asked too often, or enough replies were being built");
+    b->dropped_logged = dropped;
+    b->serve_refused_logged = refused;
+}
+
+/* Sends pooled transactions on: to one peer (a link that came up) or, periodic, to all. */
+static void
+regossip(struct bft *b, int peer)
+{
+    struct idl_bytes *txs;
+    size_t n = mempool_gossip(b->n->pool, node_mono_ms(), peer < 0 ? REGOSSIP_MS : 0,
+                              REGOSSIP_TXS_MAX, REGOSSIP_BYTES_MAX, &txs);
+    struct idl_bytes msg;
+    if (n && engine_txs_message(txs, n, &msg) == IDL_OK) {
+        if (peer < 0)
+            p2p_broadcast(b->p2p, msg.data, msg.len);
+        else
+            (void)p2p_send(b->p2p, (uint32_t)peer, msg.data, msg.len);
+        free(msg.data);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(txs[i].data);
+    free(txs);
 }
 
 static void
@@ -316,12 +484,14 @@ update_info(struct bft *b)
     struct p2p_peer_info peers[P2P_PEERS_MAX];
     size_t np = p2p_peers(b->p2p, peers, P2P_PEERS_MAX);
     atomic_store(&b->n->catching_up, st.catching_up);
+    atomic_store(&b->n->consensus_halted, st.halted);
     pthread_mutex_lock(&b->lock);
     b->info.round = st.round;
     b->info.step = st.step;
     b->info.peers = np;
     b->info.refused = st.refused;
     b->info.equivocations = st.equivocations;
+    b->info.halted = st.halted;
     pthread_mutex_unlock(&b->lock);
 }
 
@@ -330,14 +500,14 @@ run(void *arg)
 {
     struct bft *b = arg;
     engine_start(b->eng);
-    uint64_t tick = node_now_ms() + TICK_MS;
-    b->last_commit_ms = node_now_ms();
+    uint64_t tick = node_mono_ms() + TICK_MS;
+    b->last_commit_ms = node_mono_ms();
     for (;;) {
         pthread_mutex_lock(&b->lock);
         wait_for_events(b, next_deadline(b, tick));
         struct ev *q = b->q;
         size_t qn = b->qn;
-        bool work = b->work, stop = b->stopping;
+        bool stop = b->stopping; /* b->work only woke us: the pool says if there is work */
         b->q = NULL;
         b->qn = b->qcap = 0;
         b->work = false;
@@ -345,22 +515,35 @@ run(void *arg)
         for (size_t i = 0; i < qn; i++) {
             if (!stop && q[i].kind == EV_MSG)
                 engine_on_message(b->eng, q[i].peer, q[i].msg.data, q[i].msg.len);
-            else if (!stop)
-                engine_on_peer(b->eng, q[i].peer, q[i].up, q[i].validator);
+            else if (!stop) {
+                engine_on_peer(b->eng, q[i].peer, q[i].key, q[i].up, q[i].validator);
+                if (q[i].up)
+                    regossip(b, (int)q[i].peer);
+            }
             free(q[i].msg.data);
         }
+        pthread_mutex_lock(&b->lock);
+        for (size_t i = 0; i < qn; i++)
+            if (q[i].kind == EV_MSG)
+                budget_give(&b->qbytes, q[i].peer, q[i].msg.len);
+        pthread_mutex_unlock(&b->lock);
         free(q);
         if (stop)
             break;
+        /* A height starts for ready transactions only: one behind a nonce gap would
+         * otherwise make an empty block after another until it expires. */
         uint32_t empty_ms = b->n->cfg.empty_blocks_ms;
-        if (work || mempool_count(b->n->pool) > 0 ||
-            (empty_ms && node_now_ms() - b->last_commit_ms >= empty_ms))
+        if (mempool_ready(b->n->pool) > 0 ||
+            (empty_ms && node_mono_ms() - b->last_commit_ms >= empty_ms))
             engine_on_work(b->eng);
         fire_timers(b);
-        if (node_now_ms() >= tick) {
+        if (node_mono_ms() >= tick) {
             engine_tick(b->eng);
-            mempool_expire(b->n->pool, node_now_ms(), POOL_MAX_AGE_MS);
-            tick = node_now_ms() + TICK_MS;
+            log_drops(b);
+            if (++b->ticks % (REGOSSIP_MS / TICK_MS) == 0)
+                regossip(b, -1);
+            mempool_expire(b->n->pool, node_mono_ms(), POOL_MAX_AGE_MS);
+            tick = node_mono_ms() + TICK_MS;
         }
         update_info(b);
     }
@@ -405,10 +588,16 @@ bft_start(struct bft **out, struct node *n, char *why, size_t why_len)
         return IDL_ERR_NOMEM;
     b->n = n;
     pthread_mutex_init(&b->lock, NULL);
-    pthread_cond_init(&b->cond, NULL);
+    budget_init(&b->qbytes, QUEUE_BYTES_MAX, QUEUE_PEER_BYTES_MAX);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&b->cond, &ca);
+    pthread_condattr_destroy(&ca);
     struct cons_host host = {
         .arg = b,
         .now_ms = host_now,
+        .mono_ms = host_mono,
         .broadcast = host_broadcast,
         .send = host_send,
         .schedule = host_schedule,
@@ -478,6 +667,8 @@ bft_stop(struct bft *b)
     for (size_t i = 0; i < b->qn; i++)
         free(b->q[i].msg.data);
     free(b->q);
+    budget_free(&b->qbytes);
+    free(b->serve);
     free(b->timers);
     engine_free(b->eng);
     wal_close(b->wal);

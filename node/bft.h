@@ -23,7 +23,8 @@ void bft_stop(struct bft *b);
 
 /* The pool has new transactions (admitted locally or gossiped): wake the engine. */
 void bft_work(struct bft *b);
-/* Sends transactions that entered at this node to the peers. */
+/* Sends transactions that entered at this node to the peers (once; the engine thread sends
+ * the pool again to new links and, periodically, what waits in it). */
 void bft_gossip(struct bft *b, const uint8_t *raw, size_t len);
 
 /* What /v1/status and /metrics report. */

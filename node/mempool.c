@@ -1,8 +1,11 @@
 /*
  * Pool layout: a vector of entries in arrival order (removed ones are marked dead and the
  * vector is compacted when more than half are dead), an open-addressing index from txid to
- * vector position, and a per-actor table of pending counts and highest nonces. The
- * dropped-reasons memory is a ring of the last MEMPOOL_DROPPED_MAX drops.
+ * vector position, and a per-actor table of pending counts, highest nonces, the ledger's
+ * next nonce and how many pooled transactions carry it (heads). The pool's ready count is
+ * the sum of the heads: a transaction with its actor's next nonce can go into the next
+ * block, and its pooled successors after it; one behind a gap cannot. The dropped-reasons
+ * memory is a ring of the last MEMPOOL_DROPPED_MAX drops.
  */
 #include "mempool.h"
 
@@ -19,6 +22,7 @@ struct entry {
     uint32_t weight;
     uint64_t seq;
     uint64_t added_ms;
+    uint64_t gossip_ms; /* when mempool_gossip last sent it on (0: never) */
     struct idl_bytes raw;
     bool dead;
 };
@@ -28,6 +32,8 @@ struct actor {
     uint64_t max_nonce;
     uint64_t first_seq; /* arrival of its oldest pending tx, for ordering */
     uint32_t pending;
+    uint64_t next;  /* the ledger's next nonce for the actor, as last learnt */
+    uint32_t heads; /* pending transactions whose nonce is next */
 };
 
 struct dropped {
@@ -40,6 +46,7 @@ struct mempool {
     size_t max_txs;
     struct entry *e;
     size_t n, cap, live;
+    size_t ready; /* the heads of all actors */
     size_t *index; /* txid -> position + 1 (0 = empty); capacity index_cap */
     size_t index_cap;
     struct actor *actors;
@@ -164,6 +171,10 @@ static void
 entry_kill(struct mempool *mp, struct entry *e, const char *reason)
 {
     struct actor *a = actor_slot(mp, e->actor);
+    if (a && a->id[0] && e->nonce == a->next && a->heads > 0) {
+        a->heads--;
+        mp->ready--;
+    }
     if (a && a->id[0] && a->pending > 0 && --a->pending == 0)
         a->max_nonce = 0; /* the slot stays claimed: entries are never moved in the table */
     if (reason)
@@ -174,11 +185,60 @@ entry_kill(struct mempool *mp, struct entry *e, const char *reason)
     mp->live--;
 }
 
+/*
+ * The ledger's next nonce for actor a moved up to next: its pending transactions below it
+ * are used up (dropped), and its heads are counted again. Walks the whole pool, but only
+ * when an admission learnt of a commit the pool was not told of (a race with the engine).
+ */
+static void
+actor_next_raise(struct mempool *mp, struct actor *a, uint64_t next)
+{
+    mp->ready -= a->heads;
+    a->heads = 0;
+    a->next = next;
+    for (size_t i = 0; a->pending && i < mp->n; i++) {
+        struct entry *e = &mp->e[i];
+        if (e->dead || strcmp(e->actor, a->id) != 0)
+            continue;
+        if (e->nonce < next)
+            entry_kill(mp, e, "another transaction of the actor used this nonce");
+        else if (e->nonce == next) {
+            a->heads++;
+            mp->ready++;
+        }
+    }
+}
+
+/* Why a nonce cannot enter the pool (into why), or IDL_OK. Lock held. */
+static idl_err
+nonce_check(const struct actor *a, uint64_t nonce, char *why, size_t why_len)
+{
+    /* Far ahead of both the ledger and the actor's pooled transactions: a gap that would
+     * hold a place in the pool until it expires, and most likely never make a block. */
+    uint64_t base = a->max_nonce >= a->next ? a->max_nonce + 1 : a->next;
+    if (nonce < a->next) {
+        snprintf(why, why_len, "nonce %llu is already used (next is %llu)",
+                 (unsigned long long)nonce, (unsigned long long)a->next);
+        return IDL_ERR_NONCE;
+    }
+    if (nonce > base + MEMPOOL_NONCE_AHEAD_MAX) {
+        snprintf(why, why_len,
+                 "nonce %llu is too far ahead: the actor's next is %llu, and at most %u more "
+                 "may wait in the pool beyond it",
+                 (unsigned long long)nonce, (unsigned long long)base, MEMPOOL_NONCE_AHEAD_MAX);
+        return IDL_ERR_NONCE;
+    }
+    return IDL_OK;
+}
+
 idl_err
 mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *actor, uint64_t nonce,
-            uint32_t weight, const uint8_t *raw, size_t len, uint64_t now_ms)
+            uint64_t next, uint32_t weight, const uint8_t *raw, size_t len, uint64_t now_ms,
+            char *why, size_t why_len)
 {
     idl_err rc = IDL_OK;
+    if (why_len)
+        why[0] = '\0';
     pthread_mutex_lock(&mp->lock);
     size_t *slot = index_slot(mp, txid);
     struct actor *a = actor_slot(mp, actor);
@@ -186,6 +246,15 @@ mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *acto
         rc = IDL_ERR_EXISTS;
     } else if (mp->live >= mp->max_txs || !a) {
         rc = IDL_ERR_UNAVAILABLE;
+    }
+    if (!rc) {
+        if (!a->id[0]) {
+            snprintf(a->id, sizeof(a->id), "%s", actor);
+            mp->actors_used++;
+        }
+        if (next > a->next)
+            actor_next_raise(mp, a, next); /* kills only mark entries: slot stays valid */
+        rc = nonce_check(a, nonce, why, why_len);
     }
     if (!rc && mp->n == mp->cap) {
         size_t cap = mp->cap ? mp->cap * 2 : 1024;
@@ -215,14 +284,14 @@ mempool_add(struct mempool *mp, const uint8_t txid[HASH_BYTES], const char *acto
         mp->live++;
         /* A dead entry with the same id may still own the slot: reuse it. */
         *slot = mp->n;
-        if (!a->id[0]) {
-            snprintf(a->id, sizeof(a->id), "%s", actor);
-            mp->actors_used++;
-        }
         if (a->pending++ == 0)
             a->first_seq = e->seq;
         if (nonce > a->max_nonce)
             a->max_nonce = nonce;
+        if (nonce == a->next) {
+            a->heads++;
+            mp->ready++;
+        }
     }
     pthread_mutex_unlock(&mp->lock);
     return rc;
@@ -245,6 +314,30 @@ mempool_count(struct mempool *mp)
     size_t n = mp->live;
     pthread_mutex_unlock(&mp->lock);
     return n;
+}
+
+size_t
+mempool_ready(struct mempool *mp)
+{
+    pthread_mutex_lock(&mp->lock);
+    size_t n = mp->ready;
+    pthread_mutex_unlock(&mp->lock);
+    return n;
+}
+
+bool
+mempool_is_next(struct mempool *mp, const uint8_t txid[HASH_BYTES])
+{
+    pthread_mutex_lock(&mp->lock);
+    size_t *slot = index_slot(mp, txid);
+    bool next = false;
+    if (*slot && !mp->e[*slot - 1].dead) {
+        const struct entry *e = &mp->e[*slot - 1];
+        const struct actor *a = actor_slot(mp, e->actor);
+        next = a && a->id[0] && e->nonce == a->next;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    return next;
 }
 
 uint64_t
@@ -283,11 +376,15 @@ mempool_select(struct mempool *mp, size_t max_weight, size_t max_bytes, struct i
         struct entry *e = &mp->e[i];
         if (e->dead)
             continue;
+        /* An actor without a ready transaction has nothing a block can take: skipped, so
+         * that old transactions behind a gap never crowd the ready ones out of blocks. */
+        struct actor *a = actor_slot(mp, e->actor);
+        if (!a || !a->id[0] || a->heads == 0)
+            continue;
         /* A prefix of arrival order: skipping one could leave a gap in an actor's nonces. */
         if (n && (weight + e->weight > max_weight || bytes + e->raw.len > max_bytes))
             break;
-        struct actor *a = actor_slot(mp, e->actor);
-        p[n++] = (struct pick){a ? a->first_seq : e->seq, e->nonce, i};
+        p[n++] = (struct pick){a->first_seq, e->nonce, i};
         bytes += e->raw.len;
         weight += e->weight;
     }
@@ -308,6 +405,44 @@ mempool_select(struct mempool *mp, size_t max_weight, size_t max_bytes, struct i
     free(p);
     *out = txs;
     return k;
+}
+
+size_t
+mempool_gossip(struct mempool *mp, uint64_t now_ms, uint64_t every_ms, size_t max_n,
+               size_t max_bytes, struct idl_bytes **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&mp->lock);
+    size_t cap = mp->live < max_n ? mp->live : max_n;
+    struct idl_bytes *txs = cap ? calloc(cap, sizeof(*txs)) : NULL;
+    size_t n = 0, bytes = 0;
+    for (size_t i = 0; txs && i < mp->n && n < cap; i++) {
+        struct entry *e = &mp->e[i];
+        if (e->dead)
+            continue;
+        /* Periodic: what has waited a while (it should have made a block by now) and was
+         * not sent on lately. */
+        if (every_ms && (now_ms - e->added_ms < every_ms ||
+                         (e->gossip_ms && now_ms - e->gossip_ms < every_ms)))
+            continue;
+        if (n && bytes + e->raw.len > max_bytes)
+            break;
+        txs[n].data = malloc(e->raw.len);
+        if (!txs[n].data)
+            break;
+        memcpy(txs[n].data, e->raw.data, e->raw.len);
+        txs[n++].len = e->raw.len;
+        bytes += e->raw.len;
+        if (every_ms)
+            e->gossip_ms = now_ms;
+    }
+    pthread_mutex_unlock(&mp->lock);
+    if (!n) {
+        free(txs);
+        txs = NULL;
+    }
+    *out = txs;
+    return n;
 }
 
 void
@@ -351,6 +486,17 @@ mempool_committed(struct mempool *mp, const struct mempool_used *used, size_t n)
         if (*slot && !mp->e[*slot - 1].dead)
             entry_kill(mp, &mp->e[*slot - 1], NULL);
     }
+    /* The ledger's next nonce of each actor in the block: its heads are counted anew. */
+    bool *raised = m ? calloc(m, sizeof(*raised)) : NULL;
+    for (size_t i = 0; raised && i < m; i++) {
+        struct actor *a = actor_slot(mp, last[i].actor);
+        if (!a || !a->id[0] || last[i].nonce + 1 <= a->next)
+            continue;
+        mp->ready -= a->heads;
+        a->heads = 0;
+        a->next = last[i].nonce + 1;
+        raised[i] = true;
+    }
     for (size_t i = 0; last && i < mp->n; i++) {
         struct entry *e = &mp->e[i];
         if (e->dead)
@@ -358,11 +504,19 @@ mempool_committed(struct mempool *mp, const struct mempool_used *used, size_t n)
         struct mempool_used key;
         snprintf(key.actor, sizeof(key.actor), "%s", e->actor);
         const struct mempool_used *u = bsearch(&key, last, m, sizeof(*last), used_cmp);
-        if (u && e->nonce <= u->nonce)
+        if (u && e->nonce <= u->nonce) {
             entry_kill(mp, e, "another transaction of the actor used this nonce");
+        } else if (u && raised && raised[u - last]) {
+            struct actor *a = actor_slot(mp, e->actor);
+            if (a && e->nonce == a->next) {
+                a->heads++;
+                mp->ready++;
+            }
+        }
     }
     maybe_compact(mp);
     pthread_mutex_unlock(&mp->lock);
+    free(raised);
     free(last);
 }
 

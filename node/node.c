@@ -8,7 +8,6 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -23,9 +22,23 @@
 uint64_t
 node_now_ms(void)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    return (uint64_t)tv.tv_sec * 1000 + (uint64_t)tv.tv_usec / 1000;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+bool
+node_consensus_halted(struct node *n)
+{
+    return atomic_load(&n->consensus_halted);
+}
+
+uint64_t
+node_mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 static int
@@ -111,6 +124,7 @@ node_open(struct node **out, const char *home, const char *passphrase, char *why
 struct admitted {
     char actor[LEDGER_ID_MAX + 1];
     uint64_t nonce;
+    uint64_t next;   /* the actor's next nonce on the ledger */
     uint32_t weight; /* what it costs a block: 1, or a batch's record count */
 };
 
@@ -126,17 +140,27 @@ admit_check(struct node *n, struct state *st, const struct idl_bytes *raw,
     uint64_t next;
     memset(out->txid, 0, HASH_BYTES);
     out->why[0] = '\0';
+    /* Pooled already (gossip comes back, pools are sent again): no signature check. */
+    uint8_t id[HASH_BYTES];
+    hash_tagged(id, "idledger/txid", raw->data, raw->len);
+    if (mempool_has(n->pool, id)) {
+        memcpy(out->txid, id, HASH_BYTES);
+        out->rc = IDL_ERR_EXISTS;
+        snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
+        return;
+    }
     out->rc = st ? ledger_tx_admit_in(n->ledger, st, raw->data, raw->len, &tx, &next, out->why,
                                       sizeof(out->why))
                  : ledger_tx_admit(n->ledger, raw->data, raw->len, &tx, &next, out->why,
                                    sizeof(out->why));
     if (out->rc == IDL_OK || out->rc == IDL_ERR_SIGNATURE || out->rc == IDL_ERR_NONCE ||
         out->rc == IDL_ERR_NOT_FOUND)
-        hash_tagged(out->txid, "idledger/txid", raw->data, raw->len);
+        memcpy(out->txid, id, HASH_BYTES);
     if (out->rc)
         return;
     snprintf(a->actor, sizeof(a->actor), "%s", tx.actor);
     a->nonce = tx.nonce;
+    a->next = next;
     a->weight = tx.type == TX_ACCOUNT_BATCH_ADD ? (uint32_t)tx.body.batch.records.count : 1;
     ledger_tx_free(&tx);
 }
@@ -146,9 +170,8 @@ static void
 admit_pool(struct node *n, const struct idl_bytes *raw, const struct admitted *a, bool gossip,
            struct node_admission *out)
 {
-    out->rc =
-        mempool_add(n->pool, out->txid, a->actor, a->nonce, a->weight, raw->data, raw->len,
-                          node_now_ms());
+    out->rc = mempool_add(n->pool, out->txid, a->actor, a->nonce, a->next, a->weight, raw->data,
+                          raw->len, node_mono_ms(), out->why, sizeof(out->why));
     if (out->rc == IDL_ERR_EXISTS)
         snprintf(out->why, sizeof(out->why), "transaction is already in the pool");
     else if (out->rc == IDL_ERR_UNAVAILABLE)

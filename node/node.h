@@ -54,6 +54,7 @@ struct node {
 
     struct bft *bft; /* consensus: proposes, votes, commits, syncs */
     atomic_bool catching_up;
+    atomic_bool consensus_halted; /* see node_consensus_halted */
 };
 
 /*
@@ -100,7 +101,16 @@ void node_submit_many(struct node *n, const struct idl_bytes *raws, size_t count
 void node_committed(struct node *n, const struct ledger_tx_result *res, uint32_t count,
                     uint64_t height, uint64_t us);
 
-/* Milliseconds since the epoch. */
+/*
+ * Whether consensus halted: a write to its log failed (disk full, I/O error), so the node
+ * votes and proposes no more until it is restarted, and follows committed blocks by block
+ * sync only. The engine logs the reason (an error, repeated every minute).
+ */
+bool node_consensus_halted(struct node *n);
+
+/* Milliseconds since the epoch: for block times and anything shown to people. */
 uint64_t node_now_ms(void);
+/* Milliseconds of a clock that never jumps (CLOCK_MONOTONIC): for timers and ages. */
+uint64_t node_mono_ms(void);
 
 #endif

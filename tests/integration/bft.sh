@@ -6,10 +6,17 @@
 #   - one validator killed (kill -9): commits go on; a second killed: nothing commits
 #     (the CLI gives up with exit 3); one restarted: the waiting transaction commits;
 #     the other restarted: it catches up to the same chain;
+#   - a transaction behind a nonce gap makes no block until the gap is filled, and a nonce
+#     far beyond the pooled ones is refused;
+#   - with every validator down, a transaction submitted to a replica commits once they
+#     are back (the replica gossips its pool again on each link that comes up);
+#   - a peer that claims a far tip and never answers does not keep a replica "catching
+#     up"; a burst of sync requests from one peer gets only a few answers;
 #   - a replica started late syncs from genesis and answers verify, while a lying peer
 #     (tests/tools/evilpeer) claims a far tip and serves it blocks with a forged
 #     certificate; a second late replica gets blocks whose hash no longer matches the
-#     certificate. Both refuse them, mark the peer, and sync from the honest nodes.
+#     certificate. Both refuse them, mark the peer, and sync from the honest nodes; the liar
+#     reconnects under the same key and is never asked again.
 #
 # Nodes 0-3 are validators, 4 is a replica from the start, 5 and 6 start late.
 . "$(dirname "$0")/lib.sh"
@@ -20,7 +27,7 @@ NET="$T/net"
 EVIL="$TOOLS/evilpeer"
 [ -x "$EVIL" ] || bail "no evilpeer in $TOOLS"
 
-for p in $(seq "$PORT" $((PORT + 15))); do
+for p in $(seq "$PORT" $((PORT + 17))); do
     port_free "$p" || bail "port $p is in use; set IT_PORT_BASE elsewhere"
 done
 "$IDL" testnet --dir "$NET" --validators 4 --replicas 3 --base-port "$PORT" \
@@ -138,6 +145,7 @@ done
 on 4
 is "$(status_of 4 | jq -r .role)" replica "node 4 reports role replica"
 is "$(status_of 0 | jq -r .role)" validator "node 0 reports role validator"
+is "$(status_of 0 | jq -r .halted)" false "node 0 reports its consensus is not halted"
 
 for k in 0 1 2 3 4; do
     biz "$k"
@@ -198,28 +206,138 @@ for k in 1 2 3 4; do
 done
 same_chain "after the restarts" "$H3" 1 2 3 4
 
-# ---------------------------------------------------------------- late replicas, lying peer
+# ---------------------------------------------------------------- a nonce gap
 
-# evil MODE K PORT: a lying peer that fetched the chain from node 0 and now dials node K.
+# post_tx K HEX: POST /v1/tx to node K; the HTTP status on stdout, the body in $T/.body.
+post_tx() {
+    curl -s -m 10 -o "$T/.body" -w '%{http_code}' -H 'Content-Type: application/json' \
+        --data-binary "{\"tx\":\"$2\"}" "$(api_of "$1")/v1/tx"
+}
+
+# 300 account.add of root-sysadmin signed ahead with its next nonces (loadgen). Only the
+# second is posted at first: its nonce has a gap before it. It waits in the pools, and no
+# block is made for it (before, every validator made some 20 empty blocks a second until
+# it expired). The 300th is refused at the door: too far beyond anything pooled.
+on 0
+"$TOOLS/loadgen" gen --node "$API" --token-file "$NET/node0/api-token" --admins "$NET/admins" \
+    --passphrase-file "$NET/passphrase" --count 300 --first 700000 --out "$T/gap.bin" \
+    >"$T/gap.out" 2>&1 || diag_file "$T/gap.out" "loadgen gen"
+"$TOOLS/loadgen" hex --in "$T/gap.bin" >"$T/gap.hex"
+is "$(wc -l <"$T/gap.hex" | tr -d ' ')" 300 "loadgen signed 300 transactions ahead"
+HG=$(height_of 0)
+is "$(post_tx 0 "$(sed -n 2p "$T/gap.hex")")" 202 "a transaction behind a nonce gap is pooled"
+GAPPED=$(jq -r .txid "$T/.body")
+sleep 3
+is "$(height_of 0) $(height_of 1) $(height_of 4)" "$HG $HG $HG" \
+    "a transaction behind a nonce gap makes no block (3 s)"
+is "$(api "/v1/tx/$GAPPED" | jq -r .state)" pending "the gapped transaction waits in the pool"
+is "$(post_tx 0 "$(sed -n 300p "$T/gap.hex")")" 409 "a nonce far beyond the pooled ones is refused"
+like "$(jq -r .error.message "$T/.body")" "too far ahead" "... saying it is too far ahead"
+is "$(post_tx 0 "$(sed -n 1p "$T/gap.hex")")" 202 "the missing predecessor is pooled"
+i=0
+while [ $i -lt 100 ] && [ "$(api "/v1/tx/$GAPPED" | jq -r .state)" != committed ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(api "/v1/tx/$GAPPED" | jq -r .state)" committed "with the gap filled, both commit"
+H3=$(height_of 0)
+
+# evil MODE K PORT [ARGS...]: a lying peer that fetched the chain from node 0 and now dials
+# node K.
 evil() {
-    : >"$T/evil.$1"
-    "$EVIL" --genesis "$NET/genesis.json" --honest "$(p2p_of 0)" --victim "$(p2p_of "$2")" \
-        --listen "127.0.0.1:$3" --mode "$1" --seconds 8 >"$T/evil.$1" 2>&1 &
+    _mode=$1 _victim=$2 _port=$3
+    shift 3
+    : >"$T/evil.$_mode"
+    "$EVIL" --genesis "$NET/genesis.json" --honest "$(p2p_of 0)" --victim "$(p2p_of "$_victim")" \
+        --listen "127.0.0.1:$_port" --mode "$_mode" --seconds 8 "$@" >"$T/evil.$_mode" 2>&1 &
     EVIL_PID=$!
     track_pid "$EVIL_PID"
     _i=0
-    while [ $_i -lt 100 ] && ! grep -q fetched "$T/evil.$1"; do
+    while [ $_i -lt 100 ] && ! grep -q fetched "$T/evil.$_mode"; do
         sleep 0.1
         _i=$((_i + 1))
     done
-    like "$(cat "$T/evil.$1")" "fetched [1-9][0-9]* blocks" "evilpeer ($1) fetched the chain"
+    like "$(cat "$T/evil.$_mode")" "fetched [1-9][0-9]* blocks" "evilpeer ($_mode) fetched the chain"
 }
+
+# ---------------------------------------------------------------- gossip again
+
+# All four validators down: replica 4 has no live link to any. A transaction submitted to it
+# is pooled there and reaches nobody; when the validators come back, the replica sends its
+# pool on each link that comes up, and the transaction commits.
+for k in 0 1 2 3; do kill9 "$k"; done
+pass "all four validators killed (kill -9)"
+on 4
+expect_exit 0 "a transaction submitted to replica 4 with no validator reachable is accepted" \
+    "$IDL" --json --no-wait --key "$NET/admins/sysadmin.key" --basis "$(form lonely)" \
+    account add --id biz-lonely --org 440000 --class business --name 王芳 \
+    --id-number "$(idnum 44010620010101888)"
+LONELY=$(jq -r .txid "$OUT")
+like "$LONELY" '^[0-9a-f]{64}$' "replica 4 names the transaction"
+for k in 0 1 2 3; do
+    check "validator $k restarts" start "$k"
+done
+i=0
+while [ $i -lt 300 ] && [ "$(api "/v1/tx/$LONELY" | jq -r .state)" != committed ]; do
+    sleep 0.1
+    i=$((i + 1))
+done
+is "$(api "/v1/tx/$LONELY" | jq -r .state)" committed \
+    "once the validators are back, the replica's pooled transaction reaches them and commits"
+H3=$(height_of 0)
+for k in 1 2 3 4; do
+    wait_height "$k" "$H3" 10
+done
+
+# ---------------------------------------------------------------- a liar that never answers
+
+# A peer claims a tip 1000 blocks ahead of replica 4 and never answers its sync requests.
+# Once it has left a request unanswered, its claims stop counting: the replica does not
+# stay "catching up", and is ready again, though the liar goes on claiming.
+evil mute 4 $((PORT + 16)) --seconds 25
+calm=0
+i=0
+while [ $i -lt 40 ] && [ $calm -lt 6 ]; do
+    if [ "$(status_of 4 | jq -r .catching_up)" = false ] &&
+        [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$(api_of 4)/health/ready")" = 200 ]; then
+        calm=$((calm + 1))
+    else
+        calm=0
+    fi
+    sleep 0.5
+    i=$((i + 1))
+done
+is "$calm" 6 "replica 4 is not catching up and is ready for 3 s, while a peer claims a far tip"
+like "$(grep '"msg":"block sync"' "$NET/node4.log" | tail -n 5)" "it has [0-9]{4,}" \
+    "replica 4 did ask the liar once"
+kill "$EVIL_PID" 2>/dev/null
+wait "$EVIL_PID" 2>/dev/null
+untrack_pid "$EVIL_PID"
+
+# ---------------------------------------------------------------- sync requests in bulk
+
+# 300 requests for the whole chain at once: a validator answers a few, not all of them
+# (each answer reads the chain from the store).
+evil spam 0 $((PORT + 17))
+wait "$EVIL_PID" 2>/dev/null
+untrack_pid "$EVIL_PID"
+ANSWERED=$(sed -n 's/.*answered \([0-9]*\) of 300.*/\1/p' "$T/evil.spam")
+if [ -n "$ANSWERED" ] && [ "$ANSWERED" -ge 1 ] && [ "$ANSWERED" -le 100 ]; then
+    pass "a burst of 300 sync requests from one peer gets $ANSWERED answers (1..100)"
+else
+    fail "a burst of 300 sync requests from one peer gets 1..100 answers"
+    diag_file "$T/evil.spam"
+fi
+H3=$(height_of 0)
+
+# ---------------------------------------------------------------- late replicas, lying peer
+
 
 # late_replica MODE K WANT: replica K starts late with a lying peer (MODE) at it; its log
 # must show the refusal (WANT).
 late_replica() {
     _mode=$1 _k=$2 _want=$3
-    evil "$_mode" "$_k" $((PORT + 14 + _k - 5))
+    evil "$_mode" "$_k" $((PORT + 14 + _k - 5)) --reconnect
     check "late replica $_k starts" start "$_k"
     check "late replica $_k syncs from genesis to height $H3" wait_height "$_k" "$H3" 30
     same_chain "late replica $_k" "$H3" "$_k"
@@ -229,6 +347,8 @@ late_replica() {
     untrack_pid "$EVIL_PID"
     like "$(cat "$T/evil.$_mode")" "served [1-9][0-9]* tampered blocks" \
         "evilpeer ($_mode) did serve tampered blocks"
+    like "$(cat "$T/evil.$_mode")" "asked 0 times after reconnecting" \
+        "a reconnect under the same key is not a fresh chance: replica $_k never asks it again"
     on "$_k"
     expect_exit 0 "late replica $_k answers verify" \
         "$IDL" --json verify --account biz-1 --system teacher --role query

@@ -103,6 +103,7 @@ for s in idledger_height idledger_mempool_txs 'idledger_block_txs_total{result="
     like "$(metric "$T/m0" "$s")" '^[0-9.]+$' "/metrics has $s"
 done
 is "$(grep -c 'result="refused_at_admission"' "$T/m0")" 0 "pool and block outcomes are two metrics, not one"
+is "$(metric "$T/m0" idledger_consensus_halted)" 0 "/metrics: idledger_consensus_halted 0 on a healthy validator"
 
 expect_exit 0 "a transaction commits" "$IDL" --key "$ROOT_SYS" --basis "$(form city)" \
     org add --code 440100 --name 广州市教育局 --kind city --parent 440000

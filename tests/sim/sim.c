@@ -14,11 +14,13 @@
  *     randomness (sig_sign_aux(..., NULL)), so the same seed signs the same bytes.
  *
  * A run has a fault phase (message drop, duplication, delay and reordering, partitions
- * and heals, crashes and restarts from the write-ahead log, failing log writes, clock
- * skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
+ * and heals, links that drop and reconnect under new peer ids, crashes and restarts from
+ * the write-ahead log, failing log writes (after which a validator crashes, or stays up
+ * halted and must follow the chain by block sync), clock skew) and a quiet phase (faults stop, partitions heal, crashed nodes restart).
  * Byzantine validators (at most f, where n >= 3f + 1) run a real engine too, but the
  * simulator tampers with what they send: equivocating proposals and votes split between
- * two groups of peers, forged certificates, invalid signatures, impersonated votes,
+ * two groups of peers, floods of signed proposals for their rounds (more blocks than an
+ * engine's cache holds), forged certificates, invalid signatures, impersonated votes,
  * garbled bytes, replays of old messages, lies about their height, sync answers withheld,
  * and restarts that lose their log (amnesia).
  *
@@ -38,10 +40,15 @@
  * (git log consensus/): a liar's claimed tip stranding a lagging node's sync; re-proposals
  * judged invalid when another validator built the block; the prevotes behind a valid round
  * never sent again; an equivocator's second vote never counted; a restarted proposer
- * waiting in the propose step for ever; a leak of held future blocks.
+ * waiting in the propose step for ever; a leak of held future blocks. Floods, churn, power
+ * cuts, halted validators and the idle check found more: a flood of signed proposals
+ * evicting the honest block from every cache; a peer table full after 128 reconnects; a
+ * request to a mute peer never expiring, and a liar's claim, keeping a node "catching up";
+ * held blocks never applied while halted; a proposal signed on a lazily committed tip that
+ * a power cut could undo, so that the node signed another after the restart.
  *
  * Usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B] [--equivocate]
- *            [--no-cert-check] [--twice] [--keep-going] [--verbose]
+ *            [--flood] [--churn] [--no-cert-check] [--twice] [--keep-going] [--verbose]
  */
 #include <inttypes.h>
 #include <signal.h>
@@ -72,6 +79,8 @@
 #define RESUBMIT_AGE_MS 3000
 #define LIVE_K 5
 #define LIVE_BOUND_MS 60000
+#define SETTLE_MS 30000 /* idle time after liveness, in which catching_up must clear */
+#define CALM_MS 12000   /* ... within this long (a fresh lie costs a sync timeout or two) */
 #define EVENTS_MAX 4000000
 #define TXS_MAX 600
 #define REPLAY_MAX 128
@@ -79,6 +88,7 @@
 #define TRACE_MAX 40
 #define BLOCK_MAX_TXS 20
 #define MAX_DRIFT_MS 10000
+#define FLOOD_N 9 /* one more than the engine's block cache held when the flood was found */
 
 static const char *const actor_ids[3] = {"root-sysadmin", "root-secadmin", "root-auditor"};
 
@@ -244,11 +254,14 @@ enum ev_kind {
     EV_REPLAY,      /* Byzantine nodes replay old messages */
     EV_QUIET,       /* faults stop: the liveness clock starts */
     EV_DEADLINE,    /* the liveness bound */
+    EV_CHURN,       /* a link drops and reconnects at once (new link ids) */
+    EV_SETTLED,     /* the end of the idle time after liveness: nobody catches up */
 };
 
 static const char *const ev_names[] = {"?",      "deliver", "timer",   "tick",     "submit",
                                        "resubmit", "crash", "restart", "amnesia",  "partition",
-                                       "heal",   "replay",  "quiet",   "deadline"};
+                                       "heal",   "replay",  "quiet",   "deadline", "churn",
+                                       "settled"};
 
 struct event {
     uint64_t at, seq;
@@ -318,6 +331,8 @@ struct options {
     int n;              /* validators, 0: chosen by the seed */
     int byz;            /* Byzantine validators, -1: chosen by the seed */
     bool equivocate;    /* Byzantine validators always equivocate */
+    bool flood;         /* Byzantine proposers always flood their rounds with proposals */
+    bool churn;         /* links reconnect every few milliseconds in the fault phase */
     bool no_cert_check; /* skip the certificate check (the broken-quorum demonstration) */
     bool verbose;
 };
@@ -331,9 +346,13 @@ struct params {
     bool link_down;
     double p_io;
     uint32_t fault_ms, tx_ms, skew_ms;
+    uint32_t churn_ms; /* 0, or a link reconnects about this often in the fault phase */
+    double p_keep_halted; /* a validator halted by a log failure stays up, halted */
+    double p_power;       /* an injected crash is a power cut (unsynced writes lost) */
     struct cons_timeouts to;
     /* Byzantine behaviour */
     double p_equiv_vote, p_equiv_prop, p_badsig, p_garble, p_impersonate, p_fake_decided;
+    double p_flood; /* a proposal of theirs comes with FLOOD_N other signed ones */
     uint32_t replay_ms; /* 0: no replays */
     bool lie_status, mute_sync;
     int amnesia;
@@ -370,6 +389,7 @@ struct node {
     struct ledger *l;
     struct engine *e;
     bool up, io_fault;
+    bool halt_kept; /* halted by a log failure and left running: it must follow by sync */
     uint32_t inc;
     int64_t skew;
     /* The durable write-ahead log. */
@@ -390,6 +410,9 @@ struct node {
     size_t n_seen, seen_next;
     struct alt alts[ALTS_MAX];
     size_t alt_next;
+    uint64_t flooded_h; /* the last (height, round) it flooded */
+    uint32_t flooded_r;
+    uint64_t calm_at; /* settling: when its engine last said it was not catching up */
 };
 
 struct hrec {
@@ -426,6 +449,9 @@ struct sim {
     uint64_t cnonce[ACTORS]; /* highest committed nonce at any honest node */
     bool quiet;
     bool blocked[NODES_MAX][NODES_MAX];
+    /* How often node i saw its link to j come up: the link's id at i is j + NODES_MAX times
+     * that, so like node/p2p.c every reconnect is a new peer id. */
+    uint32_t conn[NODES_MAX][NODES_MAX];
     uint32_t part_id;
     /* The checker. */
     struct hrec *hs;
@@ -435,7 +461,7 @@ struct sim {
     struct map props;  /* (height, round) -> known proposal hashes, Byzantine alternatives */
     struct map certs;  /* verified certificates */
     uint64_t live_from, live_target;
-    bool done, failed;
+    bool settling, done, failed;
     char rule[64];
     /* Results. */
     uint64_t digest, msgs, dropped, delivered, crashes, restarts, refused, equivocations,
@@ -537,11 +563,12 @@ print_status(struct sim *s)
         if (nd->up)
             engine_status(nd->e, &st);
         printf("  node %d%s%s: %s tip %" PRIu64 " height %" PRIu64 " round %u step %u best_peer %" PRIu64
-               "%s refused %" PRIu64 " equivocations %" PRIu64 " pool %zu commits %" PRIu64 "\n",
+               "%s%s refused %" PRIu64 " equivocations %" PRIu64 " held %zu pool %zu commits %" PRIu64
+               "\n",
                i, nd->byz ? " (byzantine)" : "", nd->validator ? "" : " (replica)",
                nd->up ? "up" : "down", nd->tip, st.height, st.round, st.step, st.best_peer_height,
-               st.catching_up ? " catching-up" : "", st.refused, st.equivocations, nd->n_pool,
-               nd->commits);
+               st.catching_up ? " catching-up" : "", st.halted ? " halted" : "", st.refused,
+               st.equivocations, st.held, nd->n_pool, nd->commits);
     }
     /* The last lock record of each log: what the node is locked on (engine.c's format). */
     for (int i = 0; i < s->n_nodes; i++) {
@@ -597,6 +624,133 @@ fail(struct sim *s, const char *rule, const char *fmt, ...)
     printf("\n");
     print_status(s);
     fflush(stdout);
+}
+
+/* ---- a store that loses what was not synced when the power goes ---- */
+
+/*
+ * A memory store as the disk sees it: writes go to the visible store (what the process
+ * reads, the operating system's cache), and reach the durable one only with the next
+ * synced write, in order, as LevelDB's log does. A power cut (cut_power) throws away what
+ * was never synced.
+ */
+struct cut_store {
+    struct store base;
+    struct store_ops ops; /* the visible store's, with ours over them */
+    struct store *vis, *dur;
+    struct store_batch *pending; /* written since the last sync */
+    size_t n_pending, cap_pending;
+};
+
+static struct cut_store *
+as_cut(struct store *s)
+{
+    return (struct cut_store *)s;
+}
+
+static idl_err
+cut_get(struct store *s, const uint8_t *key, size_t key_len, struct idl_bytes *val)
+{
+    return store_get(as_cut(s)->vis, key, key_len, val);
+}
+
+static void
+batch_copy(struct store_batch *out, const struct store_batch *b)
+{
+    store_batch_init(out);
+    for (size_t i = 0; i < b->count; i++) {
+        const struct store_op *o = &b->ops[i];
+        IDL_ASSERT((o->val ? store_batch_put(out, o->key, o->key_len, o->val, o->val_len)
+                           : store_batch_del(out, o->key, o->key_len)) == IDL_OK);
+    }
+}
+
+static void
+cut_pending_clear(struct cut_store *c)
+{
+    for (size_t i = 0; i < c->n_pending; i++)
+        store_batch_free(&c->pending[i]);
+    c->n_pending = 0;
+}
+
+static idl_err
+cut_write(struct store *s, const struct store_batch *b, bool sync)
+{
+    struct cut_store *c = as_cut(s);
+    idl_err rc = store_write(c->vis, b, false);
+    if (rc)
+        return rc;
+    if (!sync) {
+        if (c->n_pending == c->cap_pending) {
+            c->cap_pending = c->cap_pending ? c->cap_pending * 2 : 16;
+            c->pending = realloc(c->pending, c->cap_pending * sizeof(*c->pending));
+            IDL_ASSERT(c->pending);
+        }
+        batch_copy(&c->pending[c->n_pending++], b);
+        return IDL_OK;
+    }
+    for (size_t i = 0; i < c->n_pending; i++)
+        IDL_ASSERT(store_write(c->dur, &c->pending[i], false) == IDL_OK);
+    cut_pending_clear(c);
+    return store_write(c->dur, b, false);
+}
+
+static struct store_iter *
+cut_iter_new(struct store *s)
+{
+    return store_iter_new(as_cut(s)->vis);
+}
+
+static void
+cut_close(struct store *s)
+{
+    struct cut_store *c = as_cut(s);
+    store_close(c->vis);
+    store_close(c->dur);
+    cut_pending_clear(c);
+    free(c->pending);
+    free(c);
+}
+
+static struct store *
+cut_open(void)
+{
+    struct cut_store *c = calloc(1, sizeof(*c));
+    IDL_ASSERT(c);
+    IDL_ASSERT(store_memory_open(&c->vis) == IDL_OK && store_memory_open(&c->dur) == IDL_OK);
+    c->ops = *c->vis->ops;
+    c->ops.get = cut_get;
+    c->ops.write = cut_write;
+    c->ops.iter_new = cut_iter_new;
+    c->ops.close = cut_close;
+    c->base.ops = &c->ops;
+    return &c->base;
+}
+
+/* The power goes: what the process sees is what was synced, no more. */
+static void
+cut_power(struct store *s)
+{
+    struct cut_store *c = as_cut(s);
+    cut_pending_clear(c);
+    struct store *fresh;
+    IDL_ASSERT(store_memory_open(&fresh) == IDL_OK);
+    struct store_batch all;
+    store_batch_init(&all);
+    struct store_iter *it = store_iter_new(c->dur);
+    IDL_ASSERT(it);
+    static const uint8_t first[1];
+    for (store_iter_seek(c->dur, it, first, 0); store_iter_valid(c->dur, it);
+         store_iter_next(c->dur, it)) {
+        size_t kl, vl;
+        const uint8_t *k = store_iter_key(c->dur, it, &kl), *v = store_iter_value(c->dur, it, &vl);
+        IDL_ASSERT(store_batch_put(&all, k, kl, v, vl) == IDL_OK);
+    }
+    store_iter_free(c->dur, it);
+    IDL_ASSERT(store_write(fresh, &all, true) == IDL_OK);
+    store_batch_free(&all);
+    store_close(c->vis);
+    c->vis = fresh;
 }
 
 /* ---- keys and genesis ---- */
@@ -727,6 +881,19 @@ pool_prune(struct node *nd)
             nd->pool[k++] = nd->pool[i];
     }
     nd->n_pool = k;
+}
+
+/*
+ * Is a pooled transaction ready for a block (its nonce is its actor's next)? Only then is
+ * there work, as node/mempool.c counts it: a transaction behind a nonce gap starts no block.
+ */
+static bool
+pool_ready(const struct node *nd)
+{
+    for (size_t i = 0; i < nd->n_pool; i++)
+        if (nd->pool[i].nonce == nd->nonce[nd->pool[i].actor] + 1)
+            return true;
+    return false;
 }
 
 /* Admits a transaction as a node's pool does: decoded, its signature checked. */
@@ -1182,6 +1349,64 @@ byz_bad_copy(struct sim *s, struct node *nd, const struct cons_msg *orig, bool i
     return cons_msg_encode(&m, out) == IDL_OK;
 }
 
+/* A fresh proposal for (height, round) of `block`, signed by the Byzantine node. */
+static void
+byz_sign_proposal(struct sim *s, struct node *nd, uint64_t height, uint32_t round,
+                  const struct idl_bytes *block, const uint8_t hash[HASH_BYTES],
+                  struct idl_bytes *out)
+{
+    struct cons_msg m = {.kind = MSG_PROPOSAL};
+    struct msg_proposal *q = &m.body.proposal;
+    q->height = height;
+    q->round = round;
+    q->valid_round = MSG_NO_ROUND;
+    q->proposer = (uint16_t)nd->idx;
+    q->block = *block;
+    uint8_t sighash[HASH_BYTES];
+    cons_proposal_sighash(sighash, s->g.chain_id, height, round, q->valid_round, hash);
+    IDL_ASSERT(sig_sign_aux(q->sig, sighash, nd->sk, NULL) == IDL_OK);
+    encode_or_die(&m, out);
+}
+
+/*
+ * The flood: whenever it speaks at a height, in a round it has not flooded yet, a Byzantine
+ * validator sends every honest peer FLOOD_N valid blocks, each signed as its proposal for
+ * its next round as proposer at that height (this round, if it proposes in it), and one for
+ * each of its two rounds after that. An engine that caches and executes every signed
+ * proposal evicts from its small block cache the honest blocks it locked on or must commit.
+ */
+static void
+byz_flood(struct sim *s, struct node *nd, uint64_t height, uint32_t round)
+{
+    struct ledger_tip tip;
+    ledger_tip(nd->l, &tip);
+    if (tip.height + 1 != height || (nd->flooded_h == height && nd->flooded_r == round))
+        return;
+    nd->flooded_h = height;
+    nd->flooded_r = round;
+    uint32_t n = (uint32_t)s->p.n, mine = round;
+    while (cons_proposer(n, height, mine) != (unsigned)nd->idx)
+        mine++;
+    for (unsigned k = 0; k < FLOOD_N + 2; k++) {
+        struct ledger_exec_opts trust = {false, NULL, NULL};
+        struct ledger_exec *ex;
+        uint64_t t = tip.time_ms + 1 + rng_below(&s->rng, 1000000);
+        if (ledger_block_build(nd->l, NULL, 0, t, nd->pk, &trust, NULL, NULL, &ex) != IDL_OK)
+            return;
+        struct idl_bytes block, msg;
+        IDL_ASSERT(ledger_block_encode(ledger_exec_block(ex), &block) == IDL_OK);
+        uint32_t r = k < FLOOD_N ? mine : mine + n * (k - FLOOD_N + 1);
+        byz_sign_proposal(s, nd, height, r, &block, ledger_exec_block(ex)->hash, &msg);
+        ledger_exec_free(ex);
+        for (int d = 0; d < s->n_nodes; d++)
+            if (d != nd->idx && !s->nodes[d].byz)
+                net_send(s, nd->idx, d, msg.data, msg.len);
+        s->tampered++;
+        free(block.data);
+        free(msg.data);
+    }
+}
+
 static void
 byz_route(struct sim *s, struct node *nd, int to, const uint8_t *msg, size_t len)
 {
@@ -1200,6 +1425,9 @@ byz_route(struct sim *s, struct node *nd, int to, const uint8_t *msg, size_t len
     const struct alt *ap = NULL;
     uint64_t h = 0;
     uint32_t r = 0;
+    if ((m.kind == MSG_PROPOSAL || m.kind == MSG_VOTE) && rng_chance(&s->rng, p->p_flood))
+        byz_flood(s, nd, m.kind == MSG_VOTE ? m.body.vote.height : m.body.proposal.height,
+                  m.kind == MSG_VOTE ? m.body.vote.round : m.body.proposal.round);
     if (m.kind == MSG_STATUS && p->lie_status) {
         struct cons_msg l = m;
         l.body.status.height += 50;
@@ -1299,7 +1527,14 @@ host_broadcast(void *arg, const uint8_t *msg, size_t len)
 static void
 host_send(void *arg, uint32_t peer, const uint8_t *msg, size_t len)
 {
-    outbox_push(arg, (int)peer, msg, len);
+    outbox_push(arg, (int)(peer % NODES_MAX), msg, len);
+}
+
+/* The id under which node i knows its current link to j. */
+static uint32_t
+link_id(const struct sim *s, int i, int j)
+{
+    return (uint32_t)j + NODES_MAX * s->conn[i][j];
 }
 
 static void
@@ -1376,21 +1611,27 @@ host_sign(void *arg, const uint8_t msg[HASH_BYTES], uint8_t sig[SIG_BYTES])
     return sig_sign_aux(sig, msg, nd->sk, NULL);
 }
 
+/* Like mempool_select: the transactions of actors with a ready one, in pool order. */
 static size_t
 host_pool_take(void *arg, size_t max, struct idl_bytes **out)
 {
     struct node *nd = arg;
-    size_t n = nd->n_pool < max ? nd->n_pool : max;
+    bool ready[ACTORS] = {false};
+    for (size_t i = 0; i < nd->n_pool; i++)
+        ready[nd->pool[i].actor] |= nd->pool[i].nonce == nd->nonce[nd->pool[i].actor] + 1;
     *out = NULL;
-    if (!n)
-        return 0;
-    *out = calloc(n, sizeof(**out));
-    IDL_ASSERT(*out);
-    for (size_t i = 0; i < n; i++) {
-        (*out)[i].data = malloc(nd->pool[i].raw.len);
-        IDL_ASSERT((*out)[i].data);
-        memcpy((*out)[i].data, nd->pool[i].raw.data, nd->pool[i].raw.len);
-        (*out)[i].len = nd->pool[i].raw.len;
+    size_t n = 0;
+    for (size_t i = 0; i < nd->n_pool && n < max; i++) {
+        if (!ready[nd->pool[i].actor])
+            continue;
+        if (!*out) {
+            *out = calloc(max, sizeof(**out));
+            IDL_ASSERT(*out);
+        }
+        (*out)[n].data = malloc(nd->pool[i].raw.len);
+        IDL_ASSERT((*out)[n].data);
+        memcpy((*out)[n].data, nd->pool[i].raw.data, nd->pool[i].raw.len);
+        (*out)[n++].len = nd->pool[i].raw.len;
     }
     return n;
 }
@@ -1507,7 +1748,9 @@ node_peer_event(struct sim *s, int i, int j, bool up)
     struct node *a = &s->nodes[i];
     if (!a->up)
         return;
-    engine_on_peer(a->e, (uint32_t)j, up, s->nodes[j].validator);
+    if (up)
+        s->conn[i][j]++;
+    engine_on_peer(a->e, link_id(s, i, j), s->nodes[j].pk, up, s->nodes[j].validator);
     after_call(s, a);
 }
 
@@ -1524,6 +1767,7 @@ node_crash(struct sim *s, struct node *nd, const char *why)
     nd->l = NULL;
     nd->up = false;
     nd->io_fault = false;
+    nd->halt_kept = false;
     nd->inc++;
     pool_clear(nd);
     for (size_t i = 0; i < nd->n_out; i++)
@@ -1551,6 +1795,23 @@ node_start(struct sim *s, struct node *nd)
         memcpy(nd->sh[0], tip.state_hash, HASH_BYTES);
     }
     nd->tip = tip.height;
+    if (nd->checked > tip.height) {
+        /* A power cut took blocks back: check them again when they come back. */
+        nd->checked = tip.height;
+        for (int a = 0; a < ACTORS; a++) {
+            struct ledger_tx tx;
+            uint64_t next;
+            char why2[LEDGER_WHY_MAX];
+            if (!s->cat[a].n)
+                continue;
+            idl_err rc = ledger_tx_admit(nd->l, s->cat[a].raw[0].data, s->cat[a].raw[0].len, &tx,
+                                         &next, why2, sizeof(why2));
+            if (!rc)
+                ledger_tx_free(&tx);
+            if (next)
+                nd->nonce[a] = next - 1;
+        }
+    }
     struct cons_host host = {
         .arg = nd,
         .now_ms = host_now,
@@ -1590,14 +1851,33 @@ node_start(struct sim *s, struct node *nd)
     for (int j = 0; j < s->n_nodes && nd->up; j++) {
         if (j == nd->idx || !s->nodes[j].up)
             continue;
-        if (!s->blocked[nd->idx][j] || !s->p.link_down)
-            node_peer_event(s, nd->idx, j, true);
+        /* A node's link to j is up unless what j sends it is cut off (partition_heal). */
         if (!s->blocked[j][nd->idx] || !s->p.link_down)
+            node_peer_event(s, nd->idx, j, true);
+        if (!s->blocked[nd->idx][j] || !s->p.link_down)
             node_peer_event(s, j, nd->idx, true);
     }
     struct event t = {.at = s->now + 1 + rng_below(&s->rng, TICK_MS), .kind = EV_TICK,
                       .node = (int16_t)nd->idx, .inc = nd->inc};
     push_event(s, &t);
+}
+
+/*
+ * Whether an honest validator halted by a log failure stays up, halted, rather than crash
+ * and restart: only while the Byzantine and the halted together are at most f, so the
+ * others can still decide (and it must keep up with them by block sync).
+ */
+static bool
+keep_halted(struct sim *s, const struct node *nd)
+{
+    int f = (s->p.n - 1) / 3, faulty = s->p.n_byz;
+    for (int i = 0; i < s->n_nodes; i++)
+        faulty += s->nodes[i].halt_kept;
+    if (nd->byz || faulty + 1 > f || !rng_chance(&s->rng, s->p.p_keep_halted))
+        return false;
+    struct engine_status st;
+    engine_status(nd->e, &st);
+    return st.halted;
 }
 
 /* Carries out what an engine call left behind: messages, an injected crash, the checks. */
@@ -1606,10 +1886,19 @@ after_call(struct sim *s, struct node *nd)
 {
     if (!nd->up)
         return;
-    if (nd->n_pool && nd->validator && !nd->io_fault)
+    if (pool_ready(nd) && nd->validator && !nd->io_fault)
         engine_on_work(nd->e);
     flush_out(s, nd);
-    if (nd->io_fault) {
+    if (nd->io_fault && !nd->halt_kept && keep_halted(s, nd)) {
+        nd->halt_kept = true;
+        trace(s, "node %d: stays up, halted: it must follow committed blocks by sync", nd->idx);
+    }
+    if (nd->halt_kept) {
+        struct engine_status st;
+        engine_status(nd->e, &st);
+        if (!st.halted)
+            fail(s, "halt", "node %d: its engine halted but does not say so", nd->idx);
+    } else if (nd->io_fault) {
         node_crash(s, nd, "log failure");
         struct event e = {.at = s->now + rng_range(&s->rng, 50, 2000), .kind = EV_RESTART,
                           .node = (int16_t)nd->idx, .inc = nd->inc};
@@ -1651,6 +1940,8 @@ random_honest_validator(struct sim *s)
 static void
 do_submit(struct sim *s)
 {
+    if (s->settling)
+        return;
     int a = (int)rng_below(&s->rng, ACTORS);
     struct txcat *c = &s->cat[a];
     if (c->n < TXS_MAX) {
@@ -1674,7 +1965,9 @@ do_submit(struct sim *s)
 
 static void
 do_resubmit(struct sim *s)
-{
+{    if (s->settling)
+        return;
+
     for (int a = 0; a < ACTORS; a++) {
         struct txcat *c = &s->cat[a];
         struct idl_bytes txs[8];
@@ -1744,9 +2037,36 @@ do_crash(struct sim *s)
     if (!n)
         return;
     struct node *nd = &s->nodes[cand[rng_below(&s->rng, (uint64_t)n)]];
-    node_crash(s, nd, "injected");
+    bool power = rng_chance(&s->rng, s->p.p_power);
+    node_crash(s, nd, power ? "power cut: unsynced writes lost" : "injected");
+    if (power)
+        cut_power(nd->store);
     struct event e = {.at = s->now + rng_range(&s->rng, 100, 3000), .kind = EV_RESTART,
                       .node = (int16_t)nd->idx, .inc = nd->inc};
+    push_event(s, &e);
+}
+
+/*
+ * Link churn: a random live link drops and comes back at once, so each end sees its peer
+ * leave and return under a new id. Hundreds of these in a run take a node past any fixed
+ * table of peers that never frees its entries.
+ */
+static void
+do_churn(struct sim *s)
+{
+    int i = (int)rng_below(&s->rng, (uint64_t)s->n_nodes);
+    int j = (int)rng_below(&s->rng, (uint64_t)s->n_nodes - 1);
+    if (j >= i)
+        j++;
+    bool down = s->p.link_down && (s->blocked[i][j] || s->blocked[j][i]);
+    if (s->nodes[i].up && s->nodes[j].up && !down) {
+        node_peer_event(s, i, j, false);
+        node_peer_event(s, j, i, false);
+        node_peer_event(s, i, j, true);
+        node_peer_event(s, j, i, true);
+    }
+    struct event e = {.at = s->now + rng_range(&s->rng, 1, 2 * (uint64_t)s->p.churn_ms),
+                      .kind = EV_CHURN};
     push_event(s, &e);
 }
 
@@ -1803,15 +2123,45 @@ do_quiet(struct sim *s)
     push_event(s, &e);
 }
 
+/*
+ * Liveness: every honest node reaches the target. Then the clients stop and the network
+ * idles for SETTLE_MS, after which no honest node may say it is catching up: a peer that
+ * lies about its tip (lie_status) must not keep it so for ever.
+ */
 static void
 check_live(struct sim *s)
 {
-    if (!s->quiet || s->done || s->failed)
+    if (!s->quiet || s->settling || s->done || s->failed)
         return;
     for (int i = 0; i < s->n_nodes; i++) {
         const struct node *nd = &s->nodes[i];
         if (honest(nd) && (!nd->up || nd->tip < s->live_target))
             return;
+    }
+    s->settling = true;
+    for (int i = 0; i < s->n_nodes; i++)
+        s->nodes[i].calm_at = s->now;
+    trace(s, "live: clients stop; in %u ms no honest node may be catching up", SETTLE_MS);
+    struct event e = {.at = s->now + SETTLE_MS, .kind = EV_SETTLED};
+    push_event(s, &e);
+}
+
+static void
+check_settled(struct sim *s)
+{
+    for (int i = 0; i < s->n_nodes && !s->failed; i++) {
+        struct node *nd = &s->nodes[i];
+        struct engine_status st;
+        if (!honest(nd) || !nd->up)
+            continue;
+        engine_status(nd->e, &st);
+        if (!st.catching_up)
+            nd->calm_at = s->now;
+        if (s->now - nd->calm_at > CALM_MS)
+            fail(s, "catching-up",
+                 "node %d has been catching up for %" PRIu64 " ms of idle time: tip %" PRIu64
+                 ", best trusted peer claim %" PRIu64,
+                 i, s->now - nd->calm_at, nd->tip, st.best_peer_height);
     }
     s->done = true;
 }
@@ -1865,18 +2215,27 @@ choose_params(struct sim *s, uint64_t seed, const struct options *o)
         p->lie_status = rng_chance(r, 0.3);
         p->mute_sync = rng_chance(r, 0.3);
         p->amnesia = rng_chance(r, 0.4) ? (int)rng_range(r, 1, 2) : 0;
+        /* Drawn last, so that adding it left every other parameter of a seed as it was. */
+        p->p_flood = o->flood ? 1.0 : rng_chance(r, 0.3) ? rng_unit(r) : 0;
     }
+    if (p->p_io > 0)
+        p->p_keep_halted = rng_chance(r, 0.5) ? rng_unit(r) : 0;
+    p->p_power = rng_chance(r, 0.5) ? rng_unit(r) : 0;
+    if (p->n + p->n_replicas > 1)
+        p->churn_ms = o->churn ? 5 : rng_chance(r, 0.2) ? (uint32_t)rng_range(r, 3, 15) : 0;
     snprintf(s->line, sizeof(s->line),
              "sim: seed=%" PRIu64 " n=%d byz=%d replicas=%d drop=%.3f dup=%.3f lat=%u+%u "
              "long=%.3f partitions=%d%s crashes=%d io=%.4f fault_ms=%u tx_ms=%u skew=%u "
              "timeouts=%u/%u/%u+%u equiv=%.2f/%.2f badsig=%.2f garble=%.2f imperson=%.2f "
-             "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d%s",
+             "fake_decided=%.2f replay_ms=%u lie=%d mute_sync=%d amnesia=%d flood=%.2f "
+             "churn_ms=%u keep_halted=%.2f power=%.2f%s",
              seed, p->n, p->n_byz, p->n_replicas, p->p_drop, p->p_dup, p->lat_min, p->lat_jit,
              p->p_long, p->partitions, p->link_down ? "(links down)" : "", p->crashes, p->p_io,
              p->fault_ms, p->tx_ms, p->skew_ms, p->to.propose_ms, p->to.prevote_ms,
              p->to.precommit_ms, p->to.delta_ms, p->p_equiv_vote, p->p_equiv_prop, p->p_badsig,
              p->p_garble, p->p_impersonate, p->p_fake_decided, p->replay_ms, p->lie_status,
-             p->mute_sync, p->amnesia, o->no_cert_check ? " no-cert-check" : "");
+             p->mute_sync, p->amnesia, p->p_flood, p->churn_ms, p->p_keep_halted, p->p_power,
+             o->no_cert_check ? " no-cert-check" : "");
 }
 
 /* ---- one run ---- */
@@ -1938,7 +2297,7 @@ dispatch(struct sim *s, struct event *e)
         s->delivered++;
         if (nd->byz)
             byz_remember(nd, e->data, e->len);
-        engine_on_message(nd->e, (uint32_t)e->from, e->data, e->len);
+        engine_on_message(nd->e, link_id(s, e->node, e->from), e->data, e->len);
         after_call(s, nd);
         break;
     case EV_TIMER:
@@ -1952,6 +2311,12 @@ dispatch(struct sim *s, struct event *e)
             break;
         engine_tick(nd->e);
         after_call(s, nd);
+        if (s->settling && nd->up) {
+            struct engine_status st;
+            engine_status(nd->e, &st);
+            if (!st.catching_up)
+                nd->calm_at = s->now;
+        }
         struct event t = {.at = s->now + TICK_MS, .kind = EV_TICK, .node = e->node, .inc = nd->inc};
         if (nd->up)
             push_event(s, &t);
@@ -1993,8 +2358,15 @@ dispatch(struct sim *s, struct event *e)
     case EV_QUIET:
         do_quiet(s);
         break;
+    case EV_CHURN:
+        if (!s->quiet)
+            do_churn(s);
+        break;
+    case EV_SETTLED:
+        check_settled(s);
+        break;
     case EV_DEADLINE:
-        if (!s->done) {
+        if (!s->done && !s->settling) {
             char who[256] = "";
             size_t off = 0;
             for (int i = 0; i < s->n_nodes; i++)
@@ -2073,7 +2445,7 @@ run(uint64_t seed, const struct options *o, struct result *res)
         nd->skew = p->skew_ms ? (int64_t)rng_below(&s->rng, 2 * (uint64_t)p->skew_ms + 1) -
                                     (int64_t)p->skew_ms
                               : 0;
-        IDL_ASSERT(store_memory_open(&nd->store) == IDL_OK);
+        nd->store = cut_open();
     }
     make_genesis(s);
     if (o->verbose)
@@ -2101,6 +2473,10 @@ run(uint64_t seed, const struct options *o, struct result *res)
     }
     if (p->replay_ms) {
         e = (struct event){.at = p->replay_ms, .kind = EV_REPLAY};
+        push_event(s, &e);
+    }
+    if (p->churn_ms) {
+        e = (struct event){.at = p->churn_ms, .kind = EV_CHURN};
         push_event(s, &e);
     }
     e = (struct event){.at = p->fault_ms, .kind = EV_QUIET};
@@ -2202,7 +2578,7 @@ usage(void)
 {
     fprintf(stderr,
             "usage: sim [--seed S | --seeds N [--from S|random]] [--n N] [--byz B]\n"
-            "           [--equivocate] [--no-cert-check] [--twice]\n"
+            "           [--equivocate] [--flood] [--churn] [--no-cert-check] [--twice]\n"
             "           [--keep-going] [--verbose]\n"
             "  --seed S         one run, replayable exactly\n"
             "  --seeds N        N runs from --from (default 1); every 25th is run twice to\n"
@@ -2210,6 +2586,8 @@ usage(void)
             "  --n N            validators (default: chosen by the seed among 1..7, mostly 4)\n"
             "  --byz B          Byzantine validators (default: chosen by the seed, at most f)\n"
             "  --equivocate     Byzantine validators always equivocate\n"
+            "  --flood          Byzantine proposers always flood their rounds with proposals\n"
+            "  --churn          links reconnect every few ms in the fault phase (new peer ids)\n"
             "  --no-cert-check  do not verify stored certificates (broken-quorum demo)\n"
             "  --twice          run each seed twice and compare the digests\n"
             "  --keep-going     with --seeds: count failures instead of stopping\n"
@@ -2256,6 +2634,10 @@ main(int argc, char **argv)
             i++;
         } else if (!strcmp(a, "--equivocate")) {
             o.equivocate = true;
+        } else if (!strcmp(a, "--flood")) {
+            o.flood = true;
+        } else if (!strcmp(a, "--churn")) {
+            o.churn = true;
         } else if (!strcmp(a, "--no-cert-check")) {
             o.no_cert_check = true;
         } else if (!strcmp(a, "--keep-going")) {
@@ -2289,6 +2671,10 @@ main(int argc, char **argv)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --byz %d", o.byz);
     if (o.equivocate)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --equivocate");
+    if (o.flood)
+        ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --flood");
+    if (o.churn)
+        ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --churn");
     if (o.no_cert_check)
         ol += (size_t)snprintf(opts + ol, sizeof(opts) - ol, " --no-cert-check");
     if (sig_init() != IDL_OK) {

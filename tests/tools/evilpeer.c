@@ -2,7 +2,7 @@
  * evilpeer: a peer that serves tampered blocks, for tests/integration/bft.sh.
  *
  *   evilpeer --genesis FILE --honest HOST:PORT --victim HOST:PORT --listen HOST:PORT
- *            --mode block|cert [--seconds N]
+ *            --mode block|cert|mute|spam [--seconds N] [--reconnect]
  *
  * It fetches the committed blocks with their certificates from an honest node over the
  * real peer protocol (node/p2p.c, consensus/msg.h), then connects to the victim, claims a
@@ -10,7 +10,13 @@
  * with those blocks tampered: in mode "cert" a certificate signature has one bit flipped;
  * in mode "block" a block's time is changed, so its hash no longer matches the signed
  * certificate. Heights beyond what it fetched get the last block renumbered. A correct
- * victim refuses them all and syncs from honest peers instead.
+ * victim refuses them all and syncs from honest peers instead. In mode "mute" it claims the
+ * far tip and never answers at all: the victim must stop believing it ("catching up"
+ * clears). In mode "spam" it claims nothing and sends 300 sync requests for the whole
+ * chain at once, then counts the replies (each begins with block 1): the victim must
+ * answer only a few. With --reconnect it drops its link to the victim halfway and dials
+ * again (a new link, the same key), and counts the sync requests it gets after that: a
+ * victim that marked it bad must not ask it again.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -34,6 +40,9 @@ static struct {
     uint32_t honest_peer, victim_peer;
     bool honest_up, victim_up;
     unsigned served;
+    bool reconnected;
+    unsigned asked_after; /* sync requests after the reconnect */
+    unsigned answers;     /* spam: replies to our requests (blocks of height 1) */
     char chain[LEDGER_CHAIN_ID_MAX + 1];
 } ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -121,7 +130,16 @@ on_recv(void *arg, uint32_t peer, const uint8_t pk[SIG_PUBKEY_BYTES], const uint
     struct cons_msg m;
     if (cons_msg_decode(&m, msg, len) != IDL_OK)
         return;
-    if (m.kind == MSG_DECIDED && peer == ev.honest_peer) {
+    if (m.kind == MSG_DECIDED && peer == ev.victim_peer && !strcmp(ev.mode, "spam")) {
+        struct ledger_block b;
+        if (ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
+                                ev.chain) == IDL_OK) {
+            pthread_mutex_lock(&ev.lock);
+            ev.answers += b.header.height == 1;
+            pthread_mutex_unlock(&ev.lock);
+            ledger_block_free(&b);
+        }
+    } else if (m.kind == MSG_DECIDED && peer == ev.honest_peer) {
         struct ledger_block b;
         if (ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
                                 ev.chain) == IDL_OK) {
@@ -137,7 +155,11 @@ on_recv(void *arg, uint32_t peer, const uint8_t pk[SIG_PUBKEY_BYTES], const uint
             ledger_block_free(&b);
         }
     } else if (m.kind == MSG_SYNC_REQ && peer == ev.victim_peer) {
-        serve(peer, &m.body.sync_req);
+        pthread_mutex_lock(&ev.lock);
+        ev.asked_after += ev.reconnected;
+        pthread_mutex_unlock(&ev.lock);
+        if (strcmp(ev.mode, "mute") != 0 && strcmp(ev.mode, "spam") != 0)
+            serve(peer, &m.body.sync_req);
     }
     cons_msg_free(&m);
 }
@@ -180,20 +202,27 @@ main(int argc, char **argv)
 {
     const char *gpath = NULL, *honest = NULL, *victim = NULL, *listen = NULL;
     unsigned seconds = 20;
+    bool reconnect = false;
     ev.mode = "cert";
-    for (int i = 1; i + 1 < argc; i += 2) {
+    for (int i = 1; i < argc; i++) {
+        const char *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(argv[i], "--reconnect")) {
+            reconnect = true;
+            continue;
+        }
         if (!strcmp(argv[i], "--genesis"))
-            gpath = argv[i + 1];
+            gpath = v;
         else if (!strcmp(argv[i], "--honest"))
-            honest = argv[i + 1];
+            honest = v;
         else if (!strcmp(argv[i], "--victim"))
-            victim = argv[i + 1];
+            victim = v;
         else if (!strcmp(argv[i], "--listen"))
-            listen = argv[i + 1];
+            listen = v;
         else if (!strcmp(argv[i], "--mode"))
-            ev.mode = argv[i + 1];
+            ev.mode = v;
         else if (!strcmp(argv[i], "--seconds"))
-            seconds = (unsigned)atoi(argv[i + 1]);
+            seconds = (unsigned)atoi(v);
+        i++;
     }
     if (!gpath || !honest || !victim || !listen) {
         fprintf(stderr, "usage: evilpeer --genesis F --honest H:P --victim H:P --listen H:P "
@@ -238,8 +267,36 @@ main(int argc, char **argv)
         fprintf(stderr, "evilpeer: %s\n", why);
         return 1;
     }
+    if (!strcmp(ev.mode, "spam")) {
+        /* 3'. Ask for the whole chain 300 times at once; count the replies. */
+        for (int t = 0; t < 100 && !ev.victim_up; t++)
+            sleep_ms(50);
+        struct cons_msg rq = {.kind = MSG_SYNC_REQ};
+        rq.body.sync_req.from = 1;
+        rq.body.sync_req.max = CONS_SYNC_BLOCKS_MAX;
+        for (int k = 0; k < 300; k++)
+            send_to(ev.victim_peer, &rq);
+        sleep_ms(2000);
+        printf("evilpeer: answered %u of 300 sync requests\n", ev.answers);
+        p2p_stop(net);
+        wallet_key_free(key);
+        genesis_wipe(&g);
+        return 0;
+    }
     /* 3. Claim to be far ahead, again and again, until the time is up. */
     for (unsigned t = 0; t < seconds * 2; t++) {
+        if (reconnect && t == seconds) {
+            /* A new link under the same key: a victim must remember what we did. */
+            p2p_stop(net);
+            ev.victim_up = false;
+            if (p2p_start(&net, &cfg, on_recv, on_peer, NULL, why, sizeof(why)) != IDL_OK) {
+                fprintf(stderr, "evilpeer: %s\n", why);
+                return 1;
+            }
+            pthread_mutex_lock(&ev.lock);
+            ev.reconnected = true;
+            pthread_mutex_unlock(&ev.lock);
+        }
         if (ev.victim_up) {
             struct cons_msg st = {.kind = MSG_STATUS};
             st.body.status.height = ev.top + 1000;
@@ -248,6 +305,8 @@ main(int argc, char **argv)
         sleep_ms(500);
     }
     printf("evilpeer: served %u tampered blocks\n", ev.served);
+    if (reconnect)
+        printf("evilpeer: asked %u times after reconnecting\n", ev.asked_after);
     p2p_stop(net);
     wallet_key_free(key);
     genesis_wipe(&g);

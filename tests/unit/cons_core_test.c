@@ -19,7 +19,10 @@
  * re-proposal; the round skip (L55); equivocation; restoring own votes and the guard that
  * re-sends the first vote; deciding the value of an earlier round (L49) and only a known,
  * valid proposal; a replica; the round window, other heights, bad validator indices and
- * vote types; cons_start_height forgetting everything.
+ * vote types; cons_start_height forgetting everything; what the engine must keep cached
+ * (cons_holds, cons_proposal_of). The thresholds again with seven validators (f = 2): 4
+ * prevotes, nil prevotes, mixed prevotes or precommits do nothing and 5 do, 2 in a later
+ * round make no skip and 3 do, a lock moves only on a polka of 5.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -37,6 +40,7 @@
 #include "ledger/schema.h"
 
 #define NV           4
+#define NV_MAX       7
 #define LOG_MAX      256
 #define TRACK_ROUNDS 128
 
@@ -54,7 +58,8 @@ static const uint8_t NIL[HASH_BYTES];
 
 struct tc {
     struct cons *c;
-    struct ledger_validator vals[NV];
+    struct ledger_validator vals[NV_MAX];
+    unsigned nv;
     int self;
     uint64_t h;
     bool echo;                       /* feed our own votes back, as the engine does */
@@ -197,20 +202,25 @@ pump(struct tc *t)
     }
 }
 
-/* A core for validator `self` (-1: a replica) at `height`; powers NULL means all 1. */
+/*
+ * A core of nv validators for validator `self` (-1: a replica) at `height`; powers NULL
+ * means all 1.
+ */
 static struct tc *
-t_open_powers(int self, uint64_t height, const uint64_t *powers)
+t_open_n(unsigned nv, int self, uint64_t height, const uint64_t *powers)
 {
     struct tc *t = calloc(1, sizeof(*t));
     assert_non_null(t);
-    for (unsigned i = 0; i < NV; i++) {
+    assert_true(nv <= NV_MAX);
+    t->nv = nv;
+    for (unsigned i = 0; i < nv; i++) {
         snprintf(t->vals[i].name, sizeof(t->vals[i].name), "v%u", i);
         memset(t->vals[i].pubkey, (int)(0x10 + i), sizeof(t->vals[i].pubkey));
         t->vals[i].power = powers ? powers[i] : 1;
     }
     struct cons_config cfg = {
         .vals = t->vals,
-        .n_vals = NV,
+        .n_vals = nv,
         .self = self,
         .timeouts = {T_PROPOSE, T_PREVOTE, T_PRECOMMIT, T_DELTA},
     };
@@ -225,6 +235,12 @@ t_open_powers(int self, uint64_t height, const uint64_t *powers)
     assert_int_equal(cons_round(t->c), 0);
     assert_int_equal(cons_height(t->c), height);
     return t;
+}
+
+static struct tc *
+t_open_powers(int self, uint64_t height, const uint64_t *powers)
+{
+    return t_open_n(NV, self, height, powers);
 }
 
 static struct tc *
@@ -1205,6 +1221,165 @@ test_second_different_proposal_in_round_is_ignored(void **state)
     t_close(t);
 }
 
+/*
+ * What the engine must keep in its block cache (cons_holds): the locked and valid values,
+ * the proposals of this round and later, and every value we voted for; not a past round's
+ * proposal we did not vote for (block sync fetches it if it is decided after all).
+ */
+static void
+test_holds_lock_own_votes_and_current_proposal_not_past_unvoted_ones(void **state)
+{
+    (void)state;
+    struct tc *t = locked_on_x_in_round0_now_round1();
+    struct cons_proposal p;
+    assert_true(cons_holds(t->c, X)); /* locked, valid, prevoted and precommitted */
+    assert_false(cons_holds(t->c, Y));
+    assert_false(cons_holds(t->c, NIL));
+    assert_true(cons_proposal_of(t->c, 0, &p));
+    assert_memory_equal(p.hash, X, HASH_BYTES);
+    assert_false(cons_proposal_of(t->c, 1, &p));
+    prop(t, 1, Y, -1, true); /* locked on X: prevotes nil, but Y is this round's proposal */
+    expect_vote(t, PREVOTE, NULL);
+    assert_true(cons_holds(t->c, Y));
+    assert_true(cons_proposal_of(t->c, 1, &p));
+    assert_memory_equal(p.hash, Y, HASH_BYTES);
+    assert_int_equal(p.valid_round, -1);
+    /* Round 1 ends with nil precommits: Y is now a past proposal we never voted for. */
+    pc(t, 0, 1, NULL);
+    pc(t, 1, 1, NULL);
+    fire(t, 1, CONS_STEP_PRECOMMIT);
+    assert_int_equal(cons_round(t->c), 2);
+    assert_false(cons_holds(t->c, Y));
+    assert_true(cons_holds(t->c, X));
+    t_close(t);
+}
+
+/*
+ * ---- 8b. seven validators: f = 2, so 2f + 1 = 5 of 7 is "more than two thirds" and 4 is
+ * not; f + 1 = 3 is "more than one third" and 2 is not. The proposer of (0, r) is r % 7.
+ */
+
+/* Validator 6 at height 0, in round 0, having prevoted X (proposed by validator 0). */
+static struct tc *
+n7_prevoted_x(void)
+{
+    struct tc *t = t_open_n(7, 6, 0, NULL);
+    kick(t);
+    expect_only_timeout(t, 0, CONS_STEP_PROPOSE, T_PROPOSE);
+    prop(t, 0, X, -1, true);
+    expect_only_vote(t, PREVOTE, X);
+    return t;
+}
+
+static void
+test_n7_four_prevotes_for_value_do_not_lock_five_do(void **state)
+{
+    (void)state;
+    struct tc *t = n7_prevoted_x(); /* ours is the first */
+    pv(t, 0, 0, X);
+    pv(t, 1, 0, X);
+    pv(t, 2, 0, X); /* 4 = 2f */
+    expect_none(t);
+    assert_int_equal(cons_step_of(t->c), CONS_STEP_PREVOTE);
+    pv(t, 3, 0, X); /* 5 = 2f + 1 */
+    expect_lock(t, 0, X, 0, X);
+    expect_vote(t, PRECOMMIT, X);
+    t_close(t);
+}
+
+static void
+test_n7_four_nil_prevotes_do_not_precommit_nil_five_do(void **state)
+{
+    (void)state;
+    struct tc *t = t_open_n(7, 6, 0, NULL);
+    kick(t);
+    fire(t, 0, CONS_STEP_PROPOSE);
+    expect_only_vote(t, PREVOTE, NULL);
+    pv(t, 0, 0, NULL);
+    pv(t, 1, 0, NULL);
+    pv(t, 2, 0, NULL); /* 4 nil */
+    expect_none(t);
+    pv(t, 3, 0, NULL); /* 5 nil: L34 and L44 */
+    EXPECT_KINDS(t, CONS_ACT_TIMEOUT, CONS_ACT_VOTE);
+    expect_timeout(t, 0, CONS_STEP_PREVOTE, T_PREVOTE);
+    expect_vote(t, PRECOMMIT, NULL);
+    t_close(t);
+}
+
+static void
+test_n7_four_mixed_prevotes_schedule_nothing_five_schedule_the_timeout(void **state)
+{
+    (void)state;
+    struct tc *t = n7_prevoted_x();
+    pv(t, 0, 0, X);
+    pv(t, 1, 0, NULL);
+    pv(t, 2, 0, Y); /* 4 of any kind */
+    expect_none(t);
+    pv(t, 3, 0, NULL); /* 5 of any kind, none a quorum: L34 */
+    expect_only_timeout(t, 0, CONS_STEP_PREVOTE, T_PREVOTE);
+    t_close(t);
+}
+
+static void
+test_n7_four_precommits_do_not_decide_five_do_with_a_five_signature_certificate(void **state)
+{
+    (void)state;
+    struct tc *t = n7_prevoted_x();
+    pc(t, 0, 0, X);
+    pc(t, 1, 0, X);
+    pc(t, 2, 0, X);
+    pc(t, 3, 0, X); /* 4 = 2f */
+    expect_none(t);
+    pc(t, 4, 0, X); /* 5 = 2f + 1 */
+    expect_decide(t, X, 0);
+    struct ledger_commit cert;
+    assert_int_equal(cons_certificate(t->c, 0, X, &cert), IDL_OK);
+    assert_int_equal(cert.sigs.count, 5);
+    schema_free(&ledger_commit_schema, &cert);
+    t_close(t);
+}
+
+static void
+test_n7_two_validators_in_a_later_round_do_not_make_it_skip_three_do(void **state)
+{
+    (void)state;
+    struct tc *t = t_open_n(7, 6, 0, NULL);
+    kick(t);
+    pv(t, 1, 4, NULL);
+    pc(t, 2, 4, NULL); /* 2 of 7 */
+    expect_none(t);
+    assert_int_equal(cons_round(t->c), 0);
+    pv(t, 3, 4, NULL); /* 3 = f + 1: L55 */
+    expect_only_timeout(t, 4, CONS_STEP_PROPOSE, T_PROPOSE + 4 * T_DELTA);
+    assert_int_equal(cons_round(t->c), 4);
+    t_close(t);
+}
+
+/* The lock holds against 4 prevotes of another value in a later round, not against 5. */
+static void
+test_n7_lock_released_only_by_a_five_vote_polka(void **state)
+{
+    (void)state;
+    struct tc *t = n7_prevoted_x();
+    for (unsigned i = 0; i < 4; i++)
+        pv(t, i, 0, X);
+    expect_lock(t, 0, X, 0, X);
+    /* Round 0 ends on nil precommits; round 1's proposer (1) proposes Y. */
+    for (unsigned i = 0; i < 5; i++)
+        pc(t, i, 0, NULL);
+    fire(t, 0, CONS_STEP_PRECOMMIT);
+    assert_int_equal(cons_round(t->c), 1);
+    prop(t, 1, Y, -1, true);
+    expect_only_vote(t, PREVOTE, NULL); /* locked on X */
+    for (unsigned i = 0; i < 4; i++)
+        pv(t, i, 1, Y); /* 4 of 7 for Y: no polka */
+    expect_no(t, CONS_ACT_LOCK);
+    pv(t, 4, 1, Y); /* 5: a polka for Y in a later round: the lock moves to it (L36) */
+    expect_lock(t, 1, Y, 1, Y);
+    expect_vote(t, PRECOMMIT, Y);
+    t_close(t);
+}
+
 /* ---- 9. never a second vote ---- */
 
 static void
@@ -1587,6 +1762,14 @@ main(void)
         cmocka_unit_test(test_conflicting_votes_count_for_each_value_and_as_equivocations),
         cmocka_unit_test(test_a_flood_of_conflicting_votes_is_bounded),
         cmocka_unit_test(test_second_different_proposal_in_round_is_ignored),
+        cmocka_unit_test(test_holds_lock_own_votes_and_current_proposal_not_past_unvoted_ones),
+        cmocka_unit_test(test_n7_four_prevotes_for_value_do_not_lock_five_do),
+        cmocka_unit_test(test_n7_four_nil_prevotes_do_not_precommit_nil_five_do),
+        cmocka_unit_test(test_n7_four_mixed_prevotes_schedule_nothing_five_schedule_the_timeout),
+        cmocka_unit_test(
+            test_n7_four_precommits_do_not_decide_five_do_with_a_five_signature_certificate),
+        cmocka_unit_test(test_n7_two_validators_in_a_later_round_do_not_make_it_skip_three_do),
+        cmocka_unit_test(test_n7_lock_released_only_by_a_five_vote_polka),
         cmocka_unit_test(test_restored_prevote_is_never_replaced_by_timeout_nil),
         cmocka_unit_test(test_restored_precommit_is_never_replaced_by_nil_precommit),
         cmocka_unit_test(test_restore_resumes_in_round_of_last_own_vote),
