@@ -4,6 +4,7 @@
  * hashes with sodium_memcmp against every entry, so timing reveals nothing about which
  * prefix matched.
  */
+#define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include "tokens.h"
 
 #include <jansson.h>
@@ -38,7 +39,9 @@ struct file_id {
 
 struct tokens {
     char path[4096 + 16];
-    pthread_mutex_t lock; /* all below */
+    /* All below. Checks, one per API request on every server thread, share it for reading
+     * and take it alone only to read the file again. */
+    pthread_rwlock_t lock;
     struct token t[TOKENS_MAX];
     size_t n;
     struct file_id seen; /* the version t holds */
@@ -111,20 +114,29 @@ file_id_same(const struct file_id *a, const struct file_id *b)
 }
 
 /*
- * Re-reads the file if it is not the version t holds. Fails closed: a file that cannot be
- * read or parsed leaves no token valid (and is tried again at the next check), rather than
- * keeping tokens its operator may have meant to revoke. Called with t->lock held.
+ * Whether t holds the version of the file that `now` describes. File times tick with the
+ * kernel's coarse clock (milliseconds), and a freed inode comes back: two same-sized
+ * rewrites in one tick could look like none. So a file changed within the last two seconds
+ * is never taken as current, and is read again at every check. Called with t->lock held.
+ */
+static bool
+is_current(const struct tokens *t, const struct file_id *now)
+{
+    bool recent = now->exists && time(NULL) - now->mtime.tv_sec < 2;
+    return file_id_same(now, &t->seen) && t->err == IDL_OK && !recent;
+}
+
+/*
+ * Re-reads the file if t does not hold the version `now` describes. Fails closed: a file
+ * that cannot be read or parsed leaves no token valid (and is tried again at the next
+ * check), rather than keeping tokens its operator may have meant to revoke. Called with
+ * t->lock held for writing.
  */
 static void
-reload_if_changed(struct tokens *t)
+reload_if_changed(struct tokens *t, const struct file_id *now_id)
 {
-    struct file_id now;
-    file_id_get(t->path, &now);
-    /* File times tick with the kernel's coarse clock (milliseconds), and a freed inode
-     * comes back: two same-sized rewrites in one tick could look like none. So a file
-     * changed within the last two seconds is read again at every check. */
-    bool recent = now.exists && time(NULL) - now.mtime.tv_sec < 2;
-    if (file_id_same(&now, &t->seen) && t->err == IDL_OK && !recent)
+    struct file_id now = *now_id;
+    if (is_current(t, &now))
         return;
     json_t *doc;
     size_t n = 0;
@@ -149,11 +161,11 @@ reload_if_changed(struct tokens *t)
 idl_err
 tokens_error(struct tokens *t, bool *fresh)
 {
-    pthread_mutex_lock(&t->lock);
+    pthread_rwlock_wrlock(&t->lock);
     idl_err err = t->err;
     *fresh = t->err_fresh;
     t->err_fresh = false;
-    pthread_mutex_unlock(&t->lock);
+    pthread_rwlock_unlock(&t->lock);
     return err;
 }
 
@@ -165,7 +177,16 @@ tokens_open(struct tokens **out, const char *home)
     if (!t)
         return IDL_ERR_NOMEM;
     tokens_path(t->path, sizeof(t->path), home);
-    pthread_mutex_init(&t->lock, NULL);
+    /* Readers never stop coming on a busy node: a reload must not wait for a gap. */
+    pthread_rwlockattr_t attr;
+    pthread_rwlockattr_init(&attr);
+    pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    int rv = pthread_rwlock_init(&t->lock, &attr);
+    pthread_rwlockattr_destroy(&attr);
+    if (rv != 0) {
+        free(t);
+        return IDL_ERR_NOMEM;
+    }
     /* The version is taken before the read: a change during the read is read again. */
     file_id_get(t->path, &t->seen);
     json_t *doc;
@@ -184,7 +205,7 @@ tokens_close(struct tokens *t)
 {
     if (!t)
         return;
-    pthread_mutex_destroy(&t->lock);
+    pthread_rwlock_destroy(&t->lock);
     sodium_memzero(t, sizeof(*t));
     free(t);
 }
@@ -198,14 +219,22 @@ tokens_check(struct tokens *t, const char *presented, char name[TOKEN_NAME_MAX +
     uint8_t sha[HASH_BYTES];
     hash_sha256(sha, presented, TOKEN_TEXT_LEN);
     bool ok = false;
-    pthread_mutex_lock(&t->lock);
-    reload_if_changed(t);
+    /* The file's version is taken before the table is read: a change after it is seen by
+     * the next check, a change before it by this one. */
+    struct file_id now;
+    file_id_get(t->path, &now);
+    pthread_rwlock_rdlock(&t->lock);
+    if (!is_current(t, &now)) {
+        pthread_rwlock_unlock(&t->lock);
+        pthread_rwlock_wrlock(&t->lock);
+        reload_if_changed(t, &now);
+    }
     for (size_t i = 0; i < t->n; i++)
         if (sodium_memcmp(sha, t->t[i].sha, HASH_BYTES) == 0) {
             snprintf(name, TOKEN_NAME_MAX + 1, "%s", t->t[i].name);
             ok = true;
         }
-    pthread_mutex_unlock(&t->lock);
+    pthread_rwlock_unlock(&t->lock);
     return ok;
 }
 
