@@ -88,6 +88,9 @@ int cli_http_auth(struct cli *c, const char *method, const char *path, const cha
 /* Prints a JSON value (pretty) to stdout. */
 void cli_print_json(json_t *v);
 
+/* Unix milliseconds as local "YYYY-MM-DD HH:MM:SS" in out (at least 20 bytes). */
+void cli_time_text(long long ms, char *out, size_t n);
+
 /*
  * Runs an API query and handles the common outcomes: on 200 *reply is set and EXIT_OK_
  * returned; otherwise the error is printed and the exit code returned (3 unreachable or

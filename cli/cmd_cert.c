@@ -376,9 +376,13 @@ cmd_read_audit(struct cli *c)
         size_t i;
         json_t *e;
         json_array_foreach(json_object_get(reply, "reads"), i, e)
-            printf("%lld %-16s %-34s %s\n",
-                   (long long)json_integer_value(json_object_get(e, "time")), str(e, "client"),
-                   str(e, "endpoint"), str(e, "account"));
+        {
+            char when[32];
+            cli_time_text((long long)json_integer_value(json_object_get(e, "time")), when,
+                          sizeof(when));
+            printf("%s %-16s %-34s %s\n", when, str(e, "client"), str(e, "endpoint"),
+                   str(e, "account"));
+        }
     }
     json_decref(reply);
     return EXIT_OK_;

@@ -162,10 +162,8 @@ show_audit(json_t *r)
     json_t *e;
     json_array_foreach(json_object_get(r, "entries"), i, e)
     {
-        time_t t = (time_t)(num(e, "time") / 1000);
-        struct tm tm;
         char when[32];
-        strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+        cli_time_text(num(e, "time"), when, sizeof(when));
         printf("%lld.%lld %s %-22s %-14s -> %-14s %s form %.16s%s%s\n", num(e, "height"),
                num(e, "index"), when, str(e, "type"), str(e, "actor"), str(e, "target"),
                str(e, "status"), json_is_string(json_object_get(e, "basis")) ? str(e, "basis") : "none",

@@ -76,6 +76,15 @@ cli_print_json(json_t *v)
     free(text);
 }
 
+void
+cli_time_text(long long ms, char *out, size_t n)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    if (!localtime_r(&t, &tm) || !strftime(out, n, "%Y-%m-%d %H:%M:%S", &tm))
+        snprintf(out, n, "%lld", ms);
+}
+
 /* The node's error message from an error reply, or a generic one. */
 static const char *
 error_message(json_t *reply)

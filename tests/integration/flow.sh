@@ -357,6 +357,11 @@ expect_exit 0 "s1-auditor lists the read audit of 4401060001 with no token" \
     env -u IDLEDGER_API_TOKEN "$IDL" --json --key "$T/keys/s1-auditor.key" \
     read-audit --org 4401060001 --limit 1000
 cp "$OUT" "$T/reads.s1"
+expect_exit 0 "the same list as text" env -u IDLEDGER_API_TOKEN "$IDL" \
+    --key "$T/keys/s1-auditor.key" read-audit --org 4401060001 --limit 1000
+like "$(head -n 1 "$OUT")" '^20[0-9]{2}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-5][0-9] ' \
+    "read-audit's text starts each read with its date and time"
+is "$(wc -l <"$OUT" | tr -d ' ')" "$(jq '.reads | length' "$T/reads.s1")" "one line per read"
 for ep in "GET /v1/tx" "GET /v1/keys" "GET /v1/accounts/nonce" "GET /v1/blocks" \
     "GET /v1/accounts" "GET /v1/verify"; do
     is "$(jq --arg e "$ep" --arg c "$TOKEN_NAME" \
