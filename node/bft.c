@@ -402,6 +402,11 @@ next_deadline(const struct bft *b, uint64_t tick)
     for (size_t i = 0; i < b->tn; i++)
         if (b->timers[i].at < d)
             d = b->timers[i].at;
+    /* An idle node with empty_blocks_ms wakes for its empty block, not at the next tick
+     * (once that time has passed the engine has been told; a block is under way). */
+    uint64_t empty_at = b->last_commit_ms + b->n->cfg.empty_blocks_ms;
+    if (b->n->cfg.empty_blocks_ms && empty_at > node_mono_ms() && empty_at < d)
+        d = empty_at;
     return d;
 }
 

@@ -330,6 +330,17 @@ like "$(cat "$ERR")" 'log_level must be debug, info, warn or error' "with a one-
 jq '.log_levle = "info"' "$T/config.saved" >"$NODE_HOME/config.json"
 expect_exit 1 "a config.json with a misspelt option stops the node" "$IDLD" --home "$NODE_HOME"
 like "$(cat "$ERR")" 'unknown option log_levle' "naming the option"
+
+# empty_blocks_ms: an idle node makes an empty block that often, not only at its 1 s tick
+# (4 s at 300 ms is about 13 blocks; without it, about 7 here).
+jq '.empty_blocks_ms = 300' "$T/config.saved" >"$NODE_HOME/config.json"
+check "node starts with empty_blocks_ms 300" node_start || bail "the node does not start"
+h0=$(height)
+sleep 4
+h1=$(height)
+ok [ $((h1 - h0)) -ge 10 ]
+diag "empty blocks in 4 s at 300 ms: $((h1 - h0))"
+expect_exit 0 "node stops cleanly" node_stop
 cp "$T/config.saved" "$NODE_HOME/config.json"
 
 # ---------------------------------------------------------------- make run's script
