@@ -353,6 +353,14 @@ api_h_tx_get(struct api_req *r)
     uint8_t txid[HASH_BYTES];
     if (!hex_arg(r, r->segs[2], txid, HASH_BYTES, "txid"))
         return;
+    /* The pool first, the ledger second: a block's transactions leave the pool only after
+     * the block is written, so a transaction the pool no longer holds (or holds as dropped:
+     * an admission that saw the new nonce first may drop one the block just used) is found
+     * in the ledger if it committed. Asked the other way round, a commit between the two
+     * lookups would answer "rejected" for a committed transaction. */
+    char reason[LEDGER_WHY_MAX] = "";
+    bool pending = mempool_has(r->n->pool, txid);
+    bool dropped = !pending && mempool_dropped(r->n->pool, txid, reason);
     struct state *st = view(r);
     if (!st)
         return;
@@ -363,8 +371,8 @@ api_h_tx_get(struct api_req *r)
     idl_err rc = state_get_rec(st, &k, &rec_tx_schema, &t);
     state_free(st);
     json_t *out = json_pack("{s:o}", "txid", api_hex(txid, HASH_BYTES));
-    char reason[LEDGER_WHY_MAX] = "";
     if (rc == IDL_OK) {
+        reason[0] = '\0';
         if (t.status == TXS_REJECTED)
             reason_of(r, txid, 0, reason, sizeof(reason));
         json_object_set_new(out, "state", json_string(ledger_tx_status_name(t.status)));
@@ -376,11 +384,11 @@ api_h_tx_get(struct api_req *r)
         tx_details(r, t.height, t.index, out);
         json_object_set_new(out, "records", refused_records(r, txid));
         audit_tx_parties(r, "GET /v1/tx", out);
-    } else if (rc == IDL_ERR_NOT_FOUND && mempool_has(r->n->pool, txid)) {
+    } else if (rc == IDL_ERR_NOT_FOUND && pending) {
         json_object_set_new(out, "state", json_string("pending"));
         json_object_set_new(out, "height", json_null());
         json_object_set_new(out, "reason", json_string(""));
-    } else if (rc == IDL_ERR_NOT_FOUND && mempool_dropped(r->n->pool, txid, reason)) {
+    } else if (rc == IDL_ERR_NOT_FOUND && dropped) {
         json_object_set_new(out, "state", json_string("rejected"));
         json_object_set_new(out, "height", json_null());
         json_object_set_new(out, "reason", json_string(reason));
