@@ -29,34 +29,6 @@ N=100000
 
 # ---------------------------------------------------------------- set-up
 
-_p=0
-# sign KEY CMD...: `idledger CMD...` signed by KEY with a fresh basis form.
-sign() {
-    _k=$1
-    shift
-    _p=$((_p + 1))
-    "$IDL" --key "$_k" --basis "$(form "f$_p")" "$@"
-}
-
-# admins CODE PREFIX PARENT_PREFIX: the parent's sysadmin creates the three management
-# accounts of CODE, the parent's secadmin authorises them.
-admins() {
-    for _post in sysadmin secadmin auditor; do
-        _p=$((_p + 1))
-        run "$IDL" key new --out "$T/keys/$2-$_post.key"
-        [ "$RC" = 0 ] || bail "key new: $(cat "$ERR")"
-        expect_exit 0 "$3-sysadmin creates $2-$_post" sign "$T/keys/$3-sysadmin.key" \
-            account add --id "$2-$_post" --org "$1" --class management --post "$_post" \
-            --pubkey "$(cat "$OUT")" --name 管理员 \
-            --id-number "$(idnum "11010519700$((_p % 9 + 1))1$((_p % 9))$(printf %03d $_p)")" \
-            --mobile "1370000$(printf %04d $_p)" --email "admin$_p@example.cn"
-    done
-    for _post in sysadmin secadmin auditor; do
-        expect_exit 0 "$3-secadmin authorises $2-$_post" sign "$T/keys/$3-secadmin.key" \
-            account authorize --id "$2-$_post"
-    done
-}
-
 cp "$ROOT_SYS" "$T/keys/root-sysadmin.key"
 cp "$ROOT_SEC" "$T/keys/root-secadmin.key"
 expect_exit 0 "root adds city 440100" sign "$ROOT_SYS" \

@@ -26,6 +26,8 @@
 #   ldb_dump DATA_DIR OUT          every record of every LevelDB under DATA_DIR (a stopped
 #                                  node's), through the library, into OUT (2 tests)
 #   nowhere_in LABEL VALUE PATH... VALUE (and its hex) is in no file under PATH... (a test)
+#   sign KEY CMD...                `idledger CMD...` signed by KEY with a fresh basis form
+#   admins CODE PREFIX PARENT      the parent creates and authorises CODE's three admins
 #
 # Every process a test starts through these helpers is killed on exit (trap), and the
 # temporary directory $T (mktemp -d) is removed; KEEP_TMP=1 keeps it for a post-mortem.
@@ -417,6 +419,42 @@ net_up() {
     export IDLEDGER_NODE IDLEDGER_API_TOKEN IDLEDGER_PASSPHRASE
     unset IDLEDGER_KEY 2>/dev/null || true
     node_start || bail "node 0 did not start"
+}
+
+# ---------------------------------------------------------------- signing
+
+# sign KEY CMD...: `idledger CMD...` signed by KEY (a key file, or NAME for
+# $T/keys/NAME.key) with a fresh basis form.
+_sign_n=0
+sign() {
+    _sk=$1
+    shift
+    case $_sk in */*) ;; *) _sk="$T/keys/$_sk.key" ;; esac
+    _sign_n=$((_sign_n + 1))
+    "$IDL" --key "$_sk" --basis "$(form "f$_sign_n")" "$@"
+}
+
+# admins CODE PREFIX PARENT_PREFIX: the parent's sysadmin ($T/keys/PARENT_PREFIX-sysadmin.key)
+# creates the three management accounts of organisation CODE, PREFIX-sysadmin,
+# PREFIX-secadmin and PREFIX-auditor (keys written to $T/keys), and the parent's secadmin
+# authorises them. Their people are numbered on from 1, one person each.
+_admin_n=0
+admins() {
+    mkdir -p "$T/keys"
+    for _post in sysadmin secadmin auditor; do
+        _admin_n=$((_admin_n + 1))
+        run "$IDL" key new --out "$T/keys/$2-$_post.key"
+        [ "$RC" = 0 ] || bail "key new: $(cat "$ERR")"
+        expect_exit 0 "$3-sysadmin creates $2-$_post" sign "$3-sysadmin" \
+            account add --id "$2-$_post" --org "$1" --class management --post "$_post" \
+            --pubkey "$(cat "$OUT")" --name 管理员 \
+            --id-number "$(idnum "11010519700$((_admin_n % 9 + 1))1$((_admin_n % 9))$(printf %03d $_admin_n)")" \
+            --mobile "1370000$(printf %04d $_admin_n)" --email "admin$_admin_n@example.cn"
+    done
+    for _post in sysadmin secadmin auditor; do
+        expect_exit 0 "$3-secadmin authorises $2-$_post" sign "$3-secadmin" \
+            account authorize --id "$2-$_post"
+    done
 }
 
 # ---------------------------------------------------------------- cleanup

@@ -46,12 +46,6 @@ D_EMAIL=shangguan.waner@example.cn
 
 is "$(idnum 44010619900307123)" "$B_ID" "the 15-digit number's 18-digit form is $B_ID"
 
-sign() {
-    _k=$1
-    shift
-    "$IDL" --key "$_k" --basis "$(form "f$$-$(date +%s%N)")" "$@"
-}
-
 expect_exit 0 "root-sysadmin adds city 440100" sign "$ROOT_SYS" \
     org add --code 440100 --name 广州市教育局 --kind city --parent 440000
 expect_exit 0 "key new" "$IDL" key new --out "$T/gz-sys.key"

@@ -26,33 +26,6 @@ mkdir -p "$T/keys"
 cp "$ROOT_SYS" "$T/keys/root-sysadmin.key"
 cp "$ROOT_SEC" "$T/keys/root-secadmin.key"
 
-_p=0
-# sign KEY CMD...: `idledger CMD...` signed by KEY (a name in $T/keys) with a fresh form.
-sign() {
-    _k=$1
-    shift
-    _p=$((_p + 1))
-    "$IDL" --key "$T/keys/$_k.key" --basis "$(form "f$_p")" "$@"
-}
-
-# admins CODE PREFIX PARENT_PREFIX: the parent creates and authorises CODE's three admins.
-admins() {
-    for _post in sysadmin secadmin auditor; do
-        _p=$((_p + 1))
-        run "$IDL" key new --out "$T/keys/$2-$_post.key"
-        [ "$RC" = 0 ] || bail "key new: $(cat "$ERR")"
-        expect_exit 0 "$3-sysadmin creates $2-$_post" sign "$3-sysadmin" \
-            account add --id "$2-$_post" --org "$1" --class management --post "$_post" \
-            --pubkey "$(cat "$OUT")" --name 管理员 \
-            --id-number "$(idnum "11010519800$((_p % 9 + 1))2$((_p % 9))$(printf %03d $_p)")" \
-            --mobile "1370001$(printf %04d $_p)"
-    done
-    for _post in sysadmin secadmin auditor; do
-        expect_exit 0 "$3-secadmin authorises $2-$_post" sign "$3-secadmin" \
-            account authorize --id "$2-$_post"
-    done
-}
-
 # org CODE NAME KIND PARENT SIGNER [SCHOOL-TYPE]
 org() {
     expect_exit 0 "$5 adds $4/$1 ($2)" sign "$5" org add --code "$1" --name "$2" --kind "$3" \
