@@ -5,12 +5,33 @@
  * checks so corruption is reported rather than skipped. A write with sync calls fsync on the log before returning,
  * which is the durability of a committed block. Iterators read from a snapshot so a query
  * sees one block's state even while the next one is being written.
+ *
+ * Tables are read with pread, not through memory maps. LevelDB maps up to 1,000 table files
+ * by default, and every page a read or a compaction touches then stays counted in the
+ * node's resident memory: some 300 MB of a 1,000,000-identity chain, on top of the heap.
+ * Read with pread, the blocks go through the block cache, which is bounded, and the files
+ * through the kernel's page cache, which is not the node's. The C API has no option for
+ * this; the switch is LevelDB's EnvPosixTestHelper::SetReadOnlyMMapLimit, which is why the
+ * build links LevelDB statically (the shared library does not export it).
  */
 #include "store.h"
 
 #include <leveldb/c.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+
+/* leveldb::EnvPosixTestHelper::SetReadOnlyMMapLimit(int): before the default Env exists. */
+extern void leveldb_set_mmap_limit(int limit) __asm__(
+    "_ZN7leveldb18EnvPosixTestHelper20SetReadOnlyMMapLimitEi");
+
+static pthread_once_t no_mmap_once = PTHREAD_ONCE_INIT;
+
+static void
+no_mmap(void)
+{
+    leveldb_set_mmap_limit(0);
+}
 
 struct ldb_store {
     struct store base;
@@ -196,6 +217,7 @@ store_leveldb_open(struct store **out, const char *dir, char *why, size_t why_le
     if (!l)
         return IDL_ERR_NOMEM;
     l->base.ops = &ldb_ops;
+    pthread_once(&no_mmap_once, no_mmap); /* the options create the default Env */
     l->options = leveldb_options_create();
     l->cache = leveldb_cache_create_lru(64 << 20);
     l->filter = leveldb_filterpolicy_create_bloom(10);
