@@ -249,17 +249,20 @@ parse_uri(struct api_req *r, char *buf)
     return 0;
 }
 
-/* Does the route's pattern match r's path? */
+/* Does the route's pattern match r's path? A "*" segment matches any one segment. */
 static int
 route_match(const struct route *rt, const struct api_req *r)
 {
-    char pat[64];
-    snprintf(pat, sizeof(pat), "%s", rt->pattern);
-    char *save = NULL;
     int i = 0;
-    for (char *p = strtok_r(pat, "/", &save); p; p = strtok_r(NULL, "/", &save), i++)
-        if (i >= r->nseg || (strcmp(p, "*") != 0 && strcmp(p, r->segs[i]) != 0))
+    for (const char *p = rt->pattern; *p == '/'; i++) {
+        const char *seg = p + 1;
+        size_t n = strcspn(seg, "/");
+        p = seg + n;
+        if (i >= r->nseg)
             return 0;
+        if (!(n == 1 && seg[0] == '*') && (strncmp(seg, r->segs[i], n) || r->segs[i][n]))
+            return 0;
+    }
     return i == r->nseg;
 }
 
