@@ -7,7 +7,9 @@
  * (against store_key_cmp and a hand-listed order), seek to the first key >= the target,
  * iterator snapshots, and empty values. For LevelDB only: data survives close and reopen,
  * and a second handle on a directory that is held open is refused with IDL_ERR_IO and a
- * reason. Iterator errors (a damaged LevelDB table, a store whose iterators fail part way,
+ * reason; large values go to the blob file and come back through get, iterators and
+ * snapshots, a blob tail no batch points at is cut on open, damaged or missing blob bytes
+ * are IDL_ERR_CORRUPT, and a store of the older untagged format is refused. Iterator errors (a damaged LevelDB table, a store whose iterators fail part way,
  * a record that does not decode) reach the scans of query.h as IDL_ERR_CORRUPT.
  */
 #include <setjmp.h>
@@ -19,6 +21,9 @@
 
 #include <dirent.h>
 #include <ftw.h>
+#include <leveldb/c.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -948,6 +953,180 @@ test_leveldb_damaged_table_fails_the_scan(void **state)
     assert_true(n < 2000);
 }
 
+/* ---- LevelDB: large values in the blob file ---- */
+
+enum { BIG = 100000 }; /* well above the size that goes to values.blob */
+
+static uint8_t *
+big_value(uint8_t seed)
+{
+    uint8_t *v = malloc(BIG);
+    assert_non_null(v);
+    for (size_t i = 0; i < BIG; i++)
+        v[i] = (uint8_t)(seed + i * 7);
+    return v;
+}
+
+static long
+file_size(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    struct stat sb;
+    return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
+}
+
+/* Runs fp over DIR/values.blob opened for update. */
+static FILE *
+blob_file(const struct st *t)
+{
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/values.blob", t->dir);
+    FILE *fp = fopen(path, "r+b");
+    assert_non_null(fp);
+    return fp;
+}
+
+/* Large and small values side by side: through get, an iterator, a snapshot, a reopen, and
+ * unsynced writes; only the large ones are in the blob file. */
+static void
+test_leveldb_large_values_live_in_the_blob_file(void **state)
+{
+    struct st *t = *state;
+    uint8_t *one = big_value(1), *two = big_value(2);
+    put(t->s, "b1", 2, one, BIG);
+    puts_str(t->s, "small", "inline");
+    assert_int_equal(file_size(t->dir, "values.blob"), BIG);
+    struct store_iter *snap = store_iter_new(t->s);
+    assert_non_null(snap);
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"b2", 2, two, BIG), IDL_OK);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)"b3", 2, one, 4095), IDL_OK);
+    assert_int_equal(store_write(t->s, &b, false), IDL_OK);
+    store_batch_free(&b);
+    assert_int_equal(file_size(t->dir, "values.blob"), 2 * BIG); /* 4095 bytes stay inline */
+
+    /* The snapshot taken before b2 does not see it, and reads b1 through the pointer. */
+    store_iter_seek(t->s, snap, (const uint8_t *)"", 0);
+    size_t kl, vl, n = 0;
+    for (; store_iter_valid(t->s, snap); store_iter_next(t->s, snap), n++) {
+        const uint8_t *k = store_iter_key(t->s, snap, &kl);
+        const uint8_t *v = store_iter_value(t->s, snap, &vl);
+        if (kl == 2 && !memcmp(k, "b1", 2)) {
+            assert_int_equal(vl, BIG);
+            assert_memory_equal(v, one, BIG);
+        } else {
+            assert_true(kl == 5 && !memcmp(k, "small", 5));
+            assert_true(vl == 6 && !memcmp(v, "inline", 6));
+        }
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(store_iter_status(t->s, snap), IDL_OK);
+    store_iter_free(t->s, snap);
+
+    reopen(t);
+    expect_val(t->s, "b1", 2, one, BIG);
+    expect_val(t->s, "b2", 2, two, BIG);
+    expect_val(t->s, "b3", 2, one, 4095);
+    expect_str(t->s, "small", "inline");
+    /* The store's own keys (format, the blob file's end) are not the caller's. */
+    static const struct key want[] = {K("b1"), K("b2"), K("b3"), K("small")};
+    expect_keys(t->s, want, IDL_ARRAY_LEN(want));
+    free(one);
+    free(two);
+}
+
+/* A crash between the append and the batch leaves bytes nothing points at: the next open
+ * cuts them off, and the next value goes where they were. */
+static void
+test_leveldb_blob_tail_without_a_batch_is_cut(void **state)
+{
+    struct st *t = *state;
+    uint8_t *one = big_value(3);
+    put(t->s, "b1", 2, one, BIG);
+    store_close(t->s);
+    t->s = NULL;
+    FILE *fp = blob_file(t);
+    fseek(fp, 0, SEEK_END);
+    for (int i = 0; i < 5000; i++)
+        fputc(0xa5, fp);
+    fclose(fp);
+    assert_int_equal(file_size(t->dir, "values.blob"), BIG + 5000);
+    reopen(t);
+    assert_int_equal(file_size(t->dir, "values.blob"), BIG);
+    expect_val(t->s, "b1", 2, one, BIG);
+    put(t->s, "b2", 2, one, BIG);
+    assert_int_equal(file_size(t->dir, "values.blob"), 2 * BIG);
+    reopen(t);
+    expect_val(t->s, "b2", 2, one, BIG);
+    free(one);
+}
+
+/* Damage is found: a changed byte fails the value's hash, for get and for a scan; a blob
+ * file shorter than the database says refuses to open. */
+static void
+test_leveldb_damaged_blob_is_corrupt(void **state)
+{
+    struct st *t = *state;
+    uint8_t *one = big_value(4);
+    put(t->s, "b1", 2, one, BIG);
+    put(t->s, "b2", 2, one, BIG);
+    FILE *fp = blob_file(t);
+    fseek(fp, BIG + 1234, SEEK_SET);
+    fputc(one[1234] ^ 1, fp);
+    fclose(fp);
+    expect_val(t->s, "b1", 2, one, BIG);
+    struct idl_bytes got;
+    assert_int_equal(store_get(t->s, (const uint8_t *)"b2", 2, &got), IDL_ERR_CORRUPT);
+    struct store_iter *it = store_iter_new(t->s);
+    assert_non_null(it);
+    store_iter_seek(t->s, it, (const uint8_t *)"b2", 2);
+    assert_true(store_iter_valid(t->s, it));
+    size_t vl;
+    (void)store_iter_value(t->s, it, &vl);
+    assert_int_equal(vl, 0);
+    assert_false(store_iter_valid(t->s, it));
+    assert_int_equal(store_iter_status(t->s, it), IDL_ERR_CORRUPT);
+    store_iter_free(t->s, it);
+
+    store_close(t->s);
+    t->s = NULL;
+    char path[PATH_MAX + 64];
+    snprintf(path, sizeof(path), "%s/values.blob", t->dir);
+    assert_int_equal(truncate(path, BIG + 10), 0);
+    char why[256] = "";
+    assert_int_equal(store_leveldb_open(&t->s, t->dir, why, sizeof(why)), IDL_ERR_CORRUPT);
+    assert_null(t->s);
+    assert_non_null(strstr(why, "values.blob is shorter"));
+    free(one);
+}
+
+/* A database from before tagged values is refused with a reason, not misread. */
+static void
+test_leveldb_store_of_an_older_format_is_refused(void **state)
+{
+    struct st *t = *state;
+    store_close(t->s);
+    t->s = NULL;
+    rm_rf(t->dir);
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_options_set_create_if_missing(o, 1);
+    char *err = NULL;
+    leveldb_t *db = leveldb_open(o, t->dir, &err);
+    assert_null(err);
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    leveldb_put(db, w, "a\0acct", 6, "untagged", 8, &err);
+    assert_null(err);
+    leveldb_writeoptions_destroy(w);
+    leveldb_close(db);
+    leveldb_options_destroy(o);
+    char why[256] = "";
+    assert_int_equal(store_leveldb_open(&t->s, t->dir, why, sizeof(why)), IDL_ERR_VERSION);
+    assert_null(t->s);
+    assert_non_null(strstr(why, "older idledger"));
+}
+
 #define BOTH(f)                                                                                \
     {"leveldb/" #f, f, setup_leveldb, teardown, NULL},                                         \
         {"memory/" #f, f, setup_memory, teardown, NULL}
@@ -976,6 +1155,10 @@ main(void)
         cmocka_unit_test(test_reports_report_iterator_errors),
         BOTH(test_status_history_that_does_not_decode_is_corrupt),
         LDB(test_leveldb_damaged_table_fails_the_scan),
+        LDB(test_leveldb_large_values_live_in_the_blob_file),
+        LDB(test_leveldb_blob_tail_without_a_batch_is_cut),
+        LDB(test_leveldb_damaged_blob_is_corrupt),
+        LDB(test_leveldb_store_of_an_older_format_is_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
