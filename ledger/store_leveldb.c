@@ -1,11 +1,11 @@
 /*
- * The LevelDB store. Options: a 64 MiB block cache and a bloom filter (most reads are point
- * lookups of records that exist or of keys that do not, such as nonces and uniqueness
- * checks), no compression (sealed personal data and signatures do not compress), paranoid
- * checks so corruption is reported rather than skipped. A write with sync calls fsync on
- * the log before returning, which is the durability of a committed block. Iterators read
- * from a snapshot so a query sees one block's state even while the next one is being
- * written.
+ * The LevelDB store. Options: a 32 MiB block cache (the node must stay under 256 MB at 1,000,000
+ * identities; the page cache holds the rest) and a bloom filter (most reads are point lookups of
+ * records that exist or of keys that do not, such as nonces and uniqueness checks), no compression
+ * (sealed personal data and signatures do not compress), paranoid checks so corruption is reported
+ * rather than skipped. A write with sync calls fsync on the log before returning, which is the
+ * durability of a committed block. Iterators read from a snapshot so a query sees one block's state
+ * even while the next one is being written.
  *
  * Tables are read with pread, not through memory maps. LevelDB maps up to 1,000 table files
  * by default, and every page a read or a compaction touches then stays counted in the
@@ -514,7 +514,7 @@ store_leveldb_open(struct store **out, const char *dir, char *why, size_t why_le
     }
     pthread_mutex_init(&l->blob_lock, NULL);
     l->options = leveldb_options_create();
-    l->cache = leveldb_cache_create_lru(64 << 20);
+    l->cache = leveldb_cache_create_lru(32 << 20);
     l->filter = leveldb_filterpolicy_create_bloom(10);
     leveldb_options_set_create_if_missing(l->options, 1);
     leveldb_options_set_paranoid_checks(l->options, 1);
