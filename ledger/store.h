@@ -7,7 +7,8 @@
  * (store_memory_open, for tests).
  *
  * Keys are compared bytewise (memcmp, shorter first on a tie), as LevelDB's default
- * comparator does. A batch is applied atomically: after a crash either all of it is there
+ * comparator does. The LevelDB store keeps two keys of its own, which start with three 0xff
+ * bytes ("\xff\xff\xffstore/..."): a batch that writes one is refused with IDL_ERR_INVALID. A batch is applied atomically: after a crash either all of it is there
  * or none. With sync, store_write returns only once the batch is on stable storage: that is
  * the commit point of a block.
  *

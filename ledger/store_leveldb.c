@@ -27,17 +27,22 @@
  *
  * The blob file only grows. Its bytes are fsynced before the LevelDB batch that points at
  * them is written, whether or not that batch is synced, so no pointer LevelDB has kept can
- * point past what the file has kept. The batch also records the file's new end
- * (KEY_BLOB_END); on open, bytes past the recorded end (a write whose batch was lost) are cut
- * off, and a file shorter than it is a corrupt store. A value overwritten or deleted leaves
- * its bytes in the file: the ledger writes blocks once and never deletes them.
+ * point past what the file has kept (and a failed fsync stops all further writes of large
+ * values: the file's state is then unknown). The batch also records the file's new end
+ * (KEY_BLOB_END): a file shorter than that on open is a corrupt store; bytes past it are a
+ * write whose batch was lost, left in place. A value overwritten or deleted leaves its bytes
+ * in the file: the ledger writes blocks once and never deletes them.
  *
- * Two keys are the store's own (KEY_FORMAT, KEY_BLOB_END); iterators do not show them.
+ * Two keys are the store's own (KEY_FORMAT, KEY_BLOB_END): writing them is IDL_ERR_INVALID,
+ * reading them finds nothing, and iterators do not show them.
  */
 #include "store.h"
 
+#include "file.h"
+
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <leveldb/c.h>
 #include <pthread.h>
 #include <sodium.h>
@@ -93,6 +98,7 @@ struct ldb_store {
     int blob_fd;
     pthread_mutex_t blob_lock; /* orders appends with the batches that point at them */
     uint64_t blob_end;
+    bool blob_failed; /* a failed fsync leaves the file's state unknown: no more writes */
 };
 
 struct store_iter {
@@ -101,6 +107,7 @@ struct store_iter {
     const leveldb_snapshot_t *snap;
     leveldb_readoptions_t *read;
     struct idl_bytes blob; /* the current value, when it is in the blob file */
+    bool blob_read;        /* blob holds the value at the current position */
     idl_err err;
 };
 
@@ -192,6 +199,8 @@ static idl_err
 ldb_get(struct store *s, const uint8_t *key, size_t key_len, struct idl_bytes *val)
 {
     struct ldb_store *l = as_ldb(s);
+    if (own_key((const char *)key, key_len))
+        return IDL_ERR_NOT_FOUND;
     char *v;
     size_t n;
     idl_err rc = ldb_get_raw(l, key, key_len, &v, &n);
@@ -209,7 +218,8 @@ blob_append(struct ldb_store *l, struct iovec *iov, int n, size_t total)
     size_t done = 0;
     int i = 0;
     while (done < total) {
-        ssize_t w = pwritev(l->blob_fd, iov + i, n - i, (off_t)(l->blob_end + done));
+        int cnt = n - i < IOV_MAX ? n - i : IOV_MAX;
+        ssize_t w = pwritev(l->blob_fd, iov + i, cnt, (off_t)(l->blob_end + done));
         if (w < 0 && errno == EINTR)
             continue;
         if (w <= 0)
@@ -224,8 +234,10 @@ blob_append(struct ldb_store *l, struct iovec *iov, int n, size_t total)
                 i++;
         }
     }
-    if (fdatasync(l->blob_fd) != 0)
+    if (fdatasync(l->blob_fd) != 0) {
+        l->blob_failed = true;
         return IDL_ERR_IO;
+    }
     l->blob_end += total;
     return IDL_OK;
 }
@@ -251,20 +263,36 @@ ldb_write(struct store *s, const struct store_batch *b, bool sync)
 {
     struct ldb_store *l = as_ldb(s);
     size_t blobs = 0, blob_bytes = 0;
-    for (size_t i = 0; i < b->count; i++)
-        if (b->ops[i].val && b->ops[i].val_len >= BLOB_MIN) {
+    for (size_t i = 0; i < b->count; i++) {
+        const struct store_op *op = &b->ops[i];
+        if (own_key((const char *)op->key, op->key_len))
+            return IDL_ERR_INVALID;
+        if (op->val && op->val_len >= BLOB_MIN) {
+            if (op->val_len > UINT32_MAX)
+                return IDL_ERR_TOO_LARGE;
             blobs++;
-            blob_bytes += b->ops[i].val_len;
+            blob_bytes += op->val_len;
         }
+    }
+    /* The values' hashes are taken before the lock, which only orders the file. */
     struct iovec *iov = blobs ? malloc(blobs * sizeof(*iov)) : NULL;
-    if (blobs && !iov)
+    uint8_t(*hash)[BLOB_HASH] = blobs ? malloc(blobs * BLOB_HASH) : NULL;
+    if (blobs && (!iov || !hash)) {
+        free(iov);
+        free(hash);
         return IDL_ERR_NOMEM;
-    if (blobs)
+    }
+    for (size_t i = 0, k = 0; i < b->count; i++)
+        if (b->ops[i].val && b->ops[i].val_len >= BLOB_MIN)
+            blob_hash(hash[k++], b->ops[i].val, b->ops[i].val_len);
+    uint64_t off = 0;
+    if (blobs) {
         pthread_mutex_lock(&l->blob_lock);
+        off = l->blob_end;
+    }
     leveldb_writebatch_t *wb = leveldb_writebatch_create();
-    uint64_t off = l->blob_end;
     int k = 0;
-    idl_err rc = IDL_OK;
+    idl_err rc = blobs && l->blob_failed ? IDL_ERR_IO : IDL_OK;
     for (size_t i = 0; i < b->count && !rc; i++) {
         const struct store_op *op = &b->ops[i];
         if (!op->val) {
@@ -276,7 +304,7 @@ ldb_write(struct store *s, const struct store_batch *b, bool sync)
             uint8_t ptr[BLOB_PTR] = {TAG_BLOB};
             codec_be64_put(ptr + 1, off);
             codec_be32_put(ptr + 9, (uint32_t)op->val_len);
-            blob_hash(ptr + 13, op->val, op->val_len);
+            memcpy(ptr + 13, hash[k], BLOB_HASH);
             leveldb_writebatch_put(wb, (const char *)op->key, op->key_len, (const char *)ptr,
                                    sizeof(ptr));
             iov[k++] = (struct iovec){op->val, op->val_len};
@@ -300,6 +328,7 @@ ldb_write(struct store *s, const struct store_batch *b, bool sync)
         pthread_mutex_unlock(&l->blob_lock);
     leveldb_writebatch_destroy(wb);
     free(iov);
+    free(hash);
     return rc;
 }
 
@@ -335,9 +364,19 @@ skip_own(struct store_iter *it)
     }
 }
 
+/* The iterator moves: a value read from the blob file belonged to the old position. */
+static void
+moved(struct store_iter *it)
+{
+    free(it->blob.data);
+    it->blob = (struct idl_bytes){0};
+    it->blob_read = false;
+}
+
 static void
 ldb_iter_seek(struct store_iter *it, const uint8_t *key, size_t len)
 {
+    moved(it);
     leveldb_iter_seek(it->it, (const char *)key, len);
     skip_own(it);
 }
@@ -351,6 +390,7 @@ ldb_iter_valid(struct store_iter *it)
 static void
 ldb_iter_next(struct store_iter *it)
 {
+    moved(it);
     leveldb_iter_next(it->it);
     skip_own(it);
 }
@@ -372,9 +412,10 @@ ldb_iter_value(struct store_iter *it, size_t *len)
         *len = n - 1;
         return v + 1;
     }
-    free(it->blob.data);
-    it->blob = (struct idl_bytes){0};
-    it->err = n >= 1 && v[0] == TAG_BLOB ? blob_read(it->s, v, n, &it->blob) : IDL_ERR_CORRUPT;
+    if (!it->blob_read) {
+        it->err = n >= 1 && v[0] == TAG_BLOB ? blob_read(it->s, v, n, &it->blob) : IDL_ERR_CORRUPT;
+        it->blob_read = !it->err;
+    }
     if (it->err)
         return (const uint8_t *)"";
     *len = it->blob.len;
@@ -461,12 +502,15 @@ open_check(struct ldb_store *l, const char *dir, char *why, size_t why_len)
         leveldb_iterator_t *it = leveldb_create_iterator(l->db, l->read);
         leveldb_iter_seek_to_first(it);
         int used = leveldb_iter_valid(it);
+        char *err = NULL;
+        leveldb_iter_get_error(it, &err);
         leveldb_iter_destroy(it);
+        if (err)
+            return open_fail(why, why_len, ldb_error(err), dir, "cannot read the store");
         if (used)
             return open_fail(why, why_len, IDL_ERR_VERSION, dir,
                              "written by an older idledger; start it again from genesis");
         const uint8_t fmt[2] = {TAG_INLINE, FORMAT};
-        char *err = NULL;
         leveldb_put(l->db, l->write_sync, (const char *)KEY_FORMAT, KEY_LEN(KEY_FORMAT),
                     (const char *)fmt, sizeof(fmt), &err);
         if (err)
@@ -491,10 +535,10 @@ open_check(struct ldb_store *l, const char *dir, char *why, size_t why_len)
     if ((uint64_t)st.st_size < l->blob_end)
         return open_fail(why, why_len, IDL_ERR_CORRUPT, dir,
                          "values.blob is shorter than the database says");
-    /* The tail of a write whose batch never made it: nothing points at it. */
-    if ((uint64_t)st.st_size > l->blob_end &&
-        (ftruncate(l->blob_fd, (off_t)l->blob_end) != 0 || fsync(l->blob_fd) != 0))
-        return open_fail(why, why_len, IDL_ERR_IO, dir, "cannot cut values.blob");
+    /* Bytes past the recorded end are the tail of a write whose batch never made it, which
+     * nothing points at. They stay (cutting them would be the one destructive step on a
+     * store whose end was recorded wrong) and the next value goes after them. */
+    l->blob_end = (uint64_t)st.st_size;
     return IDL_OK;
 }
 
@@ -540,8 +584,12 @@ store_leveldb_open(struct store **out, const char *dir, char *why, size_t why_le
     char path[4096];
     if (!rc && (size_t)snprintf(path, sizeof(path), "%s/values.blob", dir) >= sizeof(path))
         rc = open_fail(why, why_len, IDL_ERR_INVALID, dir, "path too long");
-    if (!rc && (l->blob_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600)) < 0)
-        rc = open_fail(why, why_len, IDL_ERR_IO, dir, "cannot open values.blob");
+    if (!rc && (l->blob_fd = open(path, O_RDWR | O_CLOEXEC)) < 0) {
+        /* A new file's name is made durable before any pointer can name its bytes. */
+        l->blob_fd = errno == ENOENT ? open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600) : -1;
+        if (l->blob_fd < 0 || file_sync_dir(path) != IDL_OK)
+            rc = open_fail(why, why_len, IDL_ERR_IO, dir, "cannot open values.blob");
+    }
     if (!rc)
         rc = open_check(l, dir, why, why_len);
     if (rc) {

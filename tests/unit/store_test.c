@@ -1014,8 +1014,12 @@ test_leveldb_large_values_live_in_the_blob_file(void **state)
         const uint8_t *k = store_iter_key(t->s, snap, &kl);
         const uint8_t *v = store_iter_value(t->s, snap, &vl);
         if (kl == 2 && !memcmp(k, "b1", 2)) {
+            size_t again_len;
+            const uint8_t *again = store_iter_value(t->s, snap, &again_len);
             assert_int_equal(vl, BIG);
-            assert_memory_equal(v, one, BIG);
+            assert_memory_equal(v, one, BIG); /* still valid: the iterator has not moved */
+            assert_int_equal(again_len, BIG);
+            assert_memory_equal(again, one, BIG);
         } else {
             assert_true(kl == 5 && !memcmp(k, "small", 5));
             assert_true(vl == 6 && !memcmp(v, "inline", 6));
@@ -1037,10 +1041,10 @@ test_leveldb_large_values_live_in_the_blob_file(void **state)
     free(two);
 }
 
-/* A crash between the append and the batch leaves bytes nothing points at: the next open
- * cuts them off, and the next value goes where they were. */
+/* A crash between the append and the batch leaves bytes nothing points at: they stay, and
+ * the next value goes after them. */
 static void
-test_leveldb_blob_tail_without_a_batch_is_cut(void **state)
+test_leveldb_blob_tail_without_a_batch_is_kept_aside(void **state)
 {
     struct st *t = *state;
     uint8_t *one = big_value(3);
@@ -1054,11 +1058,12 @@ test_leveldb_blob_tail_without_a_batch_is_cut(void **state)
     fclose(fp);
     assert_int_equal(file_size(t->dir, "values.blob"), BIG + 5000);
     reopen(t);
-    assert_int_equal(file_size(t->dir, "values.blob"), BIG);
+    assert_int_equal(file_size(t->dir, "values.blob"), BIG + 5000);
     expect_val(t->s, "b1", 2, one, BIG);
     put(t->s, "b2", 2, one, BIG);
-    assert_int_equal(file_size(t->dir, "values.blob"), 2 * BIG);
+    assert_int_equal(file_size(t->dir, "values.blob"), 2 * BIG + 5000);
     reopen(t);
+    expect_val(t->s, "b1", 2, one, BIG);
     expect_val(t->s, "b2", 2, one, BIG);
     free(one);
 }
@@ -1099,6 +1104,36 @@ test_leveldb_damaged_blob_is_corrupt(void **state)
     assert_int_equal(store_leveldb_open(&t->s, t->dir, why, sizeof(why)), IDL_ERR_CORRUPT);
     assert_null(t->s);
     assert_non_null(strstr(why, "values.blob is shorter"));
+    free(one);
+}
+
+/* The store's own keys cannot be written or read through the interface: a reopen would
+ * otherwise trust a caller's value as the blob file's end. */
+static void
+test_leveldb_own_keys_are_refused(void **state)
+{
+    struct st *t = *state;
+    uint8_t *one = big_value(5);
+    put(t->s, "b1", 2, one, BIG);
+    static const char end[] = "\xff\xff\xffstore/blob-end", fmt[] = "\xff\xff\xffstore/format";
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(store_batch_put(&b, (const uint8_t *)end, sizeof(end) - 1,
+                                     (const uint8_t *)"\0\0\0\0\0\0\0\0\0", 9),
+                     IDL_OK);
+    assert_int_equal(store_write(t->s, &b, true), IDL_ERR_INVALID);
+    store_batch_free(&b);
+    store_batch_init(&b);
+    assert_int_equal(store_batch_del(&b, (const uint8_t *)fmt, sizeof(fmt) - 1), IDL_OK);
+    assert_int_equal(store_write(t->s, &b, true), IDL_ERR_INVALID);
+    store_batch_free(&b);
+    expect_missing(t->s, end, sizeof(end) - 1);
+    expect_missing(t->s, fmt, sizeof(fmt) - 1);
+    /* A key that only starts like them is the caller's. */
+    put(t->s, "\xff\xff\xffstore/other", 14, "x", 1);
+    expect_val(t->s, "\xff\xff\xffstore/other", 14, "x", 1);
+    reopen(t);
+    expect_val(t->s, "b1", 2, one, BIG);
     free(one);
 }
 
@@ -1156,7 +1191,8 @@ main(void)
         BOTH(test_status_history_that_does_not_decode_is_corrupt),
         LDB(test_leveldb_damaged_table_fails_the_scan),
         LDB(test_leveldb_large_values_live_in_the_blob_file),
-        LDB(test_leveldb_blob_tail_without_a_batch_is_cut),
+        LDB(test_leveldb_blob_tail_without_a_batch_is_kept_aside),
+        LDB(test_leveldb_own_keys_are_refused),
         LDB(test_leveldb_damaged_blob_is_corrupt),
         LDB(test_leveldb_store_of_an_older_format_is_refused),
     };
