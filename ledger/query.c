@@ -172,6 +172,56 @@ query_scan(struct store *s, const struct state_key *prefix, const struct state_k
     return rc;
 }
 
+struct by_actor {
+    struct store *s;
+    query_fn fn;
+    void *arg;
+    idl_err rc;
+};
+
+/* Height, index and record: the last 16 bytes of both audit keys. */
+enum { AUDIT_TAIL = 8 + 4 + 4 };
+
+static int
+follow_actor(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    struct by_actor *b = arg;
+    struct state_key k;
+    state_key_init(&k, SP_AUDIT_ORG);
+    if (kl < 1 + AUDIT_TAIL || vl == 0 || vl > LEDGER_CODE_MAX || memchr(val, 0, vl)) {
+        b->rc = IDL_ERR_CORRUPT;
+        return 1;
+    }
+    state_key_raw(&k, val, vl);
+    state_key_raw(&k, "", 1);
+    state_key_raw(&k, key + kl - AUDIT_TAIL, AUDIT_TAIL);
+    struct idl_bytes rec;
+    idl_err rc = store_get(b->s, k.b, k.len, &rec);
+    if (rc) {
+        b->rc = rc == IDL_ERR_NOT_FOUND ? IDL_ERR_CORRUPT : rc;
+        return 1;
+    }
+    int stop = b->fn(b->arg, k.b, k.len, rec.data, rec.len);
+    free(rec.data);
+    return stop;
+}
+
+idl_err
+query_audit_by_actor(struct store *s, const char *actor, uint64_t height, uint32_t index,
+                     uint32_t record, query_fn fn, void *arg)
+{
+    struct state_key prefix, from;
+    state_key_init(&prefix, SP_AUDIT_ACTOR);
+    state_key_str(&prefix, actor);
+    from = prefix;
+    state_key_u64(&from, height);
+    state_key_u32(&from, index);
+    state_key_u32(&from, record);
+    struct by_actor b = {s, fn, arg, IDL_OK};
+    idl_err rc = query_scan(s, &prefix, &from, 0, follow_actor, &b);
+    return rc ? rc : b.rc;
+}
+
 size_t
 query_key_part(const uint8_t *key, size_t key_len, size_t offset, char *out, size_t out_len)
 {

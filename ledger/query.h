@@ -75,6 +75,15 @@ typedef int (*query_fn)(void *arg, const uint8_t *key, size_t key_len, const uin
 IDL_MUST_USE idl_err query_scan(struct store *s, const struct state_key *prefix,
                                 const struct state_key *from, size_t limit, query_fn fn, void *arg);
 
+/*
+ * query_scan over an actor's audit entries from (height, index, record) on: fn sees each
+ * entry's key and record as filed by organisation (SP_AUDIT_ORG), in the actor's order. An
+ * entry by actor whose record is missing is IDL_ERR_CORRUPT.
+ */
+IDL_MUST_USE idl_err query_audit_by_actor(struct store *s, const char *actor, uint64_t height,
+                                          uint32_t index, uint32_t record, query_fn fn,
+                                          void *arg);
+
 /* The text following the prefix of a key, up to its NUL separator (for "A" org NUL id NUL). */
 size_t query_key_part(const uint8_t *key, size_t key_len, size_t offset, char *out, size_t out_len);
 

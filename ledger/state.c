@@ -631,6 +631,8 @@ audit_key(struct state_key *k, enum state_space sp, const char *who, const struc
     state_key_u32(k, e->record);
 }
 
+/* The entry is kept once, by organisation; the key by actor holds only that organisation,
+ * the rest of the entry's key being its own (query_audit_by_actor follows it). */
 idl_err
 state_audit_put(struct state *st, const char *actor_org, const struct rec_audit *e)
 {
@@ -639,7 +641,7 @@ state_audit_put(struct state *st, const char *actor_org, const struct rec_audit 
     idl_err rc = state_put_rec(st, &k, &rec_audit_schema, e);
     audit_key(&k, SP_AUDIT_ACTOR, e->actor, e);
     if (!rc)
-        rc = state_put_rec(st, &k, &rec_audit_schema, e);
+        rc = state_put(st, &k, actor_org, strlen(actor_org));
     return rc;
 }
 

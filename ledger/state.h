@@ -63,7 +63,7 @@ enum state_space {
     SP_LEGACY = 'l',         /* system, legacy account -> account id */
     SP_LEGACY_OF = 'L',      /* account, system -> legacy account */
     SP_AUDIT_ORG = 'u',      /* actor's org, u64 height, u32 index, u32 record -> rec_audit */
-    SP_AUDIT_ACTOR = 'U',    /* actor, u64 height, u32 index, u32 record -> rec_audit */
+    SP_AUDIT_ACTOR = 'U',    /* actor, u64 height, u32 index, u32 record -> actor's org */
     SP_REVIEW = 'v',         /* org -> struct rec_review */
     SP_CERT_APP = 'y',       /* account -> struct rec_cert_app */
     SP_CERT = 'x',           /* fingerprint -> struct rec_cert */

@@ -788,19 +788,26 @@ api_h_audit(struct api_req *r)
             return;
         }
     }
-    struct state_key prefix, from;
-    state_key_init(&prefix, org ? SP_AUDIT_ORG : SP_AUDIT_ACTOR);
-    state_key_str(&prefix, org ? org : actor);
-    from = prefix;
-    state_key_u64(&from, height);
-    state_key_u32(&from, (uint32_t)idx);
-    state_key_u32(&from, (uint32_t)rec);
     struct state *st = view(r);
     if (!st)
         return;
     struct audit_scan s = {
         r, json_array(), org ? actor : NULL, to_height, post_bits, st, (size_t)limit, 0, ""};
-    idl_err rc = query_scan(ledger_store(r->n->ledger), &prefix, &from, 0, collect_audit, &s);
+    struct store *store = ledger_store(r->n->ledger);
+    idl_err rc;
+    if (org) {
+        struct state_key prefix, from;
+        state_key_init(&prefix, SP_AUDIT_ORG);
+        state_key_str(&prefix, org);
+        from = prefix;
+        state_key_u64(&from, height);
+        state_key_u32(&from, (uint32_t)idx);
+        state_key_u32(&from, (uint32_t)rec);
+        rc = query_scan(store, &prefix, &from, 0, collect_audit, &s);
+    } else {
+        rc = query_audit_by_actor(store, actor, height, (uint32_t)idx, (uint32_t)rec,
+                                  collect_audit, &s);
+    }
     state_free(st);
     api_read_audit_org(r, "GET /v1/audit", actor, org);
     if (rc) {

@@ -385,6 +385,21 @@ op_without_basis(struct fx *f, const char *actor, unsigned type, const char *id)
     return fx_submit(f, &tx);
 }
 
+struct audit_seen {
+    size_t n;
+    struct rec_audit e[16];
+};
+
+static int
+audit_collect(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    struct audit_seen *s = arg;
+    (void)key, (void)kl;
+    assert_true(s->n < IDL_ARRAY_LEN(s->e));
+    assert_int_equal(schema_decode_bytes(&rec_audit_schema, &s->e[s->n++], val, vl), IDL_OK);
+    return 0;
+}
+
 static void
 basis_required_for_management(void **state)
 {
@@ -401,19 +416,30 @@ basis_required_for_management(void **state)
     FX_OK(f, fx_account_op(f, "k-sys", TX_ACCOUNT_LOCK, "s-aud"));
     struct ledger_tip tip;
     ledger_tip(f->ledger, &tip);
+    struct audit_seen seen = {0};
+    assert_int_equal(query_audit_by_actor(ledger_store(f->ledger), "k-sys", tip.height, 0, 0,
+                                          audit_collect, &seen),
+                     IDL_OK);
+    assert_int_equal(seen.n, 1);
+    const struct rec_audit *e = &seen.e[0];
+    assert_int_equal(e->height, tip.height);
+    uint8_t want[HASH_BYTES];
+    memset(want, 0xb5, HASH_BYTES);
+    assert_memory_equal(e->basis, want, HASH_BYTES);
+    assert_string_equal(e->target, "s-aud");
+    assert_int_equal(e->type, TX_ACCOUNT_LOCK);
+    /* Kept once: the entry by actor holds the actor's organisation, not a second copy. */
     struct state_key k;
     state_key_init(&k, SP_AUDIT_ACTOR);
     state_key_str(&k, "k-sys");
     state_key_u64(&k, tip.height);
     state_key_u32(&k, 0);
     state_key_u32(&k, 0); /* record: not a batch */
-    struct rec_audit e;
-    FX_OK(f, fx_get(f, &k, &rec_audit_schema, &e));
-    uint8_t want[HASH_BYTES];
-    memset(want, 0xb5, HASH_BYTES);
-    assert_memory_equal(e.basis, want, HASH_BYTES);
-    assert_string_equal(e.target, "s-aud");
-    assert_int_equal(e.type, TX_ACCOUNT_LOCK);
+    struct idl_bytes org;
+    assert_int_equal(store_get(ledger_store(f->ledger), k.b, k.len, &org), IDL_OK);
+    assert_int_equal(org.len, strlen(e->actor_org));
+    assert_memory_equal(org.data, e->actor_org, org.len);
+    free(org.data);
 }
 
 /* ---- account lifecycle ---- */
@@ -1008,21 +1034,6 @@ review_interval_policy(void **state)
 
 /* ---- the audit log keeps the post the actor held when it acted ---- */
 
-struct audit_seen {
-    size_t n;
-    struct rec_audit e[16];
-};
-
-static int
-audit_collect(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
-{
-    struct audit_seen *s = arg;
-    (void)key, (void)kl;
-    assert_true(s->n < IDL_ARRAY_LEN(s->e));
-    assert_int_equal(schema_decode_bytes(&rec_audit_schema, &s->e[s->n++], val, vl), IDL_OK);
-    return 0;
-}
-
 static void
 audit_keeps_post_at_the_time(void **state)
 {
@@ -1034,11 +1045,9 @@ audit_keeps_post_at_the_time(void **state)
     FX_OK(f, fx_authorize(f, "c-sec", "k-sys"));
     FX_EXPECT(f, fx_business_add(f, "k-sys", "t-k2", "440106", 151), IDL_ERR_DENIED);
     struct audit_seen seen = {0};
-    struct state_key prefix;
-    state_key_init(&prefix, SP_AUDIT_ACTOR);
-    state_key_str(&prefix, "k-sys");
-    assert_int_equal(query_scan(ledger_store(f->ledger), &prefix, NULL, 0, audit_collect, &seen),
-                     IDL_OK);
+    assert_int_equal(
+        query_audit_by_actor(ledger_store(f->ledger), "k-sys", 0, 0, 0, audit_collect, &seen),
+        IDL_OK);
     size_t as_sys = 0, as_aud = 0;
     for (size_t i = 0; i < seen.n; i++) {
         assert_string_equal(seen.e[i].actor_org, "440106");
@@ -1065,6 +1074,7 @@ audit_keeps_post_at_the_time(void **state)
     tx.body.batch.records.count = 1;
     FX_OK(f, fx_submit(f, &tx));
     memset(&seen, 0, sizeof(seen));
+    struct state_key prefix;
     state_key_init(&prefix, SP_AUDIT_ORG);
     state_key_str(&prefix, "4401060001");
     assert_int_equal(query_scan(ledger_store(f->ledger), &prefix, NULL, 0, audit_collect, &seen),
