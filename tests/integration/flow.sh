@@ -6,7 +6,8 @@
 # 4401060001 (s1-*, primary); business system teacher; the school's information query
 # officer (信息查询员, the teacher system's role `query`; its information manager would be
 # `manager`) s1-t1 bound to legacy post account 4401060001_xxgl and granted teacher/query;
-# disable/restore; the audit logs of all four organisations. Then: a second branch
+# disable/restore; the audit logs of all four organisations, and of three admins by actor
+# (the same entries). Then: a second branch
 # (city 440300, sz-*), the school auditor, a pending admin, a disabled admin, a
 # secadmin doing the sysadmin's job and a sysadmin doing the secadmin's job. Last, the
 # auditors' read audits (with their keys alone, no token), and after the node stopped,
@@ -333,6 +334,18 @@ for org in 440000 440100 440106 4401060001 440300; do
     done <"$T/ops" | wc -l)
     is "$(jq '[.entries[] | select(.status == "committed")] | length' "$T/audit.$org")" \
         "$want" "audit log of $org holds exactly the $want committed operations of its admins"
+done
+# By actor: each administrator's own log is its entries of its organisation's log, in the
+# same order (an entry is kept once, under the organisation, and found through the actor).
+for actor in root-sysadmin s1-sysadmin root-secadmin; do
+    org=$(awk -v a="$actor" '$1 == a {print $2}' "$T/actors")
+    expect_exit 0 "audit log of actor $actor answers" "$IDL" --json \
+        --key "$T/keys/$(org_auditor "$org").key" audit log --actor "$actor" --limit 1000
+    by_actor=$(jq -c '[.entries[] | [.txid, .height, .index, .record, .target, .status]]' "$OUT")
+    by_org=$(jq -c --arg a "$actor" '[.entries[] | select(.actor == $a) |
+        [.txid, .height, .index, .record, .target, .status]]' "$T/audit.$org")
+    is "$by_actor" "$by_org" "audit log of $actor: its $(echo "$by_org" | jq length) entries of $org's log"
+    check "audit log of $actor is not empty" [ "$(echo "$by_actor" | jq length)" -gt 0 ]
 done
 bad=0
 while read -r txid actor target; do
