@@ -7,9 +7,9 @@
 # officer (信息查询员, the teacher system's role `query`; its information manager would be
 # `manager`) s1-t1 bound to legacy post account 4401060001_xxgl and granted teacher/query;
 # disable/restore; the audit logs of all four organisations, and of three admins by actor
-# (the same entries). Then: a second branch
-# (city 440300, sz-*), the school auditor, a pending admin, a disabled admin, a
-# secadmin doing the sysadmin's job and a sysadmin doing the secadmin's job. Last, the
+# (the same entries). Then: a second branch (city 440300, sz-*), the school auditor, a
+# pending admin, a disabled admin, a secadmin doing the sysadmin's job and a sysadmin
+# doing the secadmin's job. Last, the
 # auditors' read audits (with their keys alone, no token), and after the node stopped,
 # none of the flow's ID numbers, names, mobiles, e-mails or phones in the clear in the
 # data directory, the node log or anything the CLI printed.
