@@ -141,7 +141,7 @@ blob_read(struct ldb_store *l, const uint8_t *ptr, size_t ptr_len, struct idl_by
     uint64_t off = codec_be64_get(ptr + 1);
     uint32_t len = codec_be32_get(ptr + 9);
     const uint8_t *hash = ptr + 13;
-    if (len < BLOB_MIN || off > UINT64_MAX - len)
+    if (len < BLOB_MIN || off > (uint64_t)INT64_MAX - len) /* an off_t */
         return IDL_ERR_CORRUPT;
     uint8_t *buf = malloc(len);
     if (!buf)
