@@ -889,6 +889,64 @@ test_status_history_that_does_not_decode_is_corrupt(void **state)
     assert_int_equal(status, STATUS_PENDING);
 }
 
+/* An audit entry by actor names the organisation its record is filed under; one whose
+ * record is missing, or whose organisation does not parse, is damage, not a gap. */
+static int
+count_entries(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size_t vl)
+{
+    (void)key, (void)kl, (void)val, (void)vl;
+    ++*(size_t *)arg;
+    return 0;
+}
+
+static void
+put_audit_by_actor(struct store *s, uint64_t height, const char *org, size_t org_len)
+{
+    struct state_key k;
+    state_key_init(&k, SP_AUDIT_ACTOR);
+    state_key_str(&k, "k-sys");
+    state_key_u64(&k, height);
+    state_key_u32(&k, 0);
+    state_key_u32(&k, 0);
+    put(s, k.b, k.len, org, org_len);
+}
+
+static void
+test_audit_by_actor_without_its_record_is_corrupt(void **state)
+{
+    struct store *s = ((struct st *)*state)->s;
+    struct rec_audit e = {.type = TX_ACCOUNT_ADD, .height = 4, .status = TXS_COMMITTED};
+    snprintf(e.actor, sizeof(e.actor), "k-sys");
+    snprintf(e.actor_org, sizeof(e.actor_org), "440106");
+    snprintf(e.target, sizeof(e.target), "t1");
+    memset(e.txid, 1, sizeof(e.txid));
+    struct state *st;
+    assert_int_equal(state_new(&st, s), IDL_OK);
+    assert_int_equal(state_begin(st), IDL_OK);
+    assert_int_equal(state_audit_put(st, "440106", &e), IDL_OK);
+    struct store_batch b;
+    store_batch_init(&b);
+    assert_int_equal(state_take_batch(st, &b), IDL_OK);
+    assert_int_equal(store_write(s, &b, true), IDL_OK);
+    store_batch_free(&b);
+    state_free(st);
+    size_t n = 0;
+    assert_int_equal(query_audit_by_actor(s, "k-sys", 0, 0, 0, count_entries, &n), IDL_OK);
+    assert_int_equal(n, 1);
+
+    put_audit_by_actor(s, 5, "440106", 6); /* no record under 440106 at height 5 */
+    n = 0;
+    assert_int_equal(query_audit_by_actor(s, "k-sys", 0, 0, 0, count_entries, &n),
+                     IDL_ERR_CORRUPT);
+    assert_int_equal(n, 1);
+    put_audit_by_actor(s, 5, "", 0); /* no organisation at all */
+    assert_int_equal(query_audit_by_actor(s, "k-sys", 5, 0, 0, count_entries, &n),
+                     IDL_ERR_CORRUPT);
+    put_audit_by_actor(s, 5, "44\0106", 6); /* a NUL inside */
+    assert_int_equal(query_audit_by_actor(s, "k-sys", 5, 0, 0, count_entries, &n),
+                     IDL_ERR_CORRUPT);
+}
+
 /* Flips bytes in the middle of every table file of dir. */
 static size_t
 tables_damage(const char *dir)
@@ -976,7 +1034,7 @@ file_size(const char *dir, const char *name)
     return stat(path, &sb) == 0 ? (long)sb.st_size : -1;
 }
 
-/* Runs fp over DIR/values.blob opened for update. */
+/* DIR/values.blob, opened for update. */
 static FILE *
 blob_file(const struct st *t)
 {
@@ -1189,6 +1247,7 @@ main(void)
         cmocka_unit_test(test_scans_report_iterator_errors),
         cmocka_unit_test(test_reports_report_iterator_errors),
         BOTH(test_status_history_that_does_not_decode_is_corrupt),
+        BOTH(test_audit_by_actor_without_its_record_is_corrupt),
         LDB(test_leveldb_damaged_table_fails_the_scan),
         LDB(test_leveldb_large_values_live_in_the_blob_file),
         LDB(test_leveldb_blob_tail_without_a_batch_is_kept_aside),
