@@ -21,7 +21,8 @@ CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -MMD -MP
 LDFLAGS += $(SAN)
 # LevelDB is linked statically for the switch that turns its memory maps off
 # (ledger/store_leveldb.c); it then needs snappy and the C++ runtime itself.
-LIBS := -Wl,-Bstatic -lleveldb -Wl,-Bdynamic -lsnappy -lstdc++ -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread -lcsv
+LIBS := -Wl,-Bstatic -lleveldb -Wl,-Bdynamic -lsnappy -lstdc++ \
+        -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread -lcsv
 
 # V=1 shows every command.
 Q := $(if $(V),,@)

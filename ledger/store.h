@@ -8,8 +8,8 @@
  *
  * Keys are compared bytewise (memcmp, shorter first on a tie), as LevelDB's default
  * comparator does. The LevelDB store keeps two keys of its own, which start with three 0xff
- * bytes ("\xff\xff\xffstore/..."): a batch that writes one is refused with IDL_ERR_INVALID. A batch is applied atomically: after a crash either all of it is there
- * or none. With sync, store_write returns only once the batch is on stable storage: that is
+ * bytes ("\xff\xff\xffstore/..."): a batch that writes one is refused with IDL_ERR_INVALID.
+ * A batch is applied atomically: after a crash either all of it is there or none. With sync, store_write returns only once the batch is on stable storage: that is
  * the commit point of a block.
  *
  * Thread safety: store_get, iterators and store_write may be called from several threads

@@ -69,7 +69,10 @@ enum {
     TAG_INLINE = 0,
     TAG_BLOB = 1,
     BLOB_HASH = 16,
-    BLOB_PTR = 1 + 8 + 4 + BLOB_HASH,
+    PTR_OFFSET = 1, /* a pointer: the tag, then these */
+    PTR_LENGTH = PTR_OFFSET + 8,
+    PTR_HASH = PTR_LENGTH + 4,
+    BLOB_PTR = PTR_HASH + BLOB_HASH,
     FORMAT = 2, /* 1: untagged values, before the blob file */
 };
 
@@ -107,7 +110,7 @@ struct store_iter {
     const leveldb_snapshot_t *snap;
     leveldb_readoptions_t *read;
     struct idl_bytes blob; /* the current value, when it is in the blob file */
-    bool blob_read;        /* blob holds the value at the current position */
+    bool blob_held;        /* blob holds the value at the current position */
     idl_err err;
 };
 
@@ -138,9 +141,9 @@ blob_read(struct ldb_store *l, const uint8_t *ptr, size_t ptr_len, struct idl_by
 {
     if (ptr_len != BLOB_PTR)
         return IDL_ERR_CORRUPT;
-    uint64_t off = codec_be64_get(ptr + 1);
-    uint32_t len = codec_be32_get(ptr + 9);
-    const uint8_t *hash = ptr + 13;
+    uint64_t off = codec_be64_get(ptr + PTR_OFFSET);
+    uint32_t len = codec_be32_get(ptr + PTR_LENGTH);
+    const uint8_t *hash = ptr + PTR_HASH;
     if (len < BLOB_MIN || off > (uint64_t)INT64_MAX - len) /* an off_t */
         return IDL_ERR_CORRUPT;
     uint8_t *buf = malloc(len);
@@ -302,9 +305,9 @@ ldb_write(struct store *s, const struct store_batch *b, bool sync)
                 rc = IDL_ERR_NOMEM;
         } else {
             uint8_t ptr[BLOB_PTR] = {TAG_BLOB};
-            codec_be64_put(ptr + 1, off);
-            codec_be32_put(ptr + 9, (uint32_t)op->val_len);
-            memcpy(ptr + 13, hash[k], BLOB_HASH);
+            codec_be64_put(ptr + PTR_OFFSET, off);
+            codec_be32_put(ptr + PTR_LENGTH, (uint32_t)op->val_len);
+            memcpy(ptr + PTR_HASH, hash[k], BLOB_HASH);
             leveldb_writebatch_put(wb, (const char *)op->key, op->key_len, (const char *)ptr,
                                    sizeof(ptr));
             iov[k++] = (struct iovec){op->val, op->val_len};
@@ -370,7 +373,7 @@ moved(struct store_iter *it)
 {
     free(it->blob.data);
     it->blob = (struct idl_bytes){0};
-    it->blob_read = false;
+    it->blob_held = false;
 }
 
 static void
@@ -412,9 +415,9 @@ ldb_iter_value(struct store_iter *it, size_t *len)
         *len = n - 1;
         return v + 1;
     }
-    if (!it->blob_read) {
+    if (!it->blob_held) {
         it->err = n >= 1 && v[0] == TAG_BLOB ? blob_read(it->s, v, n, &it->blob) : IDL_ERR_CORRUPT;
-        it->blob_read = !it->err;
+        it->blob_held = !it->err;
     }
     if (it->err)
         return (const uint8_t *)"";
@@ -483,8 +486,9 @@ open_fail(char *why, size_t why_len, idl_err rc, const char *dir, const char *ms
 }
 
 /*
- * The format check, and the blob file brought to the end the database recorded. A store
- * with keys but no format is from before tagged values: it cannot be read as this one.
+ * The format check, and the blob file's length checked against the end the database
+ * recorded. A store with keys but no format is from before tagged values: it cannot be
+ * read as this one.
  */
 static idl_err
 open_check(struct ldb_store *l, const char *dir, char *why, size_t why_len)

@@ -3,8 +3,8 @@
 # that are missing, so `make test` on a machine that has them all costs one dpkg query.
 set -eu
 
-PKGS="gcc make pkg-config libleveldb-dev libsnappy-dev libsecp256k1-dev libsodium-dev libnng-dev libssl-dev
-libjansson-dev libcmocka-dev libcsv-dev openssl curl jq wrk valgrind"
+PKGS="gcc make pkg-config libleveldb-dev libsnappy-dev libsecp256k1-dev libsodium-dev
+libnng-dev libssl-dev libjansson-dev libcmocka-dev libcsv-dev openssl curl jq wrk valgrind"
 
 missing=""
 for p in $PKGS; do
