@@ -942,7 +942,7 @@ test_audit_by_actor_without_its_record_is_corrupt(void **state)
     put_audit_by_actor(s, 5, "", 0); /* no organisation at all */
     assert_int_equal(query_audit_by_actor(s, "k-sys", 5, 0, 0, count_entries, &n),
                      IDL_ERR_CORRUPT);
-    put_audit_by_actor(s, 5, "44\0106", 6); /* a NUL inside */
+    put_audit_by_actor(s, 5, "44\0" "106", 6); /* a NUL inside */
     assert_int_equal(query_audit_by_actor(s, "k-sys", 5, 0, 0, count_entries, &n),
                      IDL_ERR_CORRUPT);
 }
