@@ -8,9 +8,11 @@
  * iterator snapshots, and empty values. For LevelDB only: data survives close and reopen,
  * and a second handle on a directory that is held open is refused with IDL_ERR_IO and a
  * reason; large values go to the blob file and come back through get, iterators and
- * snapshots, a blob tail no batch points at is cut on open, damaged or missing blob bytes
- * are IDL_ERR_CORRUPT, and a store of the older untagged format is refused. Iterator errors (a damaged LevelDB table, a store whose iterators fail part way,
- * a record that does not decode) reach the scans of query.h as IDL_ERR_CORRUPT.
+ * snapshots, a blob tail no batch points at is left aside, damaged or missing blob bytes are
+ * IDL_ERR_CORRUPT, the store's own keys cannot be written, and a store of the older
+ * untagged format is refused. Iterator errors (a damaged LevelDB table, a store whose
+ * iterators fail part way, a record that does not decode, an audit entry by actor without
+ * its record) reach the scans of query.h as IDL_ERR_CORRUPT.
  */
 #include <setjmp.h>
 #include <stdarg.h>
