@@ -20,8 +20,9 @@ CPPFLAGS += -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -I. -Iledger
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -MMD -MP
 LDFLAGS += $(SAN)
 # LevelDB is linked statically for the switch that turns its memory maps off
-# (ledger/store_leveldb.c); it then needs snappy and the C++ runtime itself.
-LIBS := -Wl,-Bstatic -lleveldb -Wl,-Bdynamic -lsnappy -lstdc++ \
+# (ledger/store_leveldb.c); it then needs snappy and the C++ runtime itself. -u makes the
+# linker take LevelDB's CRC-32C from ledger/crc32c.c, which uses the CPU's instruction.
+LIBS := -Wl,-u,_ZN7leveldb6crc32c6ExtendEjPKcm -Wl,-Bstatic -lleveldb -Wl,-Bdynamic -lsnappy -lstdc++ \
         -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread -lcsv
 
 # V=1 shows every command.
