@@ -63,6 +63,13 @@ store_iter_value(struct store *s, struct store_iter *it, size_t *len)
 }
 
 idl_err
+store_stats(struct store *s, struct store_stats *out)
+{
+    memset(out, 0, sizeof(*out));
+    return s->ops->stats ? s->ops->stats(s, out) : IDL_ERR_INVALID;
+}
+
+idl_err
 store_iter_status(struct store *s, struct store_iter *it)
 {
     return s->ops->iter_status ? s->ops->iter_status(it) : IDL_OK;
@@ -97,8 +104,7 @@ batch_reserve(struct store_batch *b)
 }
 
 idl_err
-store_batch_take(struct store_batch *b, uint8_t *key, size_t key_len, uint8_t *val,
-                 size_t val_len)
+store_batch_take(struct store_batch *b, uint8_t *key, size_t key_len, uint8_t *val, size_t val_len)
 {
     if (batch_reserve(b) != IDL_OK)
         return IDL_ERR_NOMEM;

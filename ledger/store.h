@@ -9,8 +9,9 @@
  * Keys are compared bytewise (memcmp, shorter first on a tie), as LevelDB's default
  * comparator does. The LevelDB store keeps two keys of its own, which start with three 0xff
  * bytes ("\xff\xff\xffstore/..."): a batch that writes one is refused with IDL_ERR_INVALID.
- * A batch is applied atomically: after a crash either all of it is there or none. With sync, store_write returns only once the batch is on stable storage: that is
- * the commit point of a block.
+ * A batch is applied atomically: after a crash either all of it is there or none. With sync,
+ * store_write returns only once the batch is on stable storage: that is the commit point of a
+ * block.
  *
  * Thread safety: store_get, iterators and store_write may be called from several threads
  * at once (LevelDB allows it; the memory store takes a lock). A batch belongs to one thread.
@@ -27,6 +28,7 @@
 
 struct store;
 struct store_iter;
+struct store_stats;
 
 /* One put or delete in a batch. */
 struct store_op {
@@ -55,6 +57,23 @@ struct store_ops {
     void (*close)(struct store *s);
     /* Why the iterator stopped, if it failed; NULL for a store whose iterators cannot fail. */
     idl_err (*iter_status)(struct store_iter *it);
+    /* What the store reports of its own work; NULL for a store with nothing to report. */
+    idl_err (*stats)(struct store *s, struct store_stats *out);
+};
+
+/*
+ * LevelDB's own account of its levels and compactions since the store was opened (from its
+ * "leveldb.stats" property, which counts in whole megabytes and seconds), and the memory its
+ * memtables and block cache hold.
+ */
+#define STORE_LEVELS 7
+struct store_stats {
+    struct {
+        uint64_t files, bytes;            /* tables at the level now, and their size */
+        double compaction_seconds;        /* compactions that wrote into the level */
+        uint64_t read_bytes, write_bytes; /* what those compactions read and wrote */
+    } level[STORE_LEVELS];
+    uint64_t memory_bytes;
 };
 
 /* Every implementation's handle starts with this. */
@@ -97,6 +116,9 @@ const uint8_t *store_iter_value(struct store *s, struct store_iter *it, size_t *
 void store_iter_free(struct store *s, struct store_iter *it);
 /* IDL_OK, or why the iterator stopped early: IDL_ERR_CORRUPT (damaged data), IDL_ERR_IO. */
 IDL_MUST_USE idl_err store_iter_status(struct store *s, struct store_iter *it);
+
+/* IDL_ERR_INVALID for a store that keeps no statistics (the in-memory one). */
+IDL_MUST_USE idl_err store_stats(struct store *s, struct store_stats *out);
 
 void store_batch_init(struct store_batch *b);
 /* Copies key and value into the batch. IDL_ERR_NOMEM on failure (the batch is unchanged). */

@@ -47,6 +47,7 @@
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/uio.h>
@@ -445,6 +446,41 @@ ldb_iter_free(struct store_iter *it)
     free(it);
 }
 
+/*
+ * LevelDB's "leveldb.stats" is a table, a line per level that has files or has had a
+ * compaction: level, files, size (MB), compaction time (s), read (MB), written (MB).
+ */
+static idl_err
+ldb_stats(struct store *s, struct store_stats *out)
+{
+    struct ldb_store *l = as_ldb(s);
+    char *text = leveldb_property_value(l->db, "leveldb.stats");
+    if (!text)
+        return IDL_ERR_INVALID;
+    const double mb = 1048576.0;
+    for (const char *line = text, *nl; line; line = (nl = strchr(line, '\n')) ? nl + 1 : NULL) {
+        int level;
+        unsigned long files;
+        double size, seconds, read, written;
+        if (sscanf(line, "%d %lu %lf %lf %lf %lf", &level, &files, &size, &seconds, &read,
+                   &written) != 6 ||
+            level < 0 || level >= STORE_LEVELS)
+            continue;
+        out->level[level].files = files;
+        out->level[level].bytes = (uint64_t)(size * mb);
+        out->level[level].compaction_seconds = seconds;
+        out->level[level].read_bytes = (uint64_t)(read * mb);
+        out->level[level].write_bytes = (uint64_t)(written * mb);
+    }
+    leveldb_free(text);
+    char *memory = leveldb_property_value(l->db, "leveldb.approximate-memory-usage");
+    if (memory) {
+        out->memory_bytes = strtoull(memory, NULL, 10);
+        leveldb_free(memory);
+    }
+    return IDL_OK;
+}
+
 static void
 ldb_close(struct store *s)
 {
@@ -475,6 +511,7 @@ static const struct store_ops ldb_ops = {
     .iter_free = ldb_iter_free,
     .close = ldb_close,
     .iter_status = ldb_iter_status,
+    .stats = ldb_stats,
 };
 
 static idl_err

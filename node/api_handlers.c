@@ -1157,6 +1157,60 @@ api_h_ready(struct api_req *r)
     api_reply(r, 200, json_pack("{s:s}", "status", "ready"));
 }
 
+static void
+family(FILE *f, const char *name, const char *type, const char *help)
+{
+    fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* name{level="N"} value, or name{level="N",op="OP"} value, for every level. */
+static void
+per_level(FILE *f, const char *name, const char *op, const uint64_t value[STORE_LEVELS])
+{
+    for (int lv = 0; lv < STORE_LEVELS; lv++) {
+        if (op)
+            fprintf(f, "%s{level=\"%d\",op=\"%s\"} %llu\n", name, lv, op,
+                    (unsigned long long)value[lv]);
+        else
+            fprintf(f, "%s{level=\"%d\"} %llu\n", name, lv, (unsigned long long)value[lv]);
+    }
+}
+
+/* LevelDB's levels and compactions since the node started (struct store_stats). */
+static void
+metrics_store(FILE *f, struct store *store)
+{
+    struct store_stats st;
+    if (store_stats(store, &st) != IDL_OK)
+        return;
+    uint64_t files[STORE_LEVELS], bytes[STORE_LEVELS], seconds[STORE_LEVELS];
+    uint64_t read[STORE_LEVELS], written[STORE_LEVELS];
+    for (int lv = 0; lv < STORE_LEVELS; lv++) {
+        files[lv] = st.level[lv].files;
+        bytes[lv] = st.level[lv].bytes;
+        seconds[lv] = (uint64_t)(st.level[lv].compaction_seconds + 0.5);
+        read[lv] = st.level[lv].read_bytes;
+        written[lv] = st.level[lv].write_bytes;
+    }
+    family(f, "idledger_store_tables", "gauge", "LevelDB tables at each level.");
+    per_level(f, "idledger_store_tables", NULL, files);
+    family(f, "idledger_store_level_bytes", "gauge",
+           "Bytes of LevelDB tables at each level (counted in whole MiB).");
+    per_level(f, "idledger_store_level_bytes", NULL, bytes);
+    family(f, "idledger_store_compaction_seconds_total", "counter",
+           "Time LevelDB's compactions spent writing into each level since the node started "
+           "(whole seconds; level 0: memtables written out).");
+    per_level(f, "idledger_store_compaction_seconds_total", NULL, seconds);
+    family(f, "idledger_store_compaction_bytes_total", "counter",
+           "Bytes LevelDB's compactions into each level read and wrote since the node started "
+           "(counted in whole MiB).");
+    per_level(f, "idledger_store_compaction_bytes_total", "read", read);
+    per_level(f, "idledger_store_compaction_bytes_total", "write", written);
+    family(f, "idledger_store_memory_bytes", "gauge",
+           "Memory held by LevelDB's memtables and block cache.");
+    fprintf(f, "idledger_store_memory_bytes %llu\n", (unsigned long long)st.memory_bytes);
+}
+
 void
 api_h_metrics(struct api_req *r)
 {
@@ -1204,6 +1258,7 @@ api_h_metrics(struct api_req *r)
             "failed consensus-log write (it still follows committed blocks).\n"
             "# TYPE idledger_consensus_halted gauge\nidledger_consensus_halted %d\n",
             node_consensus_halted(r->n) ? 1 : 0);
+    metrics_store(f, ledger_store(r->n->ledger));
     fclose(f);
     r->status = 200;
     r->text = text;

@@ -99,9 +99,13 @@ is "$(metrics_check "$T/m0")" "" "every /metrics line parses as Prometheus text,
 for s in idledger_height idledger_mempool_txs 'idledger_block_txs_total{result="committed"}' \
     'idledger_block_txs_total{result="rejected"}' 'idledger_pool_txs_total{result="admitted"}' \
     'idledger_pool_txs_total{result="refused"}' idledger_block_commit_seconds_count \
-    'idledger_http_requests_total{code="2xx"}'; do
+    'idledger_http_requests_total{code="2xx"}' 'idledger_store_tables{level="0"}' \
+    'idledger_store_level_bytes{level="6"}' 'idledger_store_compaction_seconds_total{level="1"}' \
+    'idledger_store_compaction_bytes_total{level="2",op="write"}'; do
     like "$(metric "$T/m0" "$s")" '^[0-9.]+$' "/metrics has $s"
 done
+like "$(metric "$T/m0" idledger_store_memory_bytes)" '^[1-9][0-9]*$' \
+    "/metrics: LevelDB's memtables and cache hold some memory (idledger_store_memory_bytes)"
 is "$(grep -c 'result="refused_at_admission"' "$T/m0")" 0 "pool and block outcomes are two metrics, not one"
 is "$(metric "$T/m0" idledger_consensus_halted)" 0 "/metrics: idledger_consensus_halted 0 on a healthy validator"
 

@@ -12,7 +12,8 @@
  * IDL_ERR_CORRUPT, the store's own keys cannot be written, and a store of the older
  * untagged format is refused. Iterator errors (a damaged LevelDB table, a store whose
  * iterators fail part way, a record that does not decode, an audit entry by actor without
- * its record) reach the scans of query.h as IDL_ERR_CORRUPT.
+ * its record) reach the scans of query.h as IDL_ERR_CORRUPT. LevelDB's statistics show its
+ * levels once a memtable is written out; the memory store has none.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -1222,6 +1223,58 @@ test_leveldb_store_of_an_older_format_is_refused(void **state)
     assert_non_null(strstr(why, "older idledger"));
 }
 
+/*
+ * LevelDB's statistics: tables and bytes by level once a memtable is written out, what
+ * that wrote, and the memory of its memtables and cache. The memory store keeps none.
+ */
+static void
+test_stats_report_levels_and_memory(void **state)
+{
+    struct st *t = *state;
+    struct store_stats st;
+    if (t->kind == KIND_MEMORY) {
+        assert_int_equal(store_stats(t->s, &st), IDL_ERR_INVALID);
+        return;
+    }
+    assert_int_equal(store_stats(t->s, &st), IDL_OK);
+    assert_true(st.memory_bytes > 0);
+    uint64_t tables = 0;
+    for (int lv = 0; lv < STORE_LEVELS; lv++)
+        tables += st.level[lv].files;
+    assert_int_equal(tables, 0);
+    /* 24 MiB of values under the 4 KiB of the blob file: more than one 16 MiB memtable. */
+    enum { VAL = 4000, COUNT = 6300 };
+    uint8_t *val = malloc(VAL);
+    assert_non_null(val);
+    for (int i = 0; i < COUNT; i++) {
+        char key[16];
+        int kl = snprintf(key, sizeof(key), "k%06d", i);
+        memset(val, i & 0xff, VAL);
+        struct store_batch b;
+        store_batch_init(&b);
+        assert_int_equal(store_batch_put(&b, (const uint8_t *)key, (size_t)kl, val, VAL), IDL_OK);
+        assert_int_equal(store_write(t->s, &b, false), IDL_OK);
+        store_batch_free(&b);
+    }
+    free(val);
+    /* The memtable is written out in the background. */
+    uint64_t bytes = 0, written = 0;
+    for (int tries = 0; tries < 200 && !written; tries++) {
+        assert_int_equal(store_stats(t->s, &st), IDL_OK);
+        tables = bytes = written = 0;
+        for (int lv = 0; lv < STORE_LEVELS; lv++) {
+            tables += st.level[lv].files;
+            bytes += st.level[lv].bytes;
+            written += st.level[lv].write_bytes;
+        }
+        if (!written)
+            usleep(50 * 1000);
+    }
+    assert_true(tables >= 1);
+    assert_true(bytes >= 8u << 20);
+    assert_true(written >= 8u << 20);
+}
+
 #define BOTH(f)                                                                                \
     {"leveldb/" #f, f, setup_leveldb, teardown, NULL},                                         \
         {"memory/" #f, f, setup_memory, teardown, NULL}
@@ -1256,6 +1309,7 @@ main(void)
         LDB(test_leveldb_own_keys_are_refused),
         LDB(test_leveldb_damaged_blob_is_corrupt),
         LDB(test_leveldb_store_of_an_older_format_is_refused),
+        BOTH(test_stats_report_levels_and_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
