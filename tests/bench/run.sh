@@ -143,6 +143,15 @@ wait_idle() {
     elapsed "$_t0" "$(now)"
 }
 du_bytes() { du -sb "$1" | cut -f1; }
+# pid_cpu_s PID: CPU seconds the process has used (all its threads).
+pid_cpu_s() {
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+}
+# compaction_s URL: seconds LevelDB's compactions have taken in that node, all levels.
+compaction_s() {
+    curl -s -m 5 "$1/metrics" |
+        awk '/^idledger_store_compaction_seconds_total\{/ { s += $2 } END { print s + 0 }'
+}
 
 # busy_pct: share of CPU time the whole machine was busy over 2 s (our nodes idle).
 busy_pct() {
@@ -329,12 +338,15 @@ while :; do
     sleep 0.2
 done
 T1=$(now)
+CU_CPU=$(pid_cpu_s "$RP")
 CU_TXS=$(($(metric "$REPL" 'idledger_block_txs_total{result="committed"}') + $(metric "$REPL" 'idledger_block_txs_total{result="rejected"}')))
 jq -n --argjson ok "$CU_OK" --argjson s "$(elapsed "$T0" "$T1")" --argjson txs "$CU_TXS" \
     --argjson up "$(elapsed "$T0" "${TUP:-$T1}")" --argjson h "$(status "$REPL" height)" \
-    --argjson rss "$(rss_mb "$RP")" --argjson l "$(load1)" \
+    --argjson rss "$(rss_mb "$RP")" --argjson l "$(load1)" --argjson cpu "$CU_CPU" \
+    --argjson compaction "$(compaction_s "$REPL")" \
     '{complete: $ok, seconds: $s, api_up_seconds: $up, txs: $txs, height: $h, tps: ($txs / $s),
-      tps_after_api_up: ($txs / ($s - $up)), rss_mb: $rss, load1: $l}' >"$R/catchup.json"
+      tps_after_api_up: ($txs / ($s - $up)), rss_mb: $rss, load1: $l, cpu_seconds: $cpu,
+      compaction_seconds: $compaction}' >"$R/catchup.json"
 log "catch-up: $(j catchup .tps) tx/s ($CU_TXS transactions in $(j catchup .seconds) s)"
 stop_pid "$RP"
 stop_pid "$V1"
