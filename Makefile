@@ -20,10 +20,18 @@ CPPFLAGS += -D_DEFAULT_SOURCE -D_XOPEN_SOURCE=700 -I. -Iledger
 CFLAGS += -std=c11 $(OPT) $(WARN) $(SAN) -fno-strict-aliasing -MMD -MP
 LDFLAGS += $(SAN)
 # LevelDB is linked statically for the switch that turns its memory maps off
-# (ledger/store_leveldb.c); it then needs snappy and the C++ runtime itself. -u makes the
-# linker take LevelDB's CRC-32C from ledger/crc32c.c, which uses the CPU's instruction.
-LIBS := -Wl,-u,_ZN7leveldb6crc32c6ExtendEjPKcm -Wl,-Bstatic -lleveldb -Wl,-Bdynamic -lsnappy -lstdc++ \
+# (ledger/store_leveldb.c); it then needs snappy and the C++ runtime itself.
+LIBS := -Wl,-Bstatic -lleveldb -Wl,-Bdynamic -lsnappy -lstdc++ \
         -lsecp256k1 -lsodium -lnng -lcrypto -ljansson -lpthread -lcsv
+# On x86-64 LevelDB's CRC-32C comes from ledger/crc32c.c (the CPU's instruction): -u makes
+# the linker take it from our library before it reads LevelDB's, and CRC_CHECK fails a
+# binary that got LevelDB's own tables all the same.
+CRC_CHECK := true
+ifeq ($(shell uname -m),x86_64)
+LIBS := -Wl,-u,_ZN7leveldb6crc32c6ExtendEjPKcm $(LIBS)
+CRC_CHECK = ! nm $@ | grep -q kStrideExtensionTable || \
+            { echo "$@: LevelDB's own CRC-32C was linked" >&2; rm -f $@; exit 1; }
+endif
 
 # V=1 shows every command.
 Q := $(if $(V),,@)
@@ -73,10 +81,12 @@ $(LIB): $(LIB_OBJ)
 $(BIN)/idledgerd: $(NODE_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CRC_CHECK)
 
 $(BIN)/idledger: $(CLI_SRC:%.c=$(BUILD)/%.o) $(LIB)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(Q)$(CRC_CHECK)
 
 $(BUILD)/tests/%_test: $(BUILD)/tests/unit/%_test.o $(TESTLIB_OBJ) $(NODE_TEST_OBJ) $(LIB)
 	@mkdir -p $(dir $@)

@@ -17,8 +17,8 @@
 #include "crc32c.h"
 
 /* leveldb::crc32c::Extend, whichever definition the link took. */
-uint32_t leveldb_extend(uint32_t crc, const char *data, size_t n) __asm__(
-    "_ZN7leveldb6crc32c6ExtendEjPKcm");
+uint32_t leveldb_extend(uint32_t crc, const char *data,
+                        size_t n) __asm__("_ZN7leveldb6crc32c6ExtendEjPKcm");
 
 static void
 test_check_values(void **state)
