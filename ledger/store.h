@@ -62,9 +62,10 @@ struct store_ops {
 };
 
 /*
- * LevelDB's own account of its levels and compactions since the store was opened (from its
- * "leveldb.stats" property, which counts in whole megabytes and seconds), and the memory its
- * memtables and block cache hold.
+ * LevelDB's own account of its levels, and of its compactions since the store was opened
+ * (they start from zero at each open): from its "leveldb.stats" property, which counts in
+ * whole MiB and whole seconds of elapsed time (I/O included). A memtable written out counts
+ * at the level it lands in, 0 to 2. memory_bytes: what its memtables and block cache hold.
  */
 #define STORE_LEVELS 7
 struct store_stats {
@@ -117,7 +118,10 @@ void store_iter_free(struct store *s, struct store_iter *it);
 /* IDL_OK, or why the iterator stopped early: IDL_ERR_CORRUPT (damaged data), IDL_ERR_IO. */
 IDL_MUST_USE idl_err store_iter_status(struct store *s, struct store_iter *it);
 
-/* IDL_ERR_INVALID for a store that keeps no statistics (the in-memory one). */
+/*
+ * Fills out (zeroed first, whatever the answer). IDL_ERR_INVALID for a store that keeps no
+ * statistics (the in-memory one), which is not an error to report.
+ */
 IDL_MUST_USE idl_err store_stats(struct store *s, struct store_stats *out);
 
 void store_batch_init(struct store_batch *b);

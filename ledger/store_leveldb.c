@@ -448,7 +448,7 @@ ldb_iter_free(struct store_iter *it)
 
 /*
  * LevelDB's "leveldb.stats" is a table, a line per level that has files or has had a
- * compaction: level, files, size (MB), compaction time (s), read (MB), written (MB).
+ * compaction: level, files, size (MiB), compaction time (s), read (MiB), written (MiB).
  */
 static idl_err
 ldb_stats(struct store *s, struct store_stats *out)
@@ -457,8 +457,10 @@ ldb_stats(struct store *s, struct store_stats *out)
     char *text = leveldb_property_value(l->db, "leveldb.stats");
     if (!text)
         return IDL_ERR_INVALID;
-    const double mb = 1048576.0;
-    for (const char *line = text, *nl; line; line = (nl = strchr(line, '\n')) ? nl + 1 : NULL) {
+    const double mib = 1048576.0;
+    for (char *line = text, *next; line; line = next) {
+        if ((next = strchr(line, '\n')) != NULL)
+            *next++ = '\0'; /* each line parsed on its own */
         int level;
         unsigned long files;
         double size, seconds, read, written;
@@ -467,10 +469,10 @@ ldb_stats(struct store *s, struct store_stats *out)
             level < 0 || level >= STORE_LEVELS)
             continue;
         out->level[level].files = files;
-        out->level[level].bytes = (uint64_t)(size * mb);
+        out->level[level].bytes = (uint64_t)(size * mib);
         out->level[level].compaction_seconds = seconds;
-        out->level[level].read_bytes = (uint64_t)(read * mb);
-        out->level[level].write_bytes = (uint64_t)(written * mb);
+        out->level[level].read_bytes = (uint64_t)(read * mib);
+        out->level[level].write_bytes = (uint64_t)(written * mib);
     }
     leveldb_free(text);
     char *memory = leveldb_property_value(l->db, "leveldb.approximate-memory-usage");

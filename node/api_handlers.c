@@ -1158,14 +1158,14 @@ api_h_ready(struct api_req *r)
 }
 
 static void
-family(FILE *f, const char *name, const char *type, const char *help)
+metrics_family(FILE *f, const char *name, const char *type, const char *help)
 {
     fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
 /* name{level="N"} value, or name{level="N",op="OP"} value, for every level. */
 static void
-per_level(FILE *f, const char *name, const char *op, const uint64_t value[STORE_LEVELS])
+metrics_per_level(FILE *f, const char *name, const char *op, const uint64_t value[STORE_LEVELS])
 {
     for (int lv = 0; lv < STORE_LEVELS; lv++) {
         if (op)
@@ -1192,21 +1192,21 @@ metrics_store(FILE *f, struct store *store)
         read[lv] = st.level[lv].read_bytes;
         written[lv] = st.level[lv].write_bytes;
     }
-    family(f, "idledger_store_tables", "gauge", "LevelDB tables at each level.");
-    per_level(f, "idledger_store_tables", NULL, files);
-    family(f, "idledger_store_level_bytes", "gauge",
+    metrics_family(f, "idledger_store_tables", "gauge", "LevelDB tables at each level.");
+    metrics_per_level(f, "idledger_store_tables", NULL, files);
+    metrics_family(f, "idledger_store_level_bytes", "gauge",
            "Bytes of LevelDB tables at each level (counted in whole MiB).");
-    per_level(f, "idledger_store_level_bytes", NULL, bytes);
-    family(f, "idledger_store_compaction_seconds_total", "counter",
-           "Time LevelDB's compactions spent writing into each level since the node started "
-           "(whole seconds; level 0: memtables written out).");
-    per_level(f, "idledger_store_compaction_seconds_total", NULL, seconds);
-    family(f, "idledger_store_compaction_bytes_total", "counter",
+    metrics_per_level(f, "idledger_store_level_bytes", NULL, bytes);
+    metrics_family(f, "idledger_store_compaction_seconds_total", "counter",
+           "Time LevelDB's compactions into each level took since the node started (whole "
+           "seconds elapsed; a memtable written out counts at the level it lands in, 0 to 2).");
+    metrics_per_level(f, "idledger_store_compaction_seconds_total", NULL, seconds);
+    metrics_family(f, "idledger_store_compaction_bytes_total", "counter",
            "Bytes LevelDB's compactions into each level read and wrote since the node started "
            "(counted in whole MiB).");
-    per_level(f, "idledger_store_compaction_bytes_total", "read", read);
-    per_level(f, "idledger_store_compaction_bytes_total", "write", written);
-    family(f, "idledger_store_memory_bytes", "gauge",
+    metrics_per_level(f, "idledger_store_compaction_bytes_total", "read", read);
+    metrics_per_level(f, "idledger_store_compaction_bytes_total", "write", written);
+    metrics_family(f, "idledger_store_memory_bytes", "gauge",
            "Memory held by LevelDB's memtables and block cache.");
     fprintf(f, "idledger_store_memory_bytes %llu\n", (unsigned long long)st.memory_bytes);
 }

@@ -385,6 +385,7 @@ commit_failure_changes_nothing(void **state)
     ops.write = faulty_write;
     ops.iter_new = faulty_iter_new;
     ops.close = faulty_close;
+    ops.stats = NULL; /* the inner store's would take our handle for its own */
     struct faulty fs = {{&ops}, f.store, 0};
     struct ledger *l;
     char why[256];
