@@ -143,11 +143,13 @@ wait_idle() {
     elapsed "$_t0" "$(now)"
 }
 du_bytes() { du -sb "$1" | cut -f1; }
-# pid_cpu_s PID: CPU seconds the process has used (all its threads).
+# pid_cpu_s PID: CPU seconds the process has used (all its threads); null if it is gone.
 pid_cpu_s() {
-    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat"
+    awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' "/proc/$1/stat" \
+        2>/dev/null || echo null
 }
-# compaction_s URL: seconds LevelDB's compactions have taken in that node, all levels.
+# compaction_s URL: seconds (elapsed, whole per level) LevelDB's compactions have taken in
+# that node, all levels; 0 if it does not answer.
 compaction_s() {
     curl -s -m 5 "$1/metrics" |
         awk '/^idledger_store_compaction_seconds_total\{/ { s += $2 } END { print s + 0 }'

@@ -83,7 +83,7 @@ $machine.cores as $cores
     {item: "5 replica catch-up\($q)", figure: "\($catchup.tps | n0) tx/s", value: $catchup.tps,
      limit: "bound_sig \($bound_sig | n0)", ratio: (ratio($catchup.tps; $bound_sig) | pct),
      target: "≥ 50000 tx/s", met: (if $catchup.complete then $catchup.tps >= 50000 else false end),
-     note: "real chain built through consensus (1 validator): \($catchup.txs) txs, \($catchup.height) blocks in \($catchup.seconds | n1) s from process start (API up after \($catchup.api_up_seconds | n1) s; \($catchup.tps_after_api_up | n0) tx/s from then)\(if $catchup.complete then "" else "; DID NOT FINISH" end); replay checks certificates, not tx signatures\(if $catchup.cpu_seconds then "; the replica used \($catchup.cpu_seconds | n1) s of CPU, LevelDB's compactions \($catchup.compaction_seconds) s of it" else "" end)",
+     note: "real chain built through consensus (1 validator): \($catchup.txs) txs, \($catchup.height) blocks in \($catchup.seconds | n1) s from process start (API up after \($catchup.api_up_seconds | n1) s; \($catchup.tps_after_api_up | n0) tx/s from then)\(if $catchup.complete then "" else "; DID NOT FINISH" end); replay checks certificates, not tx signatures\(if $catchup.cpu_seconds then "; the replica used \($catchup.cpu_seconds | n1) s of CPU; its LevelDB compactions ran \($catchup.compaction_seconds) s (elapsed)" else "" end)",
      load1: $catchup.load1},
     (if $imp.skipped then
        {item: "6 bulk import, 4 validators", figure: "skipped", limit: "-", ratio: "-",
