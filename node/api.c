@@ -23,6 +23,7 @@
 #include <strings.h>
 
 #include "ledger/codec.h"
+#include "ledger/schema.h"
 #include "ledger/sig.h"
 #include "node/api_internal.h"
 #include "node/log.h"
@@ -200,11 +201,15 @@ hexval(int c)
     return isdigit(c) ? c - '0' : tolower(c) - 'a' + 10;
 }
 
-/* Percent-decodes s in place ('+' too, in queries). Returns -1 on a bad escape or a NUL. */
+/*
+ * Percent-decodes s in place ('+' too, in queries). Returns -1 on a bad escape, a NUL, or
+ * what is not UTF-8 text without control characters: a handler would echo it in its JSON
+ * answer, which must be UTF-8, or write it to the read audit.
+ */
 static int
 url_decode(char *s, int plus)
 {
-    char *o = s;
+    char *start = s, *o = s;
     for (; *s; s++) {
         if (*s == '%') {
             if (!isxdigit((unsigned char)s[1]) || !isxdigit((unsigned char)s[2]))
@@ -219,7 +224,7 @@ url_decode(char *s, int plus)
         }
     }
     *o = '\0';
-    return 0;
+    return schema_text_valid(start, (size_t)(o - start)) ? 0 : -1;
 }
 
 /* Splits "/a/b?x=1&y=2" (copied into buf) into r's segments and parameters. */
@@ -425,7 +430,9 @@ route_find(struct api_call *c)
     const char *uri = nng_http_req_get_uri(c->req);
     if (strlen(uri) >= sizeof(c->uri) ||
         (snprintf(c->uri, sizeof(c->uri), "%s", uri), parse_uri(r, c->uri))) {
-        api_error(r, 400, "malformed", "cannot parse the request path");
+        api_error(r, 400, "malformed",
+                  "cannot parse the request path: each part of the path and each parameter "
+                  "must be percent-encoded UTF-8 text, without NUL or control characters");
         return NULL;
     }
     const struct route *found = NULL;

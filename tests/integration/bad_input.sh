@@ -134,6 +134,25 @@ bad "GET /v1/verify with an unknown query parameter" 400
 http GET "/v1/verify?account=root-sysadmin" -H "$AUTH"
 bad "GET /v1/verify without system and role" 400
 
+# What is not UTF-8 text cannot be answered in JSON nor kept in the read audit: refused
+# before any handler runs, so nothing is filed.
+audit_reads() {
+    env -u IDLEDGER_API_TOKEN "$IDL" --json --key "$ROOT_AUD" read-audit --org 440000 \
+        --limit 1000 | jq '[.reads[] | select(.endpoint == "GET /v1/verify")] | length'
+}
+ra_before=$(audit_reads)
+for q in "account=%ff%fe&system=teacher&role=query" "account=root-sysadmin&system=%c3%28&role=query" \
+    "account=root%0asysadmin&system=teacher&role=query" "account=root%00&system=teacher&role=query"; do
+    http GET "/v1/verify?$q" -H "$AUTH"
+    bad "GET /v1/verify?$q (not UTF-8 text)" 400
+done
+http GET "/v1/accounts/%ed%a0%80" -H "$AUTH"
+bad "GET /v1/accounts/ with a UTF-16 surrogate in the path" 400
+http GET "/v1/verify?account=%e6%AC%A7%e9%98%B3&system=teacher&role=query" -H "$AUTH"
+is "$CODE $(jq -r .reason "$T/.body")" "200 account 欧阳 does not exist" \
+    "GET /v1/verify with a UTF-8 account id: answered (it does not exist)"
+is "$(audit_reads)" "$((ra_before + 1))" "only the answered verify was filed in the read audit"
+
 # ---------------------------------------------------------------- POST /v1/persons/seal
 
 GOOD_ID=440106199003071231
