@@ -98,6 +98,21 @@ api_reply(struct api_req *r, int status, json_t *body)
 }
 
 void
+api_text_scrub(char *s)
+{
+    size_t len = strlen(s);
+    for (size_t i = 0; i < len;) {
+        unsigned char c = (unsigned char)s[i];
+        size_t n = c < 0x80 ? 1 : (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : 4;
+        if (n <= len - i && schema_text_valid(s + i, n)) {
+            i += n;
+        } else {
+            s[i++] = '?';
+        }
+    }
+}
+
+void
 api_error(struct api_req *r, int status, const char *code, const char *fmt, ...)
 {
     char msg[512];
@@ -105,6 +120,7 @@ api_error(struct api_req *r, int status, const char *code, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof(msg), fmt, ap);
     va_end(ap);
+    api_text_scrub(msg);
     api_reply(r, status, json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", msg));
 }
 

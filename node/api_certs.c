@@ -31,6 +31,8 @@ api_read_audit_org(struct api_req *r, const char *endpoint, const char *account,
     snprintf(e.endpoint, sizeof(e.endpoint), "%s", endpoint);
     snprintf(e.account, sizeof(e.account), "%s", account ? account : "");
     snprintf(e.org, sizeof(e.org), "%s", org ? org : "");
+    api_text_scrub(e.account); /* a long account asked about was cut at 64 bytes */
+    api_text_scrub(e.org);
     struct state *st;
     if (!e.org[0] && account && account[0] &&
         state_new(&st, ledger_store(r->n->ledger)) == IDL_OK) {

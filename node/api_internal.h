@@ -58,6 +58,12 @@ __attribute__((format(printf, 4, 5))) void api_error(struct api_req *r, int stat
                                                      const char *code, const char *fmt, ...);
 /* Sets the error reply that fits err (status from api_status_of), with message why. */
 void api_fail(struct api_req *r, idl_err err, const char *why);
+/*
+ * Makes s UTF-8 text, in place: each byte that does not begin a whole UTF-8 character (or
+ * is a control character) becomes '?'. Text cut at a byte count ("%.64s", a fixed buffer)
+ * may end in half a character, which JSON cannot carry and the read audit cannot keep.
+ */
+void api_text_scrub(char *s);
 int api_status_of(idl_err err);
 
 /* The value of query parameter `name` (marks it used), or NULL. */

@@ -31,7 +31,7 @@ bad() {
     is "$CODE" "$_want" "$_bname: HTTP $_want"
     if [ "$(jq -r '(.error.code | type == "string" and length > 0) and
               (.error.message | type == "string" and length > 0)' "$T/.body" 2>/dev/null)" = true ]; then
-        pass "$_bname: JSON error with .error.code and .error.message ($(jq -r '.error.code + ": " + .error.message' "$T/.body" | cut -c1-80))"
+        pass "$_bname: JSON error with .error.code and .error.message ($(jq -r '(.error.code + ": " + .error.message)[0:80]' "$T/.body"))"
     else
         fail "$_bname: JSON error with .error.code and .error.message"
         diag "body: $(head -c 300 "$T/.body")"
@@ -152,6 +152,16 @@ http GET "/v1/verify?account=%e6%AC%A7%e9%98%B3&system=teacher&role=query" -H "$
 is "$CODE $(jq -r .reason "$T/.body")" "200 account 欧阳 does not exist" \
     "GET /v1/verify with a UTF-8 account id: answered (it does not exist)"
 is "$(audit_reads)" "$((ra_before + 1))" "only the answered verify was filed in the read audit"
+# Text cut at a byte count must not end in half a character: the error message of a long
+# unknown parameter, a long account asked about (its read-audit entry keeps 64 bytes).
+LONG=$(printf '%%e6%%ac%%a7%.0s' $(seq 30))
+http GET "/v1/verify?$LONG=1" -H "$AUTH"
+bad "GET /v1/verify with a long unknown parameter in Chinese" 400
+http GET "/v1/orgs/$LONG" -H "$AUTH"
+bad "GET /v1/orgs/ of a long name in Chinese" 404
+http GET "/v1/verify?account=$LONG&system=teacher&role=query" -H "$AUTH"
+is "$CODE" 200 "GET /v1/verify of a long account id in Chinese: answered"
+is "$(audit_reads)" "$((ra_before + 2))" "and filed in the read audit, readable there"
 
 # ---------------------------------------------------------------- POST /v1/persons/seal
 
