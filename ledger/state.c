@@ -673,9 +673,12 @@ state_count_move(struct state *st, const char *org, unsigned class, unsigned fro
 
 /* ---- common records ---- */
 
+/* Lookups by an id or code from outside (a request's body) may be of any length. */
 idl_err
 state_org_get(struct state *st, const char *code, struct rec_org *org)
 {
+    if (strlen(code) > LEDGER_CODE_MAX)
+        return IDL_ERR_NOT_FOUND;
     struct state_key k;
     state_key_init(&k, SP_ORG);
     state_key_str(&k, code);
@@ -685,6 +688,8 @@ state_org_get(struct state *st, const char *code, struct rec_org *org)
 idl_err
 state_account_get(struct state *st, const char *id, struct rec_account *acct)
 {
+    if (strlen(id) > LEDGER_ID_MAX)
+        return IDL_ERR_NOT_FOUND;
     struct state_key k;
     state_key_init(&k, SP_ACCOUNT);
     state_key_str(&k, id);

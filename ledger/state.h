@@ -378,7 +378,10 @@ IDL_MUST_USE idl_err state_audit_put(struct state *st, const char *actor_org,
 IDL_MUST_USE idl_err state_count_move(struct state *st, const char *org, unsigned class,
                                       unsigned from, unsigned to);
 
-/* Convenience getters for the common records (IDL_ERR_NOT_FOUND if absent). */
+/*
+ * Convenience getters for the common records (IDL_ERR_NOT_FOUND if absent, and for an id or
+ * code longer than any can be, which may come from outside).
+ */
 IDL_MUST_USE idl_err state_org_get(struct state *st, const char *code, struct rec_org *org);
 IDL_MUST_USE idl_err state_account_get(struct state *st, const char *id, struct rec_account *acct);
 IDL_MUST_USE idl_err state_policy_get(struct state *st, struct ledger_policy *p);

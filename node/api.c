@@ -218,9 +218,9 @@ hexval(int c)
 }
 
 /*
- * Percent-decodes s in place ('+' too, in queries). Returns -1 on a bad escape, a NUL, or
- * what is not UTF-8 text without control characters: a handler would echo it in its JSON
- * answer, which must be UTF-8, or write it to the read audit.
+ * Percent-decodes s in place ('+' too, in queries). Returns -1 on a bad escape, a NUL, what
+ * is not UTF-8 text without control characters (a handler would echo it in its JSON answer,
+ * which must be UTF-8, or write it to the read audit), or more than API_TEXT_MAX bytes.
  */
 static int
 url_decode(char *s, int plus)
@@ -240,7 +240,8 @@ url_decode(char *s, int plus)
         }
     }
     *o = '\0';
-    return schema_text_valid(start, (size_t)(o - start)) ? 0 : -1;
+    size_t len = (size_t)(o - start);
+    return len <= API_TEXT_MAX && schema_text_valid(start, len) ? 0 : -1;
 }
 
 /* Splits "/a/b?x=1&y=2" (copied into buf) into r's segments and parameters. */
@@ -448,7 +449,9 @@ route_find(struct api_call *c)
         (snprintf(c->uri, sizeof(c->uri), "%s", uri), parse_uri(r, c->uri))) {
         api_error(r, 400, "malformed",
                   "cannot parse the request path: each part of the path and each parameter "
-                  "must be percent-encoded UTF-8 text, without NUL or control characters");
+                  "must be percent-encoded UTF-8 text of at most %d bytes, without NUL or "
+                  "control characters",
+                  API_TEXT_MAX);
         return NULL;
     }
     const struct route *found = NULL;

@@ -22,6 +22,12 @@
 #define API_BODY_TIMEOUT_MS 30000
 #define API_SEGS_MAX 8
 #define API_PARAMS_MAX 12
+/*
+ * The longest path part or parameter value, decoded: an account id (LEDGER_ID_MAX) or a
+ * SHA-256 in hex. It also bounds the store keys a request can build, three such parts at
+ * most (a grant: account, system, role), well under STATE_KEY_MAX.
+ */
+#define API_TEXT_MAX 64
 
 struct api_param {
     char *name;

@@ -1223,6 +1223,25 @@ test_leveldb_store_of_an_older_format_is_refused(void **state)
     assert_non_null(strstr(why, "older idledger"));
 }
 
+/* An id or code longer than any can be is no record, not a key past STATE_KEY_MAX. */
+static void
+test_state_getters_take_ids_of_any_length(void **state)
+{
+    struct store *s = ((struct st *)*state)->s;
+    struct state *st;
+    assert_int_equal(state_new(&st, s), IDL_OK);
+    char longer[1000];
+    memset(longer, 'a', sizeof(longer) - 1);
+    longer[sizeof(longer) - 1] = '\0';
+    struct rec_account a;
+    struct rec_org o;
+    assert_int_equal(state_account_get(st, longer, &a), IDL_ERR_NOT_FOUND);
+    assert_int_equal(state_org_get(st, longer, &o), IDL_ERR_NOT_FOUND);
+    longer[LEDGER_ID_MAX] = '\0'; /* as long as an id may be: looked up */
+    assert_int_equal(state_account_get(st, longer, &a), IDL_ERR_NOT_FOUND);
+    state_free(st);
+}
+
 /*
  * LevelDB's statistics: tables and bytes by level once a memtable is written out, what
  * that wrote, and the memory of its memtables and cache. The memory store keeps none.
@@ -1310,6 +1329,7 @@ main(void)
         LDB(test_leveldb_damaged_blob_is_corrupt),
         LDB(test_leveldb_store_of_an_older_format_is_refused),
         BOTH(test_stats_report_levels_and_memory),
+        BOTH(test_state_getters_take_ids_of_any_length),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
