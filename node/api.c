@@ -169,6 +169,20 @@ api_hex(const uint8_t *p, size_t n)
     return json_string(buf);
 }
 
+int
+api_parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || s[0] < '0' || s[0] > '9')
+        return 0;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (*end || errno == ERANGE)
+        return 0;
+    *out = v;
+    return 1;
+}
+
 const char *
 api_param(struct api_req *r, const char *name)
 {
@@ -187,9 +201,16 @@ api_body_object(struct api_req *r, const char *const *allowed)
     json_t *body = r->body_len
                        ? json_loadb((const char *)r->body, r->body_len, JSON_REJECT_DUPLICATES, &jerr)
                        : NULL;
+    /* jansson's message quotes the text where parsing stopped, which may be personal data:
+     * where, not what. */
+    if (!body && r->body_len) {
+        api_error(r, 400, "malformed",
+                  "the body must be a JSON object: invalid JSON at line %d, column %d", jerr.line,
+                  jerr.column);
+        return NULL;
+    }
     if (!json_is_object(body)) {
-        api_error(r, 400, "malformed", "the body must be a JSON object%s%s",
-                  body || !r->body_len ? "" : ": ", body || !r->body_len ? "" : jerr.text);
+        api_error(r, 400, "malformed", "the body must be a JSON object");
         json_decref(body);
         return NULL;
     }
@@ -201,9 +222,32 @@ api_body_object(struct api_req *r, const char *const *allowed)
         for (const char *const *a = allowed; *a; a++)
             known |= strcmp(*a, key) == 0;
         if (!known) {
-            api_error(r, 400, "malformed", "unknown field %.64s", key);
+            /* Named only if it looks like a field's name, not like data put in its place. */
+            int named = strlen(key) <= 32 && strspn(key, "abcdefghijklmnopqrstuvwxyz_") ==
+                                                 strlen(key);
+            api_error(r, 400, "malformed", "unknown field%s%s", named ? " " : "",
+                      named ? key : " (its name is not repeated)");
             json_decref(body);
             return NULL;
+        }
+    }
+    return body;
+}
+
+json_t *
+api_body_strings(struct api_req *r, const char *const *allowed)
+{
+    json_t *body = api_body_object(r, allowed);
+    const char *key;
+    json_t *v;
+    if (body) {
+        json_object_foreach(body, key, v)
+        {
+            if (!json_is_string(v)) {
+                api_error(r, 400, "malformed", "%s must be a string", key); /* a known name */
+                json_decref(body);
+                return NULL;
+            }
         }
     }
     return body;
@@ -264,8 +308,8 @@ parse_uri(struct api_req *r, char *buf)
         if (!eq || r->nparams == API_PARAMS_MAX)
             return -1;
         *eq = '\0';
-        if (url_decode(kv, 1) != 0 || url_decode(eq + 1, 1) != 0)
-            return -1;
+        if (url_decode(kv, 1) != 0 || url_decode(eq + 1, 1) != 0 || !kv[0])
+            return -1; /* a parameter without a name, too */
         r->params[r->nparams++] = (struct api_param){kv, eq + 1, 0};
     }
     return 0;

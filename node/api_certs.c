@@ -526,7 +526,7 @@ void
 api_h_realname(struct api_req *r)
 {
     static const char *const allowed[] = {"id_number", "name", "doc_type", NULL};
-    json_t *body = api_body_object(r, allowed);
+    json_t *body = api_body_strings(r, allowed);
     if (!body)
         return;
     const char *number = json_string_value(json_object_get(body, "id_number"));
@@ -604,10 +604,9 @@ api_h_read_audit(struct api_req *r)
 {
     const char *org = api_param(r, "org"), *since = api_param(r, "since"),
                *lim = api_param(r, "limit");
-    char *end = NULL;
-    unsigned long long since_ms = since ? strtoull(since, &end, 10) : 0;
-    unsigned long limit = lim ? strtoul(lim, NULL, 10) : 100;
-    if (!org || (since && *end) || limit == 0 || limit > 1000) {
+    uint64_t since_ms = 0, limit = 100;
+    if (!org || (since && !api_parse_u64(since, &since_ms)) || (lim && !api_parse_u64(lim, &limit)) ||
+        limit == 0 || limit > 1000) {
         api_error(r, 400, "malformed", "read-audit needs org; since in ms; limit 1 to 1000");
         return;
     }

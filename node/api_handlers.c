@@ -733,18 +733,25 @@ collect_audit(void *arg, const uint8_t *key, size_t kl, const uint8_t *val, size
     return 0;
 }
 
+/* An audit cursor "H.I" or "H.I.R" (height, index, record), I and R under 2^32. */
 static int
-parse_u64(const char *s, uint64_t *out)
+cursor_parse(const char *s, uint64_t *height, uint64_t *idx, uint64_t *rec)
 {
-    char *end;
-    if (!s || !*s || s[0] < '0' || s[0] > '9')
+    char buf[72];
+    size_t n = strlen(s);
+    if (n >= sizeof(buf))
         return 0;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno == ERANGE)
+    memcpy(buf, s, n + 1);
+    char *i = strchr(buf, '.');
+    if (!i)
         return 0;
-    *out = v;
-    return 1;
+    *i++ = '\0';
+    char *x = strchr(i, '.');
+    if (x)
+        *x++ = '\0';
+    *rec = 0;
+    return api_parse_u64(buf, height) && api_parse_u64(i, idx) && (!x || api_parse_u64(x, rec)) &&
+           *idx <= UINT32_MAX && *rec <= UINT32_MAX;
 }
 
 void
@@ -756,7 +763,7 @@ api_h_audit(struct api_req *r)
     const char *posts = api_param(r, "posts");
     uint64_t to_height = 0;
     unsigned post_bits = 0;
-    if (to && !parse_u64(to, &to_height)) {
+    if (to && !api_parse_u64(to, &to_height)) {
         api_error(r, 400, "malformed", "to_height must be a height");
         return;
     }
@@ -774,19 +781,15 @@ api_h_audit(struct api_req *r)
         }
     }
     uint64_t height = 0, limit = 100, idx = 0, rec = 0;
-    if ((!org && !actor) || (since && !parse_u64(since, &height)) ||
-        (lim && (!parse_u64(lim, &limit) || limit == 0 || limit > 1000))) {
+    if ((!org && !actor) || (since && !api_parse_u64(since, &height)) ||
+        (lim && (!api_parse_u64(lim, &limit) || limit == 0 || limit > 1000))) {
         api_error(r, 400, "malformed",
                   "audit needs org or actor; since_height a height; limit 1 to 1000");
         return;
     }
-    if (after) {
-        char h[24] = "", i[24] = "", x[24] = "0";
-        if (sscanf(after, "%23[0-9].%23[0-9].%23[0-9]", h, i, x) < 2 || !parse_u64(h, &height) ||
-            !parse_u64(i, &idx) || !parse_u64(x, &rec)) {
-            api_error(r, 400, "malformed", "after must be a cursor from a previous answer");
-            return;
-        }
+    if (after && !cursor_parse(after, &height, &idx, &rec)) {
+        api_error(r, 400, "malformed", "after must be a cursor from a previous answer");
+        return;
     }
     struct state *st = view(r);
     if (!st)
@@ -858,7 +861,7 @@ void
 api_h_block(struct api_req *r)
 {
     uint64_t height;
-    if (!parse_u64(r->segs[2], &height)) {
+    if (!api_parse_u64(r->segs[2], &height)) {
         api_error(r, 400, "malformed", "height must be a number");
         return;
     }
@@ -962,12 +965,21 @@ name_matches(struct api_req *r, const struct ledger_person *p, const char *name)
 static json_t *
 seal_person(struct api_req *r, struct state *st, json_t *body, int *status, const char **err)
 {
+    *status = 400;
+    const char *member;
+    json_t *v;
+    json_object_foreach(body, member, v)
+    {
+        if (!json_is_string(v)) {
+            *err = "every field of a person is a string";
+            return NULL;
+        }
+    }
     const char *doc_name = json_string_value(json_object_get(body, "doc_type"));
     enum idnum_doc doc = doc_name ? idnum_doc_parse(doc_name) : IDNUM_DOC_RESIDENT;
     const char *number = json_string_value(json_object_get(body, "id_number"));
     const char *name = json_string_value(json_object_get(body, "name"));
     char norm[IDNUM_NORM_MAX + 1];
-    *status = 400;
     if (doc == IDNUM_DOC_NONE) {
         *err = "doc_type must be resident, passport, hkmo, taiwan or foreign-pr";
         return NULL;
@@ -1124,7 +1136,7 @@ api_h_seal(struct api_req *r)
 {
     static const char *const allowed[] = {"account", "doc_type",     "id_number", "name", "mobile",
                                           "email",   "office_phone", "address",   NULL};
-    json_t *body = api_body_object(r, allowed);
+    json_t *body = api_body_strings(r, allowed);
     if (!body)
         return;
     const char *account = json_string_value(json_object_get(body, "account"));

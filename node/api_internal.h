@@ -72,6 +72,9 @@ void api_fail(struct api_req *r, idl_err err, const char *why);
 void api_text_scrub(char *s);
 int api_status_of(idl_err err);
 
+/* A decimal number, digits only, within 64 bits: 1 and *out, or 0 (out untouched). */
+int api_parse_u64(const char *s, uint64_t *out);
+
 /* The value of query parameter `name` (marks it used), or NULL. */
 const char *api_param(struct api_req *r, const char *name);
 
@@ -80,6 +83,9 @@ const char *api_param(struct api_req *r, const char *name);
  * On failure sets a 400 reply and returns NULL.
  */
 json_t *api_body_object(struct api_req *r, const char *const *allowed);
+/* The same, and every member a string: a number or an object where text is meant is 400,
+ * not taken for an absent member. */
+json_t *api_body_strings(struct api_req *r, const char *const *allowed);
 
 /* Lower-case hex of n bytes as a JSON string. */
 json_t *api_hex(const uint8_t *p, size_t n);

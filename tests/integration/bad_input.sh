@@ -173,6 +173,16 @@ http GET "/v1/accounts/$A300" -H "$AUTH"
 bad "GET /v1/accounts/ with a 300-byte id" 400
 http GET "/v1/verify?account=root-sysadmin&system=teacher&role=query" -H "$AUTH"
 is "$CODE" 200 "the node still answers after them"
+# A parameter without a name (its check used to read past the route's list of names).
+http GET "/v1/audit?=1" -H "$AUTH"
+bad "GET /v1/audit?=1 (a parameter without a name)" 400
+http GET "/v1/status?=1"
+bad "GET /v1/status?=1" 400
+# Numbers and cursors are read whole or refused.
+for q in "after=1.4294967296" "after=1.2x" "after=1.2.3.4" "after=x" "since_height=1x"; do
+    http GET "/v1/audit?org=440000&$q" -H "$AUTH"
+    bad "GET /v1/audit?org=440000&$q" 400
+done
 
 # ---------------------------------------------------------------- POST /v1/persons/seal
 
@@ -237,6 +247,35 @@ bad "GET /v1/accounts with a Basic authorization" 401
 # administrator's signed request may ask, never a business system's token, and every call
 # is in the read audit under the signer's organisation.
 P1="{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\"}"
+
+# A body that is not JSON is refused by where it breaks, never by quoting the text there.
+http POST /v1/realname/check -H "$AUTH" -H "$JSON" \
+    --data-binary "{\"id_number\" \"$GOOD_ID\", \"name\": \"$NAME\"}"
+bad "POST /v1/realname/check with broken JSON" 400 "$GOOD_ID" "$NAME"
+http POST /v1/realname/check -H "$AUTH" -H "$JSON" \
+    --data-binary "{\"id_number\":\"$GOOD_ID\",\"name\":\"\\uD800$NAME\"}"
+bad "POST /v1/realname/check with a lone surrogate in the name" 400 "$GOOD_ID" "$NAME"
+http POST /v1/realname/check -H "$AUTH" -H "$JSON" \
+    --data-binary "{\"id_number\":\"$GOOD_ID\",\"$GOOD_ID\":\"$NAME\"}"
+bad "POST /v1/realname/check with an ID number for a field name" 400 "$GOOD_ID" "$NAME"
+# A number or an object where text is meant is refused, not taken for an absent field.
+http POST /v1/realname/check -H "$AUTH" -H "$JSON" \
+    --data-binary "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"doc_type\":5}"
+bad "POST /v1/realname/check with doc_type 5" 400 "$GOOD_ID" "$NAME"
+seal "{\"account\":123,\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\"}"
+bad "seal: account 123 (a number) is not taken for a new person" 400 "$GOOD_ID" "$NAME"
+seal "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"mobile\":{}}"
+bad "seal: mobile {} is refused, not dropped" 400 "$GOOD_ID" "$NAME"
+_sig=$(signed "$ROOT_SYS" POST /v1/persons/seal-batch "{\"persons\":[{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"doc_type\":[]}]}")
+http POST /v1/persons/seal-batch -H "Authorization: $_sig" -H "$JSON" --data-binary "@$T/signed.json"
+is "$CODE $(jq -r '.results[0].error.code' "$T/.body")" "200 invalid" \
+    "seal-batch: a person whose doc_type is a list is refused"
+# The read audit's numbers are read whole or refused.
+for q in "limit=5abc" "since=-5" "since=99999999999999999999" "limit=0"; do
+    _sig=$(signed "$ROOT_AUD" GET "/v1/read-audit?org=440000&$q")
+    http GET "/v1/read-audit?org=440000&$q" -H "Authorization: $_sig"
+    bad "GET /v1/read-audit?org=440000&$q (signed by the auditor)" 400
+done
 http POST /v1/persons/seal -H "$JSON" \
     --data-binary "{\"id_number\":\"$GOOD_ID\",\"name\":\"$NAME\",\"email\":\"$EMAIL_BAD\"}"
 bad "POST /v1/persons/seal without a signature" 401 "$GOOD_ID" "$NAME" "$EMAIL_BAD"
