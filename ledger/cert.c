@@ -378,3 +378,9 @@ cert_mask_subject(const char *subject, char *out, size_t out_len)
         p = end + 1;
     }
 }
+
+bool
+cert_self_issued(const struct cert_info *ci)
+{
+    return strcmp(ci->issuer, ci->subject) == 0;
+}

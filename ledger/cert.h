@@ -90,4 +90,11 @@ IDL_MUST_USE idl_err cert_key_id(const uint8_t *spki, size_t spki_len, uint8_t o
  */
 void cert_mask_subject(const char *subject, char *out, size_t out_len);
 
+/*
+ * Whether the certificate names itself as its issuer. A personal certificate of this kind
+ * is not issued by a CA, and its issuer, kept and shown in the clear, would be the
+ * holder's own name (and often ID number).
+ */
+bool cert_self_issued(const struct cert_info *ci);
+
 #endif

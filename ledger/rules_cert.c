@@ -467,6 +467,9 @@ open_cert(struct rules *r, const struct rec_account *a, const struct tx_cert_anc
     else if (ci->is_ca)
         rc = rules_refuse(r, IDL_ERR_INVALID,
                           "a CA certificate is not a personal certificate: it cannot be anchored");
+    else if (cert_self_issued(ci))
+        rc = rules_refuse(r, IDL_ERR_INVALID,
+                          "a self-issued certificate is not issued by a CA: it cannot be anchored");
     if (!rc && r->ctx->policy->cert_issuer_required) {
         const struct ledger_ca *ca = r->ctx->policy->cert_issuers.items;
         bool issued = false;

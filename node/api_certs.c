@@ -199,6 +199,12 @@ api_h_cert_seal(struct api_req *r)
     } else if (cert_to_der(raw, len, &der) != IDL_OK ||
                cert_parse(&ci, der.data, der.len, why, sizeof(why)) != IDL_OK) {
         api_error(r, 400, "invalid", "certificate: %s", why[0] ? why : "not X.509 PEM or DER");
+    } else if (ci.is_ca) {
+        api_error(r, 400, "invalid",
+                  "a CA certificate is not a personal certificate: it cannot be anchored");
+    } else if (cert_self_issued(&ci)) {
+        api_error(r, 400, "invalid",
+                  "a self-issued certificate is not issued by a CA: it cannot be anchored");
     } else {
         struct state *st;
         struct rec_account a;

@@ -124,6 +124,9 @@ bg leaf t2 "$EC" "$(cat subj.t2)" ca 0x7102
 bg leaf u1 "$EC" "$(cat subj.u1)" ca 0x7201
 bg leaf other "$EC" "$(cat subj.t1)" rogueca 0x7301
 bg leaf x1 "$EC" "$(cat subj.t1)" ca 0x7302
+# Self-issued, not a CA: its issuer is the holder's name and e-mail.
+bg openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout self.key \
+    -utf8 -subj "$(cat subj.t1)" -addext basicConstraints=critical,CA:FALSE -days 365 -out self.pem
 bg sm2leaf "$(cat subj.t3)"
 openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout expired.key \
     -subj /CN=expired -out expired.csr
@@ -451,6 +454,10 @@ is "$(application s1-t1 | jq -c '[.status, .awaiting, .approvals]')" '["applied"
     "after the city's approval: awaiting the province"
 refused "still no anchor after the city's approval only" s1-sysadmin \
     "no approved certificate application" cert anchor --account s1-t1 --cert "$P/t1.der"
+refused "a self-issued personal certificate is not sealed" s1-sysadmin "self-issued" \
+    cert anchor --account s1-t1 --cert "$P/self.pem"
+is "$(cat "$ERR" "$OUT" | grep -cF -e "$(p_name s1-t1)" -e "$(p_email s1-t1)")" 0 \
+    "the refusal names neither the holder nor the e-mail its issuer holds"
 submit root-secadmin cert approve --account s1-t1
 submit root-secadmin cert approve --account s1-t2
 submit root-secadmin cert approve --account s1-t3

@@ -350,6 +350,25 @@ assert_lacks(const char *s, const char *needle)
 
 /* ---- cert_parse, cert_to_der ---- */
 
+/* A certificate that names itself as its issuer: the CAs' roots; not a leaf. */
+static void
+self_issued_is_the_root_not_the_leaf(void **state)
+{
+    (void)state;
+    static const struct {
+        int c;
+        bool self;
+    } cases[] = {{C_RSACA, true}, {C_SM2CA, true}, {C_RSA, false}, {C_SM2, false}, {C_EC, false}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct cert_info ci;
+        parse_ok(cases[i].c, &ci);
+        if (cert_self_issued(&ci) != cases[i].self)
+            fail_msg("cert_self_issued(%s) is not %d", cert_file[cases[i].c], cases[i].self);
+        cert_info_free(&ci);
+    }
+}
+
+
 static void
 parse_each_kind(void **state)
 {
@@ -2394,6 +2413,7 @@ main(int argc, char **argv)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(parse_each_kind),
+        cmocka_unit_test(self_issued_is_the_root_not_the_leaf),
         cmocka_unit_test(to_der_pem_and_der),
         cmocka_unit_test(parse_refusals),
         cmocka_unit_test(signed_by_cases),
