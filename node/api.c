@@ -403,10 +403,14 @@ authenticate_signed(struct api_req *r, nng_http_req *req, int auth, const char *
     char sighex[2 * SIG_BYTES + 1] = "";
     unsigned long long t = 0;
     uint8_t sig[SIG_BYTES], msg[HASH_BYTES];
-    int named = h && (sscanf(h, "IDL-Sig actor=%64[A-Za-z0-9._-],time=%llu,sig=%128[0-9a-fA-F]",
-                             actor, &t, sighex) == 3 ||
-                      sscanf(h, "IDL-Sig key=%64[0-9a-fA-F],time=%llu,sig=%128[0-9a-fA-F]",
-                             keyhex, &t, sighex) == 3);
+    int end = 0, end2 = 0; /* the header must end with the signature: nothing after it */
+    int named =
+        h && ((sscanf(h, "IDL-Sig actor=%64[A-Za-z0-9._-],time=%llu,sig=%128[0-9a-fA-F]%n",
+                      actor, &t, sighex, &end) == 3 &&
+               !h[end]) ||
+              (sscanf(h, "IDL-Sig key=%64[0-9a-fA-F],time=%llu,sig=%128[0-9a-fA-F]%n", keyhex,
+                      &t, sighex, &end2) == 3 &&
+               !h[end2]));
     if (!named || codec_hex_decode(sig, SIG_BYTES, sighex) != IDL_OK) {
         api_error(r, 401, "unauthorized",
                   "this endpoint needs a request signed by a %s (Authorization: IDL-Sig ...)",

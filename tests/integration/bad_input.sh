@@ -300,6 +300,10 @@ bad "POST /v1/persons/seal with a signature made for another path" 401 "$GOOD_ID
 http POST /v1/persons/seal -H "Authorization: IDL-Sig key=$(printf '%064d' 1),time=1,sig=00" \
     -H "$JSON" --data-binary "$P1"
 bad "POST /v1/persons/seal with a malformed signature" 401 "$GOOD_ID" "$NAME"
+_sig=$(signed "$ROOT_SYS" POST /v1/persons/seal "$P1")
+http POST /v1/persons/seal -H "Authorization: ${_sig}ffff,extra=1" -H "$JSON" \
+    --data-binary "@$T/signed.json"
+bad "POST /v1/persons/seal with bytes after a good signature" 401 "$GOOD_ID" "$NAME"
 
 seal "$P1"
 is "$CODE" 200 "POST /v1/persons/seal signed by the root sysadmin: HTTP 200"
