@@ -25,6 +25,7 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #define BLOCK_BYTES (64 * 1024)
 #define CARRY_MAX   8 /* longest incomplete character kept for the next block */
@@ -400,6 +401,15 @@ import_reader_open(struct import_reader **out, const char *path, const char *enc
         free(r);
         return IDL_ERR_IO;
     }
+    /* The file is read twice (once to tell its encoding), so it must be a file: a pipe
+     * cannot be read again, and a device such as /dev/zero never ends. */
+    struct stat sb;
+    if (fstat(fileno(r->f), &sb) != 0 || !S_ISREG(sb.st_mode)) {
+        snprintf(why, why_len, "%s is not a regular file: give the CSV file itself", path);
+        fclose(r->f);
+        free(r);
+        return IDL_ERR_INVALID;
+    }
     unsigned char bom[2] = {0};
     size_t nb = fread(bom, 1, 2, r->f);
     bool utf16 = !encoding && nb == 2 &&
@@ -511,8 +521,10 @@ on_row(int end, void *data)
     r->last_end = end;
     if (crlf_tail)
         return;
+    if (r->stopped || r->too_long)
+        return; /* the row count stays at the row that stopped the import */
     r->row++;
-    if (r->nfields == 0 || r->stopped || r->too_long)
+    if (r->nfields == 0)
         return;
     char *fields[IMPORT_COLUMNS_MAX];
     bool any = false;

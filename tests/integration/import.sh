@@ -445,6 +445,22 @@ expect_exit 2 "UTF-8 with a stray byte: usage error" \
 like "$(cat "$ERR")" 'UTF-8 but for 1 invalid byte \(the first on line 2\)' \
     "the error says where the stray byte is"
 
+# Only a file: a device never ends, a pipe cannot be read twice (once for the encoding).
+expect_exit 2 "a device (/dev/zero) as the CSV: usage error, at once" \
+    env IDLEDGER_NODE=http://127.0.0.1:1 timeout 60 "$IDL" --key "$TH" import --org 440106 \
+    --csv /dev/zero
+like "$(cat "$ERR")" '/dev/zero is not a regular file' "the error says it must be a file"
+# A row over 64 KiB is named by its own number (4 here), not by what libcsv read after it.
+{
+    head -n 3 "$T/big.csv"
+    printf '440106,王芳,%s,020-1234567,o9@example.cn,13512345609,,信息查询员,%s\n' \
+        "$(idnum 44010619920202789)" "$(head -c 100000 /dev/zero | tr '\0' a)"
+    sed -n 4p "$T/big.csv"
+} >"$T/longrow.csv"
+run "$IDL" --key "$TH" import --org 440106 --csv "$T/longrow.csv"
+like "$RC $(cat "$ERR")" '^[12] .*row 4 is longer than 64 KiB' \
+    "a row over 64 KiB stops the import with an error that names row 4"
+
 cut -d, -f1-6,8- "$T/big.csv" | head -n 5 >"$T/nomobile.csv"
 expect_exit 2 "a file without the mobile column: usage error" \
     "$IDL" --key "$TH" import --org 440106 --csv "$T/nomobile.csv"
