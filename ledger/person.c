@@ -286,14 +286,45 @@ check_phone(const char *s, const char **why)
     return ok ? IDL_OK : IDL_ERR_INVALID;
 }
 
+/*
+ * Whether valid UTF-8 text s holds an invisible format character: zero-width spaces and
+ * joiners, the bidirectional controls (U+202E turns what follows around on screen), word
+ * joiners and invisible operators, the byte-order mark, interlinear annotation marks. A
+ * name or address made of them, or hiding them, reads as something else than it is.
+ */
+static bool
+has_format_char(const char *str)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    while (*s) {
+        unsigned cp = *s, n = 1;
+        if (cp >= 0xf0)
+            cp &= 0x07, n = 4;
+        else if (cp >= 0xe0)
+            cp &= 0x0f, n = 3;
+        else if (cp >= 0xc0)
+            cp &= 0x1f, n = 2;
+        for (unsigned k = 1; k < n && s[k]; k++)
+            cp = (cp << 6) | (s[k] & 0x3f);
+        if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+            (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb))
+            return true;
+        for (unsigned k = 0; k < n && *s; k++)
+            s++;
+    }
+    return false;
+}
+
 static idl_err
 check_name(const char *s, const char **why)
 {
     size_t n = strlen(s), chars = utf8_count(s);
-    bool ok = n > 0 && chars <= 64 && schema_text_valid(s, n) && !strchr(s, '@');
+    bool ok = n > 0 && chars <= 64 && schema_text_valid(s, n) && !strchr(s, '@') &&
+              strspn(s, " ") < n && !has_format_char(s);
     for (size_t i = 0; ok && i < n; i++)
         ok = s[i] < '0' || s[i] > '9';
-    *why = ok ? NULL : "name must be 1 to 64 characters without digits";
+    *why = ok ? NULL : "name must be 1 to 64 characters, not all spaces, without digits or "
+                       "invisible format characters";
     return ok ? IDL_OK : IDL_ERR_INVALID;
 }
 
@@ -317,9 +348,10 @@ person_field_check(unsigned field, const char *text, const char **why)
     case PF_OFFICE_PHONE:
         return check_phone(text, why);
     case PF_ADDRESS:
-        if (n > 0 && n <= LEDGER_PERSON_TEXT_MAX && schema_text_valid(text, n))
+        if (n > 0 && n <= LEDGER_PERSON_TEXT_MAX && schema_text_valid(text, n) &&
+            !has_format_char(text))
             return IDL_OK;
-        *why = "address must be 1 to 256 bytes of text";
+        *why = "address must be 1 to 256 bytes of text without invisible format characters";
         return IDL_ERR_INVALID;
     default:
         *why = "not a checkable personal field";

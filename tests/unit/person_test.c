@@ -7,7 +7,9 @@
  * any truncation, and reports a too small output buffer; sealing refuses text over
  * LEDGER_PERSON_TEXT_MAX; two seals of one text differ (random nonce); person_mask of a
  * name, mobile, e-mail, ID number, office phone and address, none containing the full
- * input, even for one-character names and short phone numbers.
+ * input, even for one-character names and short phone numbers; person_field_check refuses
+ * names that are empty, all spaces, hold a digit or an invisible format character (zero-width,
+ * bidirectional override, byte-order mark, word joiner), and addresses holding one.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -412,11 +414,42 @@ test_mask_stars_before_tail(void **state)
     assert_string_equal(out, "****1234");
 }
 
+/* Names and addresses: what they may not be, and that ordinary ones pass. */
+static void
+test_field_check_names_and_addresses(void **state)
+{
+    (void)state;
+    const char *why = NULL;
+    assert_int_equal(person_field_check(PF_NAME, NAME_ZH, &why), IDL_OK);
+    assert_int_equal(person_field_check(PF_NAME, "欧阳 明轩", &why), IDL_OK);
+    assert_int_equal(person_field_check(PF_ADDRESS, ADDRESS_ZH, &why), IDL_OK);
+    static const char *const bad_names[] = {
+        "",                          /* empty */
+        "   ",                       /* spaces only */
+        "张3",                       /* a digit */
+        "\xe2\x80\x8b",               /* U+200B zero-width space alone */
+        "张\xe2\x80\x8b三",           /* one hidden inside */
+        "\xe2\x80\xae三张",           /* U+202E right-to-left override */
+        "\xef\xbb\xbf张三",           /* U+FEFF byte-order mark */
+        "张\xe2\x81\xa0三",           /* U+2060 word joiner */
+    };
+    for (size_t i = 0; i < sizeof(bad_names) / sizeof(bad_names[0]); i++) {
+        why = NULL;
+        if (person_field_check(PF_NAME, bad_names[i], &why) != IDL_ERR_INVALID)
+            fail_msg("name %zu was accepted", i);
+        assert_non_null(why);
+    }
+    assert_int_equal(person_field_check(PF_ADDRESS, "体育西路\xe2\x80\xae" "1号", &why),
+                     IDL_ERR_INVALID);
+    assert_non_null(strstr(why, "invisible"));
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_keys_new_and_free),
+        cmocka_unit_test(test_field_check_names_and_addresses),
         cmocka_unit_test(test_index_deterministic),
         cmocka_unit_test(test_index_matches_documented_construction),
         cmocka_unit_test(test_index_differs_by_doc_number_secret),
