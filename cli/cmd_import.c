@@ -2201,6 +2201,7 @@ cmd_import(struct cli *c)
     if (!rc)
         rc = import_connect(&im);
     idl_err rrc = rc ? IDL_OK : import_reader_run(rd, on_row, &im, why, sizeof(why));
+    uint32_t nl_row = 0, nl_cells = rd ? import_reader_line_breaks(rd, &nl_row) : 0;
     import_reader_close(rd);
     if (!rc && rrc != IDL_OK)
         fatal(&im, EXIT_USAGE, why);
@@ -2216,6 +2217,11 @@ cmd_import(struct cli *c)
     if (!c->no_wait)
         wait_all(&im);
     print_report(&im, now_ms() - t0);
+    if (nl_cells)
+        fprintf(stderr,
+                "idledger: warning: %u cell%s held a line break, the first in row %u: if a "
+                "quote (\") was left open there, the rows after it were read into that cell\n",
+                nl_cells, nl_cells == 1 ? "" : "s", nl_row);
     if (!im.rc && !c->no_wait)
         IDL_ASSERT(im.imported + im.refused + im.already + im.disabled + im.unsent == im.rows);
     /* Rows not sent: running again finishes the job (3); a refused or disabled row is not

@@ -50,6 +50,7 @@ struct import_reader {
     int last_end;  /* the character that ended the previous row */
     bool too_long; /* the current row passed IMPORT_ROW_BYTES_MAX */
     bool stopped;  /* fn returned false */
+    uint32_t nl_cells, nl_row; /* cells that held a line break, and the row of the first */
     import_row_fn fn;
     void *arg;
 };
@@ -529,6 +530,8 @@ on_row(int end, void *data)
     char *fields[IMPORT_COLUMNS_MAX];
     bool any = false;
     for (size_t i = 0; i < r->nfields; i++) {
+        if (strpbrk(r->row_buf + r->offs[i], "\r\n") && !r->nl_cells++)
+            r->nl_row = r->row; /* before trim, which makes line breaks spaces */
         fields[i] = trim(r->row_buf + r->offs[i]);
         any |= fields[i][0] != '\0';
     }
@@ -612,6 +615,13 @@ import_reader_run(struct import_reader *r, import_row_fn fn, void *arg, char *wh
         rc = IDL_ERR_MALFORMED;
     }
     return rc;
+}
+
+uint32_t
+import_reader_line_breaks(const struct import_reader *r, uint32_t *first_row)
+{
+    *first_row = r->nl_row;
+    return r->nl_cells;
 }
 
 void

@@ -61,6 +61,13 @@ const char *import_reader_encoding(const struct import_reader *r);
 IDL_MUST_USE idl_err import_reader_run(struct import_reader *r, import_row_fn fn, void *arg,
                                        char *why, size_t why_len);
 
+/*
+ * How many cells held a line break (quoted), and in *first_row the row of the first. A
+ * spreadsheet cell may hold one, but so does a quote left open: it makes the rows after it
+ * part of one cell, and they are never read as rows.
+ */
+uint32_t import_reader_line_breaks(const struct import_reader *r, uint32_t *first_row);
+
 void import_reader_close(struct import_reader *r);
 
 #endif

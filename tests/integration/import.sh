@@ -461,6 +461,21 @@ run "$IDL" --key "$TH" import --org 440106 --csv "$T/longrow.csv"
 like "$RC $(cat "$ERR")" '^[12] .*row 4 is longer than 64 KiB' \
     "a row over 64 KiB stops the import with an error that names row 4"
 
+# A quote left open in a column nobody reads makes the rows after it part of that cell:
+# they are not imported, and the import says where to look.
+{
+    printf '%s,备注\n' "$(head -n 1 "$T/big.csv")"
+    printf '%s,"note\n' "$(sed -n 2p "$T/big.csv")"
+    printf '%s,x\n' "$(sed -n 3p "$T/big.csv")"
+    printf '%s,y"\n' "$(sed -n 4p "$T/big.csv")"
+    printf '%s,z\n' "$(sed -n 5p "$T/big.csv")"
+} >"$T/openquote.csv"
+run "$IDL" --key "$TH" import --org 440106 --csv "$T/openquote.csv"
+like "$(cat "$ERR")" 'warning: 1 cell held a line break, the first in row 2: if a quote' \
+    "a quote left open: the import warns, naming the row"
+like "$(tail -n 1 "$OUT")" '^imported 0 accounts; 0 rows refused; 2 already on the chain$' \
+    "and it read two rows of the four: the rows in the open quote are not rows"
+
 cut -d, -f1-6,8- "$T/big.csv" | head -n 5 >"$T/nomobile.csv"
 expect_exit 2 "a file without the mobile column: usage error" \
     "$IDL" --key "$TH" import --org 440106 --csv "$T/nomobile.csv"
