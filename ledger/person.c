@@ -295,22 +295,15 @@ check_phone(const char *s, const char **why)
 static bool
 has_format_char(const char *str)
 {
-    const unsigned char *s = (const unsigned char *)str;
-    while (*s) {
-        unsigned cp = *s, n = 1;
-        if (cp >= 0xf0)
-            cp &= 0x07, n = 4;
-        else if (cp >= 0xe0)
-            cp &= 0x0f, n = 3;
-        else if (cp >= 0xc0)
-            cp &= 0x1f, n = 2;
-        for (unsigned k = 1; k < n && s[k]; k++)
-            cp = (cp << 6) | (s[k] & 0x3f);
+    for (const char *s = str; *s;) {
+        size_t n = utf8_len(s);
+        unsigned cp = n == 1 ? (unsigned char)*s : (unsigned char)*s & (0x7fu >> n);
+        for (size_t k = 1; k < n; k++)
+            cp = cp << 6 | ((unsigned char)s[k] & 0x3f);
         if ((cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
             (cp >= 0x2060 && cp <= 0x206f) || cp == 0xfeff || (cp >= 0xfff9 && cp <= 0xfffb))
             return true;
-        for (unsigned k = 0; k < n && *s; k++)
-            s++;
+        s += n;
     }
     return false;
 }

@@ -338,6 +338,7 @@ params_allowed(struct api_req *r, const char *allowed)
     for (int i = 0; i < r->nparams; i++) {
         const char *p = strstr(allowed, r->params[i].name);
         size_t n = strlen(r->params[i].name);
+        IDL_ASSERT(n > 0); /* parse_uri refuses a nameless one: strstr would find "" anywhere */
         int ok = 0;
         while (p && !ok) {
             ok = (p == allowed || p[-1] == ',') && (p[n] == ',' || p[n] == '\0');
