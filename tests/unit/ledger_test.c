@@ -194,6 +194,10 @@ block_refusals(void **state)
     FX_EXPECT(&f, execute(&f, &h, &forged), IDL_ERR_SIGNATURE);
     struct idl_bytes replay = signed_tx(&f, sys->id, sys->nonce, sys->key->sk, "test", "440200");
     FX_EXPECT(&f, execute(&f, &h, &replay), IDL_ERR_NONCE);
+    /* A used nonce is refused before the signature is checked (a replay costs one read). */
+    struct idl_bytes forged_replay =
+        signed_tx(&f, sys->id, sys->nonce, sec->key->sk, "test", "440200");
+    FX_EXPECT(&f, execute(&f, &h, &forged_replay), IDL_ERR_NONCE);
     struct idl_bytes skip = signed_tx(&f, sys->id, sys->nonce + 2, sys->key->sk, "test", "440200");
     FX_EXPECT(&f, execute(&f, &h, &skip), IDL_ERR_NONCE);
     struct idl_bytes ghost = signed_tx(&f, "nobody", 1, sys->key->sk, "test", "440200");
@@ -210,6 +214,7 @@ block_refusals(void **state)
     free(good.data);
     free(forged.data);
     free(replay.data);
+    free(forged_replay.data);
     free(skip.data);
     free(ghost.data);
     free(chain.data);
