@@ -41,7 +41,7 @@
 #define PENDING_BYTES_MAX     (4u * LEDGER_BLOCK_BYTES_MAX)
 #define PENDING_PEER_BYTES_MAX (CONS_SYNC_REPLY_BYTES + LEDGER_BLOCK_BYTES_MAX)
 _Static_assert(FUTURE_BYTES_MAX + PENDING_BYTES_MAX <= ENGINE_HELD_BYTES_MAX, "engine.h's bound");
-#define PEERS_MAX        256 /* connected at once (node/p2p.h allows 128) */
+#define PEERS_MAX        256 /* connected at once (node/p2p.h: P2P_LINKS_MAX) */
 #define MARKS_MAX        64  /* keys of struck or bad peers remembered across reconnects */
 #define OWN_MSGS_MAX     8
 #define SYNC_TIMEOUT_MS  5000

@@ -37,11 +37,21 @@
  * for a 14-byte request, so a peer may ask only so often, and only so many replies are
  * built at once. A request over the bounds goes unanswered (the asker retries elsewhere). */
 #define SERVE_AT_ONCE_MAX 4
+/* Nor is a peer served while what it was sent before still waits in its queue (one that
+ * does not read would have every reply pile up in memory), or while all queues together
+ * hold this much. */
+#define SERVE_QUEUED_MAX       (4u << 20)
+#define SERVE_QUEUED_TOTAL_MAX (256u << 20)
 #define SERVE_REQS_PER_S  20                 /* per peer, and as many at once */
 #define SERVE_BYTES_PER_S (64.0 * 1024 * 1024) /* per peer, and as many at once */
 /* Gossip again: the pool to a peer whose link comes up, and every REGOSSIP_MS what has
  * waited that long, so a transaction that entered where no validator was reachable still
  * reaches them. Bounded per send. */
+/* Transactions gossiped by peers that are not validators (replicas, and anyone who made a
+ * key) share this allowance, checked or not: admitting them is work, and TCP sends as fast
+ * as it is read, so without a bound a peer replaying the chain's transactions takes every
+ * core. Validators' gossip is not bounded. */
+#define GOSSIP_BYTES_PER_S (8.0 * 1024 * 1024) /* and twice as many at once */
 #define REGOSSIP_MS        10000
 #define REGOSSIP_TXS_MAX   2000
 #define REGOSSIP_BYTES_MAX (8u << 20)
@@ -86,6 +96,9 @@ struct bft {
     struct server_peer *serve; /* guarded by lock, like serving */
     size_t n_serve, cap_serve, serving;
     uint64_t serve_refused, serve_refused_logged;
+    double gossip_bytes;      /* the allowance left (tokens) */
+    uint64_t gossip_at_ms;    /* when it was last topped up */
+    uint64_t gossip_dropped;  /* frames over it */
     uint64_t dropped;
     bool work, stopping;
     struct bft_info info;
@@ -93,8 +106,9 @@ struct bft {
     struct timer *timers;
     size_t tn, tcap;
     uint64_t last_commit_ms;
-    uint64_t dropped_logged;
+    uint64_t dropped_logged, gossip_dropped_logged;
     uint64_t ticks;
+    struct log_budget refusals;
 };
 
 /* ---- the host ---- */
@@ -201,11 +215,13 @@ host_committed(void *arg, const struct ledger_tx_result *res, uint32_t n, uint64
 static void
 host_event(void *arg, enum engine_event ev, uint64_t height, uint32_t round, const char *detail)
 {
-    (void)arg;
+    struct bft *b = arg;
+    uint64_t skipped;
     switch (ev) {
-    case ENGINE_EV_REFUSED:
-        log_warn("refused", "{s:I, s:i, s:s}", "height", (json_int_t)height, "round", (int)round,
-                 "detail", detail);
+    case ENGINE_EV_REFUSED: /* what peers send: as many as they like */
+        if (log_budget_take(&b->refusals, node_mono_ms(), &skipped))
+            log_warn("refused", "{s:I, s:i, s:s, s:I}", "height", (json_int_t)height, "round",
+                     (int)round, "detail", detail, "unlogged", (json_int_t)skipped);
         break;
     case ENGINE_EV_HALT:
         log_error("consensus halted", "{s:I, s:s}", "height", (json_int_t)height, "detail", detail);
@@ -248,6 +264,34 @@ enqueue(struct bft *b, const struct ev *e)
     }
     pthread_cond_signal(&b->cond);
     pthread_mutex_unlock(&b->lock);
+}
+
+static bool
+is_validator(const struct bft *b, const uint8_t pubkey[SIG_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < b->n->genesis.n_validators; i++)
+        if (!memcmp(b->n->genesis.validators[i].pubkey, pubkey, SIG_PUBKEY_BYTES))
+            return true;
+    return false;
+}
+
+/* Whether a TXS frame of len bytes from a peer that is not a validator fits the allowance. */
+static bool
+gossip_take(struct bft *b, size_t len)
+{
+    pthread_mutex_lock(&b->lock);
+    uint64_t now = node_mono_ms();
+    b->gossip_bytes += (double)(now - b->gossip_at_ms) / 1000.0 * GOSSIP_BYTES_PER_S;
+    if (b->gossip_bytes > 2 * GOSSIP_BYTES_PER_S)
+        b->gossip_bytes = 2 * GOSSIP_BYTES_PER_S;
+    b->gossip_at_ms = now;
+    bool ok = b->gossip_bytes >= (double)len;
+    if (ok)
+        b->gossip_bytes -= (double)len;
+    else
+        b->gossip_dropped++;
+    pthread_mutex_unlock(&b->lock);
+    return ok;
 }
 
 /* Gossiped transactions: admitted here, on the receiving thread (and, for a long list, on
@@ -318,8 +362,10 @@ serve_sync(struct bft *b, uint32_t peer, const uint8_t *msg, size_t len)
     struct cons_msg m;
     if (cons_msg_decode(&m, msg, len) != IDL_OK)
         return;
+    size_t total, queued = p2p_queued(b->p2p, peer, &total);
+    bool drained = queued <= SERVE_QUEUED_MAX && total <= SERVE_QUEUED_TOTAL_MAX;
     pthread_mutex_lock(&b->lock);
-    bool ok = serve_begin(b, peer) != NULL;
+    bool ok = drained && serve_begin(b, peer) != NULL;
     if (!ok)
         b->serve_refused++;
     pthread_mutex_unlock(&b->lock);
@@ -341,9 +387,9 @@ on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const 
         size_t len)
 {
     struct bft *b = arg;
-    (void)pubkey;
     if (len >= 2 && msg[1] == MSG_TXS) {
-        admit_gossip(b, msg, len);
+        if (is_validator(b, pubkey) || gossip_take(b, len))
+            admit_gossip(b, msg, len);
         return;
     }
     if (len >= 2 && msg[1] == MSG_SYNC_REQ) {
@@ -372,9 +418,7 @@ static void
 on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool up)
 {
     struct bft *b = arg;
-    bool validator = false;
-    for (size_t i = 0; i < b->n->genesis.n_validators; i++)
-        validator |= !memcmp(b->n->genesis.validators[i].pubkey, pubkey, SIG_PUBKEY_BYTES);
+    bool validator = is_validator(b, pubkey);
     char key[17];
     codec_hex_encode(key, pubkey, 8);
     log_info(up ? "peer connected" : "peer disconnected", "{s:i, s:s, s:b}", "peer", (int)peer,
@@ -447,8 +491,13 @@ static void
 log_drops(struct bft *b)
 {
     pthread_mutex_lock(&b->lock);
-    uint64_t dropped = b->dropped, refused = b->serve_refused;
+    uint64_t dropped = b->dropped, refused = b->serve_refused, gossip = b->gossip_dropped;
     pthread_mutex_unlock(&b->lock);
+    if (gossip > b->gossip_dropped_logged)
+        log_warn("peer transactions dropped", "{s:I, s:s}", "frames",
+                 (json_int_t)(gossip - b->gossip_dropped_logged), "reason",
+                 "peers that are not validators gossiped more than their allowance");
+    b->gossip_dropped_logged = gossip;
     if (dropped > b->dropped_logged)
         log_warn("peer frames dropped", "{s:I, s:s}", "count",
                  (json_int_t)(dropped - b->dropped_logged), "reason",
@@ -456,7 +505,8 @@ log_drops(struct bft *b)
     if (refused > b->serve_refused_logged)
         log_warn("sync requests unanswered", "{s:I, s:s}", "count",
                  (json_int_t)(refused - b->serve_refused_logged), "reason",
-                 "a peer asked too often, or enough replies were being built");
+                 "a peer asked too often, had replies still unsent, or enough replies were "
+                 "being built");
     b->dropped_logged = dropped;
     b->serve_refused_logged = refused;
 }
@@ -486,8 +536,8 @@ update_info(struct bft *b)
 {
     struct engine_status st;
     engine_status(b->eng, &st);
-    struct p2p_peer_info peers[P2P_PEERS_MAX];
-    size_t np = p2p_peers(b->p2p, peers, P2P_PEERS_MAX);
+    struct p2p_peer_info peers[P2P_LINKS_MAX];
+    size_t np = p2p_peers(b->p2p, peers, P2P_LINKS_MAX);
     atomic_store(&b->n->catching_up, st.catching_up);
     atomic_store(&b->n->consensus_halted, st.halted);
     pthread_mutex_lock(&b->lock);
@@ -630,9 +680,22 @@ bft_start(struct bft **out, struct node *n, char *why, size_t why_len)
     const char *peers[CONFIG_PEERS_MAX];
     for (uint32_t i = 0; i < n->cfg.n_peers; i++)
         peers[i] = n->cfg.peers[i];
-    struct p2p_config pc = {n->cfg.p2p_listen, peers,        n->cfg.n_peers,
-                            n->genesis.hash,   n->key,       n->cfg.tls_cert,
-                            n->cfg.tls_key,    n->cfg.tls_ca};
+    /* The validators always get a link, however many strangers connect. */
+    uint8_t validators[LEDGER_VALIDATORS_MAX][SIG_PUBKEY_BYTES];
+    for (size_t i = 0; i < n->genesis.n_validators; i++)
+        memcpy(validators[i], n->genesis.validators[i].pubkey, SIG_PUBKEY_BYTES);
+    struct p2p_config pc = {
+        .listen = n->cfg.p2p_listen,
+        .peers = peers,
+        .n_peers = n->cfg.n_peers,
+        .genesis_hash = n->genesis.hash,
+        .key = n->key,
+        .tls_cert = n->cfg.tls_cert,
+        .tls_key = n->cfg.tls_key,
+        .tls_ca = n->cfg.tls_ca,
+        .reserved = (const uint8_t(*)[SIG_PUBKEY_BYTES])validators,
+        .n_reserved = n->genesis.n_validators,
+    };
     if (!rc)
         rc = p2p_start(&b->p2p, &pc, on_recv, on_peer, b, why, why_len);
     if (!rc && pthread_create(&b->thread, NULL, run, b) != 0) {

@@ -74,3 +74,21 @@ log_emit(enum log_level level, const char *msg, const char *fmt, ...)
     (void)w;
     free(text);
 }
+
+bool
+log_budget_take(struct log_budget *b, uint64_t mono_ms, uint64_t *skipped)
+{
+    uint64_t second = mono_ms / 1000;
+    if (second != b->second) {
+        b->second = second;
+        b->lines = 0;
+    }
+    if (b->lines == LOG_BURST) {
+        b->skipped++;
+        return false;
+    }
+    b->lines++;
+    *skipped = b->skipped;
+    b->skipped = 0;
+    return true;
+}

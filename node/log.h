@@ -9,6 +9,9 @@
 #ifndef IDL_NODE_LOG_H
 #define IDL_NODE_LOG_H
 
+#include <stdbool.h>
+#include <stdint.h>
+
 enum log_level { LOG_DEBUG, LOG_INFO, LOG_WARN, LOG_ERROR };
 
 /* Messages below `level` are dropped. */
@@ -18,6 +21,23 @@ int log_level_parse(const char *s);
 
 /* Logs msg with the fields described by fmt (a json_pack object format, or NULL). */
 void log_emit(enum log_level level, const char *msg, const char *fmt, ...);
+
+/*
+ * A budget of lines for messages a remote party can cause at will (refused connections,
+ * refused votes): at most LOG_BURST lines a second, so a flood cannot fill the disk. The
+ * first line written after some were left out says how many (its "unlogged" field). The
+ * caller serialises the calls on one budget (a lock held, or one thread).
+ */
+#define LOG_BURST 10
+
+struct log_budget {
+    uint64_t second; /* the second (of mono_ms) the lines were counted in */
+    unsigned lines;
+    uint64_t skipped; /* left out since the last line written */
+};
+
+/* True if a line may be written at mono_ms; *skipped is then how many were left out before. */
+bool log_budget_take(struct log_budget *b, uint64_t mono_ms, uint64_t *skipped);
 
 #define log_debug(msg, ...) log_emit(LOG_DEBUG, msg, __VA_ARGS__)
 #define log_info(msg, ...) log_emit(LOG_INFO, msg, __VA_ARGS__)

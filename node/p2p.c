@@ -112,11 +112,13 @@ struct conn {
 
     /* Guarded by p->lock. */
     enum conn_state state;
-    bool closed;  /* stream closed; nothing more is queued or delivered */
-    bool rx_busy; /* someone holds the rx turn (an aio in flight or a callback running) */
-    bool tx_busy; /* a send is in flight */
-    bool retired; /* claimed for teardown */
-    bool up;      /* announced up (or being announced); down is due when it retires */
+    bool closed;     /* stream closed; nothing more is queued or delivered */
+    bool rx_busy;    /* someone holds the rx turn (an aio in flight or a callback running) */
+    bool tx_busy;    /* a send is in flight */
+    bool retired;    /* claimed for teardown */
+    bool up;         /* announced up (or being announced); down is due when it retires */
+    bool privileged; /* dialled by us, or a reserved key (from CONN_WAIT on) */
+    bool to_self;    /* its HELLO presented our own key (its AUTH decides) */
     uint8_t pk[SIG_PUBKEY_BYTES]; /* the peer's key, from CONN_WAIT on */
     struct qitem *q_head, *q_tail;
     size_t q_bytes; /* queued, including the frame in flight */
@@ -131,7 +133,9 @@ struct conn {
     uint32_t body_len;
     uint8_t *body; /* a frame larger than half the buffer, read in place */
     size_t body_got;
-    size_t ioff, ilen; /* unread input is ibuf[ioff, ilen) */
+    bool body_shared;       /* body_len counts in p->rx_shared (lock) */
+    nng_time body_deadline; /* when body must be complete */
+    size_t ioff, ilen;      /* unread input is ibuf[ioff, ilen) */
     uint8_t ibuf[P2P_IBUF_BYTES];
 };
 
@@ -150,6 +154,9 @@ struct p2p {
     nng_aio *accept_aio;
     struct dialer *dialers;
     size_t n_dialers;
+    uint8_t (*reserved)[SIG_PUBKEY_BYTES];
+    size_t n_reserved;
+    size_t inbound_max;
     pthread_t reaper;
     bool reaper_started;
 
@@ -159,6 +166,8 @@ struct p2p {
     struct conn *reap;  /* retired, for the reaper */
     size_t n_conns;     /* allocated and not yet freed */
     uint32_t next_id;
+    size_t rx_shared; /* bytes of large frames being read from unprivileged peers */
+    struct log_budget refusals;
 };
 
 static void conn_close_locked(struct conn *c);
@@ -188,6 +197,29 @@ pk_prefix(char out[2 * P2P_PK_PREFIX_BYTES + 1], const uint8_t pk[SIG_PUBKEY_BYT
 }
 
 /* "host:port", short enough, printable, and without a scheme (we add it). */
+/*
+ * Logs that connection `id` was refused or dropped, within the budget of such lines
+ * (strangers can open connections by the thousand). pk may be NULL. Lock held.
+ */
+static void
+refusal_log_locked(struct p2p *p, enum log_level level, const char *msg, uint32_t id,
+                   const char *addr, const char *pk, const char *reason)
+{
+    uint64_t skipped;
+    if (log_budget_take(&p->refusals, nng_clock(), &skipped))
+        log_emit(level, msg, "{s:I, s:s, s:s?, s:s, s:I}", "peer", (json_int_t)id, "addr", addr,
+                 "pubkey", pk, "reason", reason, "unlogged", (json_int_t)skipped);
+}
+
+static bool
+reserved_key(const struct p2p *p, const uint8_t pk[SIG_PUBKEY_BYTES])
+{
+    for (size_t i = 0; i < p->n_reserved; i++)
+        if (memcmp(p->reserved[i], pk, SIG_PUBKEY_BYTES) == 0)
+            return true;
+    return false;
+}
+
 static bool
 addr_valid(const char *addr)
 {
@@ -524,8 +556,7 @@ conn_rx_refuse(struct conn *c, const char *msg, const char *reason)
     struct p2p *p = c->p;
     pthread_mutex_lock(&p->lock);
     if (!c->closed && !p->stopping)
-        log_warn(msg, "{s:I, s:s, s:s}", "peer", (json_int_t)c->id, "addr", c->addr, "reason",
-                 reason);
+        refusal_log_locked(p, LOG_WARN, msg, c->id, c->addr, NULL, reason);
     pthread_mutex_unlock(&p->lock);
     conn_rx_fail(c);
 }
@@ -552,11 +583,12 @@ conn_rx_more(struct conn *c)
     IDL_ASSERT(iov.iov_len > 0);
     int rv = nng_aio_set_iov(c->rx_aio, 1, &iov);
     IDL_ASSERT(rv == 0);
+    /* The deadlines are for the whole handshake or frame, not for each read. */
     nng_duration timeout = NNG_DURATION_INFINITE;
-    if (c->phase == RX_HELLO || c->phase == RX_AUTH) {
-        /* The deadline is for the whole handshake, not for each read. */
-        nng_time now = nng_clock();
-        timeout = now >= c->hs_deadline ? 1 : (nng_duration)(c->hs_deadline - now);
+    bool handshake = c->phase == RX_HELLO || c->phase == RX_AUTH;
+    if (handshake || c->body) {
+        nng_time now = nng_clock(), deadline = handshake ? c->hs_deadline : c->body_deadline;
+        timeout = now >= deadline ? 1 : (nng_duration)(deadline - now);
     }
     nng_aio_set_timeout(c->rx_aio, timeout);
 
@@ -597,14 +629,8 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
         return "unsupported protocol version";
     if (memcmp(genesis, p->genesis, HASH_BYTES) != 0)
         return "peer is on another chain (genesis hash differs)";
-    if (memcmp(c->peer_pk, p->key->pk, SIG_PUBKEY_BYTES) == 0) {
-        if (c->dialer) {
-            pthread_mutex_lock(&p->lock);
-            c->dialer->is_self = true; /* its retry goes idle for good */
-            pthread_mutex_unlock(&p->lock);
-        }
-        return "connected to ourselves";
-    }
+    /* Our own key: answered like any other, and refused once its AUTH proves it is us. */
+    c->to_self = memcmp(c->peer_pk, p->key->pk, SIG_PUBKEY_BYTES) == 0;
     if (!sig_pubkey_valid(c->peer_pk))
         return "invalid public key";
     if (n >= P2P_ADDR_MAX)
@@ -674,13 +700,15 @@ conn_admit_locked(struct conn *c, const char **why)
         c->dialer->pk_known = true;
         memcpy(c->dialer->pk, c->pk, SIG_PUBKEY_BYTES);
     }
+    c->privileged = c->outbound || reserved_key(p, c->pk);
     struct conn *inc = NULL;
     bool pending_down = false;
-    size_t n_auth = 0;
+    size_t n_auth = 0, n_unprivileged = 0;
     for (struct conn *o = p->conns; o; o = o->next) {
         if (o == c || o->state == CONN_HANDSHAKE)
             continue;
         n_auth += !o->closed;
+        n_unprivileged += !o->closed && !o->privileged;
         if (memcmp(o->pk, c->pk, SIG_PUBKEY_BYTES) != 0)
             continue;
         if (!o->closed)
@@ -696,10 +724,11 @@ conn_admit_locked(struct conn *c, const char **why)
         log_info("p2p duplicate connection replaced", "{s:I, s:I}", "closed", (json_int_t)inc->id,
                  "kept", (json_int_t)c->id);
         pending_down = pending_down || inc->up;
-        conn_close_locked(inc);
         n_auth--;
+        n_unprivileged -= !inc->privileged;
+        conn_close_locked(inc);
     }
-    if (n_auth >= P2P_PEERS_MAX) {
+    if (n_auth >= P2P_LINKS_MAX || (!c->privileged && n_unprivileged >= p->inbound_max)) {
         *why = "too many peers";
         return ADMIT_REFUSE;
     }
@@ -720,8 +749,7 @@ conn_admit(struct conn *c)
         char pk[2 * P2P_PK_PREFIX_BYTES + 1];
         pk_prefix(pk, c->peer_pk);
         if (!c->closed && !p->stopping)
-            log_info("p2p connection refused", "{s:I, s:s, s:s, s:s}", "peer", (json_int_t)c->id,
-                     "addr", c->addr, "pubkey", pk, "reason", why);
+            refusal_log_locked(p, LOG_INFO, "p2p connection refused", c->id, c->addr, pk, why);
         conn_close_locked(c);
         c->rx_busy = false;
         conn_settle_unlock(c);
@@ -758,6 +786,49 @@ conn_deliver(struct conn *c, const uint8_t *msg, size_t len)
     return true;
 }
 
+/* Frees the body of a large frame and gives back its share of p->rx_shared. No lock held. */
+static void
+conn_body_free(struct conn *c)
+{
+    if (c->body_shared) {
+        pthread_mutex_lock(&c->p->lock);
+        IDL_ASSERT(c->p->rx_shared >= c->body_len);
+        c->p->rx_shared -= c->body_len;
+        pthread_mutex_unlock(&c->p->lock);
+        c->body_shared = false;
+    }
+    free(c->body);
+    c->body = NULL;
+}
+
+/*
+ * Allocates the body of a large frame, within the bytes unprivileged peers share. A
+ * deadline comes with it: a stranger must not hold its buffer by sending slowly. Returns
+ * NULL, or why not. No lock held.
+ */
+static const char *
+conn_body_alloc(struct conn *c)
+{
+    struct p2p *p = c->p;
+    pthread_mutex_lock(&p->lock);
+    bool shared = !c->privileged;
+    bool room = !shared || p->rx_shared + c->body_len <= P2P_RX_SHARED_BYTES_MAX;
+    if (room && shared)
+        p->rx_shared += c->body_len;
+    pthread_mutex_unlock(&p->lock);
+    if (!room)
+        return "too many large frames from peers at once";
+    c->body_shared = shared;
+    c->body = malloc(c->body_len);
+    if (!c->body) {
+        conn_body_free(c);
+        return "out of memory for a frame";
+    }
+    c->body_deadline =
+        nng_clock() + P2P_FRAME_GRACE_MS + (nng_time)c->body_len * 1000 / P2P_FRAME_MIN_RATE;
+    return NULL;
+}
+
 /*
  * The body of a frame: delivered from the buffer if it is all there, else read on (a large
  * one into its own allocation). True if delivered and the caller goes on; false if the rx
@@ -773,10 +844,9 @@ conn_rx_body(struct conn *c)
             conn_rx_more(c);
             return false;
         }
-        uint8_t *body = c->body;
-        c->body = NULL;
-        bool ok = conn_deliver(c, body, c->body_len);
-        free(body);
+        bool ok = conn_deliver(c, c->body, c->body_len);
+        if (ok)
+            conn_body_free(c); /* else c may be gone: conn_free frees it */
         return ok;
     }
     if (avail >= c->body_len) {
@@ -788,9 +858,9 @@ conn_rx_body(struct conn *c)
     }
     if (c->body_len > P2P_IBUF_BYTES / 2) {
         /* Large: read the rest in place rather than through the buffer. */
-        c->body = malloc(c->body_len);
-        if (!c->body) {
-            conn_rx_refuse(c, "p2p peer dropped", "out of memory for a frame");
+        const char *why = conn_body_alloc(c);
+        if (why) {
+            conn_rx_refuse(c, "p2p peer dropped", why);
             return false;
         }
         memcpy(c->body, in, avail);
@@ -837,6 +907,15 @@ conn_rx_run(struct conn *c)
                 conn_rx_refuse(c, "p2p handshake refused", "bad auth signature");
                 return;
             }
+            if (c->to_self) {
+                if (c->dialer) {
+                    pthread_mutex_lock(&c->p->lock);
+                    c->dialer->is_self = true; /* its retry goes idle for good */
+                    pthread_mutex_unlock(&c->p->lock);
+                }
+                conn_rx_refuse(c, "p2p handshake refused", "connected to ourselves");
+                return;
+            }
             c->ioff += SIG_BYTES;
             c->phase = RX_HDR;
             if (!conn_admit(c))
@@ -878,7 +957,9 @@ conn_rx_cb(void *arg)
         conn_rx_run(c);
         return;
     }
-    if (rv == NNG_ETIMEDOUT)
+    if (rv == NNG_ETIMEDOUT && c->body)
+        conn_rx_refuse(c, "p2p peer dropped", "frame not received in time");
+    else if (rv == NNG_ETIMEDOUT)
         conn_rx_refuse(c, "p2p handshake refused", "handshake timed out");
     else if (rv == NNG_ECLOSED || rv == NNG_ECANCELED)
         conn_rx_fail(c); /* we closed it: the reason is logged already */
@@ -906,7 +987,7 @@ conn_free(struct conn *c)
         frame_unref(q->f);
         free(q);
     }
-    free(c->body);
+    conn_body_free(c);
     free(c);
 }
 
@@ -966,15 +1047,16 @@ conn_launch(struct p2p *p, nng_stream *s, struct dialer *d)
     pthread_mutex_lock(&p->lock);
     if (!why && p->stopping)
         why = "stopping";
+    /* Inbound only: our own dials are as many as the configured peers. */
     size_t handshaking = 0;
     for (struct conn *o = p->conns; o; o = o->next)
-        handshaking += o->state == CONN_HANDSHAKE && !o->closed;
-    if (!why && handshaking >= P2P_PEERS_MAX)
+        handshaking += o->state == CONN_HANDSHAKE && !o->closed && !o->outbound;
+    if (!why && !d && handshaking >= p->inbound_max)
         why = "too many connections in their handshake";
     if (why) {
         if (!p->stopping) {
-            log_warn("p2p connection dropped", "{s:s, s:s}", "addr", c ? c->addr : "?", "reason",
-                     why);
+            refusal_log_locked(p, LOG_WARN, "p2p connection dropped", 0, c ? c->addr : "?", NULL,
+                               why);
             if (d)
                 dialer_retry_locked(d);
         }
@@ -1242,8 +1324,10 @@ p2p_config_check(const struct p2p_config *cfg, char *why, size_t why_len)
                 cfg->listen ? cfg->listen : "");
         return IDL_ERR_INVALID;
     }
-    if (cfg->n_peers > P2P_PEERS_MAX) {
-        set_why(why, why_len, "too many p2p peers (at most %d)", P2P_PEERS_MAX);
+    if (cfg->n_peers > P2P_PEERS_MAX || cfg->n_reserved > P2P_PEERS_MAX ||
+        cfg->inbound_max > P2P_PEERS_MAX) {
+        set_why(why, why_len, "too many p2p peers, reserved keys or places (at most %d)",
+                P2P_PEERS_MAX);
         return IDL_ERR_INVALID;
     }
     for (size_t i = 0; i < cfg->n_peers; i++)
@@ -1262,6 +1346,7 @@ p2p_start(struct p2p **out, const struct p2p_config *cfg, p2p_recv_fn on_recv, p
     *out = NULL;
     IDL_ASSERT(cfg && cfg->genesis_hash && cfg->key && on_recv && on_peer);
     IDL_ASSERT(cfg->n_peers == 0 || cfg->peers);
+    IDL_ASSERT(cfg->n_reserved == 0 || cfg->reserved);
     set_why(why, why_len, "%s", "");
     idl_err rc = p2p_config_check(cfg, why, why_len);
     if (rc != IDL_OK)
@@ -1282,8 +1367,17 @@ p2p_start(struct p2p **out, const struct p2p_config *cfg, p2p_recv_fn on_recv, p
     p->on_peer = on_peer;
     p->arg = arg;
     snprintf(p->listen_addr, sizeof(p->listen_addr), "%s", cfg->listen);
+    p->inbound_max = cfg->inbound_max ? cfg->inbound_max : P2P_PEERS_MAX;
+    if (cfg->n_reserved) {
+        p->reserved = malloc(cfg->n_reserved * sizeof(*p->reserved));
+        if (!p->reserved)
+            rc = IDL_ERR_NOMEM;
+        else
+            memcpy(p->reserved, cfg->reserved, cfg->n_reserved * sizeof(*p->reserved));
+        p->n_reserved = p->reserved ? cfg->n_reserved : 0;
+    }
 
-    if (tls_wanted(cfg))
+    if (rc == IDL_OK && tls_wanted(cfg))
         rc = tls_setup(p, cfg, why, why_len);
     if (rc == IDL_OK)
         rc = listener_setup(p, why, why_len);
@@ -1366,6 +1460,7 @@ p2p_stop(struct p2p *p)
             nng_stream_dialer_free(p->dialers[i].d);
     }
     free(p->dialers);
+    free(p->reserved);
     if (p->tls_server)
         nng_tls_config_free(p->tls_server);
     if (p->tls_client)
@@ -1445,4 +1540,20 @@ p2p_peers(struct p2p *p, struct p2p_peer_info *out, size_t max)
     }
     pthread_mutex_unlock(&p->lock);
     return n;
+}
+
+size_t
+p2p_queued(struct p2p *p, uint32_t peer, size_t *total)
+{
+    size_t mine = 0, all = 0;
+    pthread_mutex_lock(&p->lock);
+    for (struct conn *c = p->conns; c; c = c->next) {
+        all += c->q_bytes;
+        if (c->id == peer && c->state == CONN_OPEN && !c->closed)
+            mine = c->q_bytes;
+    }
+    pthread_mutex_unlock(&p->lock);
+    if (total)
+        *total = all;
+    return mine;
 }

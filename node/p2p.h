@@ -21,6 +21,15 @@
  * disconnected rather than silently losing frames, and catches up by block sync when it
  * reconnects.
  *
+ * Anyone who knows the genesis hash can make a key and connect, so what strangers may hold
+ * is bounded apart from what the network needs. A connection we dialled (a configured
+ * peer) and one from a reserved key (the validators) are "privileged": always let in, up
+ * to P2P_LINKS_MAX links in all. Other inbound connections get at most inbound_max
+ * (P2P_PEERS_MAX) places once authenticated, and as many while in their handshake; large
+ * frames they are sending share P2P_RX_SHARED_BYTES_MAX bytes of buffers. Every frame
+ * larger than the read buffer must arrive within P2P_FRAME_GRACE_MS plus a second per
+ * P2P_FRAME_MIN_RATE bytes. Refusals are logged at most LOG_BURST lines a second.
+ *
  * Callbacks run on NNG's threads, possibly concurrently for different peers; they must not
  * block. After p2p_stop returns no callback is running or will run.
  */
@@ -38,7 +47,11 @@
 
 #define P2P_FRAME_MAX (40u * 1024 * 1024)
 #define P2P_QUEUE_BYTES_MAX (256u * 1024 * 1024)
-#define P2P_PEERS_MAX 128
+#define P2P_PEERS_MAX 128                   /* inbound, unprivileged (see above) */
+#define P2P_LINKS_MAX (2 * P2P_PEERS_MAX)   /* authenticated connections in all */
+#define P2P_RX_SHARED_BYTES_MAX (64u << 20) /* large frames being read from unprivileged peers */
+#define P2P_FRAME_GRACE_MS 5000
+#define P2P_FRAME_MIN_RATE (256u * 1024) /* bytes a second */
 
 /*
  * The rest of this header spells out what the paragraphs above leave open; it adds to the
@@ -55,7 +68,10 @@
  * and is delivered as one on_recv call with len 0.
  *
  * Two connections to the same key in the same direction (a peer that reconnected before its
- * old connection was seen to close): the newer one is kept.
+ * old connection was seen to close): the newer one is kept. A HELLO that presents our own
+ * key is answered; the connection is taken for a dial to ourselves (and that address is not
+ * dialled again) only once the peer's AUTH proves it, so a stranger cannot stop a dialler
+ * by claiming our key.
  *
  * Callback order: for one peer id, on_peer(up) comes first, then its frames in the order
  * they were sent, then on_peer(down). For one public key, up and down alternate: when a
@@ -92,6 +108,9 @@ struct p2p_config {
     const char *tls_cert;           /* PEM files; all empty or NULL: plain TCP */
     const char *tls_key;
     const char *tls_ca;
+    const uint8_t (*reserved)[SIG_PUBKEY_BYTES]; /* keys always let in (the validators) */
+    size_t n_reserved;
+    size_t inbound_max; /* unprivileged inbound places; 0 for P2P_PEERS_MAX */
 };
 
 struct p2p_peer_info {
@@ -111,9 +130,9 @@ typedef void (*p2p_peer_fn)(void *arg, uint32_t peer, const uint8_t pubkey[SIG_P
 
 /*
  * Starts listening and dialling. Reasons go to why. Addresses are "host:port" shorter than
- * P2P_ADDR_MAX; at most P2P_PEERS_MAX peers. IDL_ERR_INVALID (bad address or TLS files),
- * IDL_ERR_IO (cannot listen), IDL_ERR_NOMEM, IDL_ERR_CRYPTO. On success the caller stops
- * and frees it with p2p_stop.
+ * P2P_ADDR_MAX; at most P2P_PEERS_MAX peers to dial, and as many reserved keys.
+ * IDL_ERR_INVALID (bad address or TLS files), IDL_ERR_IO (cannot listen), IDL_ERR_NOMEM,
+ * IDL_ERR_CRYPTO. On success the caller stops and frees it with p2p_stop.
  */
 IDL_MUST_USE idl_err p2p_start(struct p2p **out, const struct p2p_config *cfg,
                                p2p_recv_fn on_recv, p2p_peer_fn on_peer, void *arg, char *why,
@@ -135,5 +154,11 @@ bool p2p_send(struct p2p *p, uint32_t peer, const uint8_t *msg, size_t len);
 
 /* Fills out with up to max connected peers; returns how many. */
 size_t p2p_peers(struct p2p *p, struct p2p_peer_info *out, size_t max);
+
+/*
+ * Bytes queued to peer and not yet sent (0 if it is not connected); *total (may be NULL)
+ * gets the sum over every connection, where a broadcast frame counts once per queue.
+ */
+size_t p2p_queued(struct p2p *p, uint32_t peer, size_t *total);
 
 #endif

@@ -21,11 +21,17 @@
  * signature (over the wrong challenge, or by another key than the HELLO's), another
  * genesis, a frame longer than P2P_FRAME_MAX, and silence past the handshake timeout close
  * the connection; a peer that does not read is disconnected when its queue passes
- * P2P_QUEUE_BYTES_MAX; stopping a node gives on_peer(down) at the others and restarting
- * it reconnects within 2 s; p2p_stop with frames in flight both ways is clean; bad
- * configurations are refused. With the openssl command: two nodes over TLS with a CA
- * exchange frames, while a plain-TCP node and a node with a certificate from another CA
- * cannot connect to them.
+ * P2P_QUEUE_BYTES_MAX, and p2p_queued counts what waits for it meanwhile; stopping a node
+ * gives on_peer(down) at the others and restarting it reconnects within 2 s; p2p_stop with
+ * frames in flight both ways is clean; bad configurations are refused. With the openssl
+ * command: two nodes over TLS with a CA exchange frames, while a plain-TCP node and a node
+ * with a certificate from another CA cannot connect to them. Strangers: once they fill the
+ * unprivileged places, another is refused but a reserved key and our own dial get in, and
+ * nobody is pushed out; silent connections fill the inbound handshake places but do not
+ * hold up our dial; a peer that answers our dial with our own key, but cannot sign for it,
+ * is dialled again; two large frames begun by strangers cannot both hold buffers past
+ * P2P_RX_SHARED_BYTES_MAX, and a large frame left unfinished is closed after
+ * P2P_FRAME_GRACE_MS.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -57,7 +63,7 @@
 #define PORT_BASE       19000
 #define PORT_RANGE      500
 #define PORTS_PER_TEST  5
-#define TESTS_MAX       16
+#define TESTS_MAX       18
 #define NODES_MAX       4
 #define KEYS_MAX        16
 #define WAIT_MS         10000 /* deadline of a wait that should succeed (generous for valgrind) */
@@ -124,6 +130,8 @@ struct node {
     const char *peers[NODES_MAX];
     size_t n_peers;
     const char *tls_cert, *tls_key, *tls_ca;
+    const uint8_t (*reserved)[SIG_PUBKEY_BYTES];
+    size_t n_reserved, inbound_max;
     bool echo; /* send every frame back to its sender from inside on_recv */
 
     pthread_mutex_t lock;
@@ -171,8 +179,8 @@ on_peer(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], bool u
 
     if (up && p) {
         /* Calling back into p2p from a callback is allowed; the new peer is listed. */
-        struct p2p_peer_info info[P2P_PEERS_MAX];
-        size_t m = p2p_peers(p, info, P2P_PEERS_MAX);
+        struct p2p_peer_info info[P2P_LINKS_MAX];
+        size_t m = p2p_peers(p, info, P2P_LINKS_MAX);
         bool listed = false;
         for (size_t i = 0; i < m; i++)
             listed = listed ||
@@ -241,6 +249,9 @@ node_start(struct node *n)
         .tls_cert = n->tls_cert,
         .tls_key = n->tls_key,
         .tls_ca = n->tls_ca,
+        .reserved = n->reserved,
+        .n_reserved = n->n_reserved,
+        .inbound_max = n->inbound_max,
     };
     char why[256];
     struct p2p *p;
@@ -994,8 +1005,17 @@ test_peer_that_does_not_read_is_dropped_at_the_queue_bound(void **state)
     uint8_t *buf = calloc(1, P2P_FRAME_MAX);
     assert_non_null(buf);
     size_t frames = P2P_QUEUE_BYTES_MAX / P2P_FRAME_MAX + 1;
-    for (size_t i = 0; i < frames; i++)
+    uint32_t id = node_key(&a, r.key->pk).id;
+    size_t total = 1;
+    assert_int_equal(p2p_queued(a.p, id, &total), 0);
+    assert_int_equal(total, 0);
+    /* What waits unsent is counted (bft.c serves no sync request on top of it). */
+    for (size_t i = 0; i + 1 < frames; i++)
         p2p_broadcast(a.p, buf, P2P_FRAME_MAX);
+    size_t queued = p2p_queued(a.p, id, &total);
+    assert_true(queued > P2P_QUEUE_BYTES_MAX / 2 && queued <= P2P_QUEUE_BYTES_MAX);
+    assert_int_equal(total, queued);
+    p2p_broadcast(a.p, buf, P2P_FRAME_MAX);
     free(buf);
     expect_up(&a, r.key->pk, false);
     assert_true(raw_closed_within(r.s, WAIT_MS));
@@ -1250,6 +1270,176 @@ test_tls_nodes_talk_and_outsiders_cannot_connect(void **state)
     nftw(tls_dir, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
+/* Strangers fill the unprivileged places; a reserved key and our own dial still get in. */
+static void
+test_strangers_cannot_crowd_out_validators_or_our_dials(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "crowd");
+    struct wallet_key *vk;
+    assert_int_equal(wallet_key_generate(&vk), IDL_OK);
+    struct raw validator = {.key = vk};
+    struct node a, b;
+    node_init(&a, "a", port_block(14), g);
+    node_init(&b, "b", port_block(14) + 1, g);
+    a.reserved = (const uint8_t(*)[SIG_PUBKEY_BYTES])vk->pk;
+    a.n_reserved = 1;
+    a.inbound_max = 2;
+    node_add_peer(&a, &b); /* b listens only later */
+    node_start(&a);
+
+    struct raw r1, r2, r3, rv;
+    raw_handshake(&r1, &a, RAW_GOOD);
+    expect_up(&a, r1.key->pk, true);
+    raw_handshake(&r2, &a, RAW_GOOD);
+    expect_up(&a, r2.key->pk, true);
+    raw_handshake(&r3, &a, RAW_GOOD); /* the places are taken */
+    assert_true(raw_closed_within(r3.s, WAIT_MS));
+    assert_int_equal(node_key(&a, r3.key->pk).ups, 0);
+
+    raw_handshake_as(&rv, &a, RAW_GOOD, &validator);
+    expect_up(&a, vk->pk, true);
+    node_start(&b);
+    expect_up(&a, b.key->pk, true);
+    expect_up(&b, a.key->pk, true);
+    assert_false(raw_closed_within(r1.s, QUIET_MS)); /* nobody was pushed out */
+
+    raw_close(&r1);
+    raw_close(&r2);
+    raw_close(&r3);
+    raw_close(&rv);
+    wallet_key_free(vk);
+    node_fini(&a);
+    node_fini(&b);
+}
+
+/* Connections that never say HELLO fill the inbound handshake places, not our dials. */
+static void
+test_silent_strangers_do_not_block_our_dials(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "mute");
+    struct node a, b;
+    node_init(&a, "a", port_block(15), g);
+    node_init(&b, "b", port_block(15) + 1, g);
+    a.inbound_max = 2;
+    node_add_peer(&a, &b);
+    node_start(&a);
+    nng_stream *s1 = raw_connect(&a), *s2 = raw_connect(&a), *s3 = raw_connect(&a);
+    assert_true(raw_closed_within(s3, WAIT_MS)); /* no place left for it */
+
+    node_start(&b);
+    expect_up(&a, b.key->pk, true);
+    /* Still held: the link came up while they kept their places (not when they timed out). */
+    assert_false(raw_closed_within(s1, 100));
+    nng_stream_free(s1);
+    nng_stream_free(s2);
+    nng_stream_free(s3);
+    node_fini(&a);
+    node_fini(&b);
+}
+
+/* An address that answers with our own key, without proving it, is dialled again. */
+static void
+test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "claim");
+    struct node a;
+    node_init(&a, "a", port_block(16), g);
+    char fake_addr[32], url[64];
+    snprintf(fake_addr, sizeof(fake_addr), "127.0.0.1:%u", port_block(16) + 1);
+    snprintf(url, sizeof(url), "tcp://%s", fake_addr);
+    nng_stream_listener *l;
+    assert_int_equal(nng_stream_listener_alloc(&l, url), 0);
+    assert_int_equal(nng_stream_listener_listen(l), 0);
+    snprintf(a.peer_addr[0], sizeof(a.peer_addr[0]), "%s", fake_addr);
+    a.peers[0] = a.peer_addr[0];
+    a.n_peers = 1;
+    node_start(&a);
+
+    nng_aio *aio;
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    for (int dial = 0; dial < 2; dial++) {
+        nng_aio_set_timeout(aio, WAIT_MS);
+        nng_stream_listener_accept(l, aio);
+        nng_aio_wait(aio);
+        assert_int_equal(nng_aio_result(aio), 0); /* the second: a dialled again */
+        nng_stream *s = nng_aio_get_output(aio, 0);
+        /* A HELLO with a's own key and genesis; no AUTH can follow it. */
+        const char *listen = "127.0.0.1:1";
+        uint8_t hello[P2P_HELLO_FIXED_BYTES + 16];
+        memcpy(hello, P2P_MAGIC, 4);
+        hello[4] = 0;
+        hello[5] = P2P_VERSION;
+        memcpy(hello + 6, a.genesis, HASH_BYTES);
+        memcpy(hello + 6 + HASH_BYTES, a.key->pk, SIG_PUBKEY_BYTES);
+        memset(hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, 7, P2P_CHALLENGE_BYTES);
+        hello[P2P_HELLO_FIXED_BYTES - 1] = (uint8_t)strlen(listen);
+        memcpy(hello + P2P_HELLO_FIXED_BYTES, listen, strlen(listen));
+        size_t n = P2P_HELLO_FIXED_BYTES + strlen(listen);
+        assert_int_equal(raw_io(s, true, hello, n, WAIT_MS), 0);
+        uint8_t theirs[P2P_HELLO_FIXED_BYTES];
+        assert_int_equal(raw_io(s, false, theirs, sizeof(theirs), WAIT_MS), 0);
+        nng_stream_free(s);
+    }
+    nng_aio_free(aio);
+    assert_int_equal(node_ups(&a), 0);
+    node_fini(&a);
+    nng_stream_listener_free(l);
+}
+
+/* Large frames of strangers share P2P_RX_SHARED_BYTES_MAX, and must arrive in time. */
+static void
+test_large_frames_of_strangers_are_bounded_in_bytes_and_time(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "large");
+    struct node a;
+    node_init(&a, "a", port_block(17), g);
+    node_start(&a);
+    _Static_assert(2 * (uint64_t)P2P_FRAME_MAX > P2P_RX_SHARED_BYTES_MAX, "two do not fit");
+
+    uint8_t start[4 + 1000] = {0};
+    struct raw r1, r2, r3;
+    raw_handshake(&r1, &a, RAW_GOOD);
+    expect_up(&a, r1.key->pk, true);
+    codec_be32_put(start, P2P_FRAME_MAX);
+    assert_int_equal(raw_io(r1.s, true, start, sizeof(start), WAIT_MS), 0);
+    raw_handshake(&r2, &a, RAW_GOOD);
+    expect_up(&a, r2.key->pk, true);
+    assert_int_equal(raw_io(r2.s, true, start, sizeof(start), WAIT_MS), 0);
+    /* One of the two is past the shared bound (whichever the node read second). */
+    struct raw *closed = NULL, *open = NULL;
+    for (uint64_t end = now_ms() + WAIT_MS; !closed && now_ms() < end;) {
+        if (raw_closed_within(r1.s, 50))
+            closed = &r1, open = &r2;
+        else if (raw_closed_within(r2.s, 50))
+            closed = &r2, open = &r1;
+    }
+    assert_non_null(closed);
+    assert_false(raw_closed_within(open->s, QUIET_MS));
+
+    /* 64 KiB, begun and never finished: closed after the grace period. */
+    raw_handshake(&r3, &a, RAW_GOOD);
+    expect_up(&a, r3.key->pk, true);
+    codec_be32_put(start, 64 * 1024);
+    assert_int_equal(raw_io(r3.s, true, start, sizeof(start), WAIT_MS), 0);
+    uint64_t t0 = now_ms();
+    assert_true(raw_closed_within(r3.s, P2P_FRAME_GRACE_MS + 3000));
+    assert_true(now_ms() - t0 >= P2P_FRAME_GRACE_MS - 500);
+    assert_int_equal(node_key(&a, r3.key->pk).got, 0);
+
+    raw_close(&r1);
+    raw_close(&r2);
+    raw_close(&r3);
+    node_fini(&a);
+}
+
 int
 main(void)
 {
@@ -1271,6 +1461,10 @@ main(void)
         cmocka_unit_test(test_stop_with_frames_in_flight_is_clean),
         cmocka_unit_test(test_bad_configurations_are_refused),
         cmocka_unit_test(test_tls_nodes_talk_and_outsiders_cannot_connect),
+        cmocka_unit_test(test_strangers_cannot_crowd_out_validators_or_our_dials),
+        cmocka_unit_test(test_silent_strangers_do_not_block_our_dials),
+        cmocka_unit_test(test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler),
+        cmocka_unit_test(test_large_frames_of_strangers_are_bounded_in_bytes_and_time),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (rc == 0)
