@@ -24,6 +24,7 @@ static const char *const messages[] = {
     [IDL_ERR_CRYPTO] = "cryptographic failure",
     [IDL_ERR_UNAVAILABLE] = "unavailable",
     [IDL_ERR_TIMEOUT] = "timed out",
+    [IDL_ERR_NOT_FILE] = "not a regular file",
 };
 
 static const char *const names[] = {
@@ -46,6 +47,7 @@ static const char *const names[] = {
     [IDL_ERR_CRYPTO] = "crypto",
     [IDL_ERR_UNAVAILABLE] = "unavailable",
     [IDL_ERR_TIMEOUT] = "timeout",
+    [IDL_ERR_NOT_FILE] = "not_a_file",
 };
 
 _Static_assert(IDL_ARRAY_LEN(messages) == IDL_ERR__COUNT, "every error has a message");

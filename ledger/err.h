@@ -35,6 +35,7 @@ typedef enum {
     IDL_ERR_CRYPTO,     /* a cryptographic primitive failed (bad key, wrong passphrase) */
     IDL_ERR_UNAVAILABLE,/* a peer or service cannot be reached */
     IDL_ERR_TIMEOUT,    /* gave up waiting */
+    IDL_ERR_NOT_FILE,   /* a path names a directory, pipe or device, not a regular file */
     IDL_ERR__COUNT
 } idl_err;
 

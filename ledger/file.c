@@ -95,13 +95,19 @@ idl_err
 file_read_all(const char *path, size_t max, struct idl_bytes *out)
 {
     memset(out, 0, sizeof(*out));
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* Non-blocking: opening a named pipe would otherwise wait for a writer, for ever. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0)
-        return errno == ENOENT ? IDL_ERR_NOT_FOUND : IDL_ERR_IO;
+        return errno == ENOENT                     ? IDL_ERR_NOT_FOUND
+               : errno == EACCES || errno == EPERM ? IDL_ERR_DENIED
+                                                   : IDL_ERR_IO;
     struct stat st;
-    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    idl_err rc = fstat(fd, &st) != 0    ? IDL_ERR_IO
+                 : !S_ISREG(st.st_mode) ? IDL_ERR_NOT_FILE
+                                        : IDL_OK;
+    if (rc) {
         close(fd);
-        return IDL_ERR_IO;
+        return rc;
     }
     if ((size_t)st.st_size > max) {
         close(fd);

@@ -28,7 +28,9 @@ IDL_MUST_USE idl_err file_write_new(const char *path, const void *data, size_t l
 
 /*
  * Reads the whole file (at most max bytes) into out (malloc'd, NUL-terminated for
- * convenience; out->len excludes the NUL). IDL_ERR_NOT_FOUND, IDL_ERR_TOO_LARGE, IDL_ERR_IO.
+ * convenience; out->len excludes the NUL). IDL_ERR_NOT_FOUND, IDL_ERR_DENIED (no permission),
+ * IDL_ERR_NOT_FILE (a directory, named pipe or device: refused at once, never waited on),
+ * IDL_ERR_TOO_LARGE, IDL_ERR_IO.
  */
 IDL_MUST_USE idl_err file_read_all(const char *path, size_t max, struct idl_bytes *out);
 

@@ -273,10 +273,20 @@ test_read_all_of_directory_is_an_error(void **state)
 {
     struct ft *t = *state;
     struct idl_bytes got;
-    idl_err rc = file_read_all(t->dir, 1 << 20, &got);
-    assert_int_not_equal(rc, IDL_OK);
-    assert_int_not_equal(rc, IDL_ERR_NOT_FOUND);
-    assert_int_equal(rc, IDL_ERR_IO);
+    assert_int_equal(file_read_all(t->dir, 1 << 20, &got), IDL_ERR_NOT_FILE);
+    assert_null(got.data);
+}
+
+/* A named pipe with no writer: refused at once (opening it plainly would wait for ever). */
+static void
+test_read_all_of_named_pipe_is_refused_without_waiting(void **state)
+{
+    struct ft *t = *state;
+    char p[PATH_MAX];
+    path_in(t, "fifo", p);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    struct idl_bytes got;
+    assert_int_equal(file_read_all(p, 1 << 20, &got), IDL_ERR_NOT_FILE);
     assert_null(got.data);
 }
 
@@ -361,6 +371,7 @@ main(void)
         T(test_read_all_refuses_file_bigger_than_max),
         T(test_read_all_missing_file_is_not_found),
         T(test_read_all_of_directory_is_an_error),
+        T(test_read_all_of_named_pipe_is_refused_without_waiting),
         T(test_mkdirs_creates_nested_directories),
         T(test_mkdirs_is_fine_when_directories_exist),
         T(test_mkdirs_refuses_path_through_a_regular_file),
