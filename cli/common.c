@@ -6,7 +6,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -231,41 +230,12 @@ cli_signed_post(struct cli *c, const char *path, json_t *body, json_t **reply)
 int
 cli_passphrase(struct cli *c, char *buf, size_t n, const char *prompt)
 {
-    if (c->passphrase_file) {
-        struct idl_bytes text;
-        if (file_read_all(c->passphrase_file, n - 1, &text) != IDL_OK)
-            return cli_usage(c, "cannot read the passphrase file %s", c->passphrase_file);
-        size_t len = text.len;
-        while (len && (text.data[len - 1] == '\n' || text.data[len - 1] == '\r'))
-            len--;
-        memcpy(buf, text.data, len);
-        buf[len] = '\0';
-        sodium_memzero(text.data, text.len);
-        free(text.data);
-        return EXIT_OK_;
-    }
-    const char *env = getenv("IDLEDGER_PASSPHRASE");
-    if (env) {
-        snprintf(buf, n, "%s", env);
-        return EXIT_OK_;
-    }
-    if (!isatty(STDIN_FILENO))
+    char why[PATH_MAX + 128];
+    idl_err rc = wallet_passphrase_read(c->passphrase_file, "IDLEDGER_PASSPHRASE", prompt, buf, n,
+                                        why, sizeof(why));
+    if (rc == IDL_ERR_NOT_FOUND && !why[0])
         return cli_usage(c, "no passphrase: give --passphrase-file or set IDLEDGER_PASSPHRASE");
-    /* Echo goes off before the prompt shows: an answer typed (or pasted) as soon as the
-     * prompt appears is neither echoed nor flushed away. */
-    struct termios old, quiet;
-    tcgetattr(STDIN_FILENO, &old);
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    fprintf(stderr, "%s", prompt);
-    char *got = fgets(buf, (int)n, stdin);
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    fprintf(stderr, "\n");
-    if (!got)
-        return cli_usage(c, "no passphrase given");
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return EXIT_OK_;
+    return rc ? cli_usage(c, "%s", why) : EXIT_OK_;
 }
 
 int

@@ -13,7 +13,6 @@
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
 #include <unistd.h>
 
 #include "ledger/file.h"
@@ -45,45 +44,16 @@ static const char usage[] =
 static int
 read_passphrase(const struct node_config *c, char *buf, size_t n)
 {
-    if (c->key_passphrase_file[0]) {
-        struct idl_bytes text;
-        if (file_read_all(c->key_passphrase_file, n - 1, &text) != IDL_OK) {
-            fprintf(stderr, "idledgerd: cannot read %s\n", c->key_passphrase_file);
-            return -1;
-        }
-        size_t len = text.len;
-        while (len && (text.data[len - 1] == '\n' || text.data[len - 1] == '\r'))
-            len--;
-        memcpy(buf, text.data, len);
-        buf[len] = '\0';
-        sodium_memzero(text.data, text.len);
-        free(text.data);
-        return 0;
-    }
-    const char *env = getenv("IDLEDGERD_PASSPHRASE");
-    if (env) {
-        snprintf(buf, n, "%s", env);
-        return 0;
-    }
-    if (!isatty(STDIN_FILENO)) {
-        fprintf(stderr, "idledgerd: no passphrase (set key_passphrase_file or "
-                        "$IDLEDGERD_PASSPHRASE)\n");
-        return -1;
-    }
-    /* Echo off before the prompt, so an answer typed at once is not echoed or flushed. */
-    struct termios old, quiet;
-    tcgetattr(STDIN_FILENO, &old);
-    quiet = old;
-    quiet.c_lflag &= ~(tcflag_t)ECHO;
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
-    fprintf(stderr, "passphrase for %s: ", c->key);
-    char *got = fgets(buf, (int)n, stdin);
-    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
-    fprintf(stderr, "\n");
-    if (!got)
-        return -1;
-    buf[strcspn(buf, "\r\n")] = '\0';
-    return 0;
+    char why[PATH_MAX + 128], prompt[PATH_MAX + 32];
+    snprintf(prompt, sizeof(prompt), "passphrase for %s: ", c->key);
+    idl_err rc = wallet_passphrase_read(c->key_passphrase_file, "IDLEDGERD_PASSPHRASE", prompt, buf,
+                                        n, why, sizeof(why));
+    if (rc == IDL_ERR_NOT_FOUND && !why[0])
+        snprintf(why, sizeof(why), "no passphrase (set key_passphrase_file or "
+                                   "$IDLEDGERD_PASSPHRASE)");
+    if (rc)
+        fprintf(stderr, "idledgerd: %s\n", why);
+    return rc ? -1 : 0;
 }
 
 static int
@@ -149,8 +119,8 @@ run(const char *home)
     signal(SIGTERM, SIG_DFL);
     signal(SIGPIPE, SIG_IGN);
 
-    char *pass = sodium_malloc(1024);
-    if (!pass || read_passphrase(&cfg, pass, 1024) != 0) {
+    char *pass = sodium_malloc(WALLET_PASSPHRASE_MAX);
+    if (!pass || read_passphrase(&cfg, pass, WALLET_PASSPHRASE_MAX) != 0) {
         if (pass)
             sodium_free(pass);
         return 1;

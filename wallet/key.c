@@ -11,6 +11,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <termios.h>
+#include <unistd.h>
 
 #include "ledger/codec.h"
 #include "ledger/file.h"
@@ -226,5 +228,77 @@ wallet_key_load(struct wallet_key **out, const char *path, const char *passphras
         return rc;
     }
     *out = k;
+    return IDL_OK;
+}
+
+/* The passphrase in text (len bytes) into buf, if it fits and holds no NUL. */
+static idl_err
+passphrase_take(const char *text, size_t len, const char *from, char *buf, size_t n, char *why,
+                size_t why_len)
+{
+    if (memchr(text, '\0', len)) {
+        snprintf(why, why_len, "the passphrase in %s holds a NUL byte", from);
+        return IDL_ERR_INVALID;
+    }
+    if (len >= n) {
+        snprintf(why, why_len, "the passphrase in %s is longer than %zu bytes", from, n - 1);
+        return IDL_ERR_TOO_LARGE;
+    }
+    memcpy(buf, text, len);
+    buf[len] = '\0';
+    return IDL_OK;
+}
+
+idl_err
+wallet_passphrase_read(const char *file, const char *env, const char *prompt, char *buf, size_t n,
+                       char *why, size_t why_len)
+{
+    IDL_ASSERT(n > 1 && n <= WALLET_PASSPHRASE_MAX);
+    buf[0] = '\0';
+    snprintf(why, why_len, "%s", "");
+    if (file && file[0]) {
+        struct idl_bytes text;
+        idl_err rc = file_read_all(file, WALLET_PASSPHRASE_MAX, &text);
+        if (rc) {
+            snprintf(why, why_len, "cannot read the passphrase file %s: %s", file,
+                     rc == IDL_ERR_TOO_LARGE ? "larger than a passphrase can be"
+                                             : idl_strerror(rc));
+            return rc == IDL_ERR_NOT_FOUND ? IDL_ERR_IO : rc;
+        }
+        size_t len = text.len;
+        while (len && (text.data[len - 1] == '\n' || text.data[len - 1] == '\r'))
+            len--;
+        rc = passphrase_take((const char *)text.data, len, file, buf, n, why, why_len);
+        sodium_memzero(text.data, text.len);
+        free(text.data);
+        return rc;
+    }
+    const char *value = env ? getenv(env) : NULL;
+    if (value)
+        return passphrase_take(value, strlen(value), env, buf, n, why, why_len);
+    if (!isatty(STDIN_FILENO))
+        return IDL_ERR_NOT_FOUND;
+    /* Echo goes off before the prompt shows: an answer typed (or pasted) as soon as the
+     * prompt appears is neither echoed nor flushed away. */
+    struct termios old, quiet;
+    tcgetattr(STDIN_FILENO, &old);
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)ECHO;
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    fprintf(stderr, "%s", prompt);
+    char *got = fgets(buf, (int)n, stdin);
+    tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+    fprintf(stderr, "\n");
+    if (!got) {
+        snprintf(why, why_len, "no passphrase given");
+        return IDL_ERR_NOT_FOUND;
+    }
+    size_t len = strcspn(buf, "\r\n");
+    if (len == n - 1 && buf[len] == '\0') {
+        sodium_memzero(buf, n);
+        snprintf(why, why_len, "the passphrase typed is longer than %zu bytes", n - 2);
+        return IDL_ERR_TOO_LARGE;
+    }
+    buf[len] = '\0';
     return IDL_OK;
 }

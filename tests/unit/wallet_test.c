@@ -8,7 +8,9 @@
  * (ciphertext, nonce, a swapped-in valid public key: IDL_ERR_CRYPTO), wallet_key_pubkey
  * without the passphrase, files that are not key files / truncated / not JSON
  * (IDL_ERR_MALFORMED), a missing file (IDL_ERR_NOT_FOUND), and absurd KDF limits refused
- * before Argon2 runs. Argon2id runs six times in all (one save, five loads).
+ * before Argon2 runs. Argon2id runs six times in all (one save, five loads). Passphrases
+ * (wallet_passphrase_read): a final line break dropped; too long for the buffer (file or
+ * environment), a NUL byte, or a named pipe refused, never cut.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -414,6 +416,57 @@ test_absurd_kdf_limits_are_refused_not_run(void **state)
     }
 }
 
+/* A passphrase that does not fit, or holds a NUL, is refused, never cut; a pipe is not read. */
+static void
+test_passphrase_is_read_whole_or_refused(void **state)
+{
+    struct ws *w = *state;
+    char p[128], buf[WALLET_PASSPHRASE_MAX], why[512];
+    variant_path(w, "pass.txt", p);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("correct horse\r\n", f);
+    fclose(f);
+    assert_int_equal(wallet_passphrase_read(p, NULL, "", buf, sizeof(buf), why, sizeof(why)),
+                     IDL_OK);
+    assert_string_equal(buf, "correct horse");
+    /* Eight bytes fit a buffer of nine; nine do not. */
+    assert_int_equal(wallet_passphrase_read(p, NULL, "", buf, 9, why, sizeof(why)),
+                     IDL_ERR_TOO_LARGE);
+    assert_non_null(strstr(why, "longer than 8 bytes"));
+    assert_null(strstr(why, "correct"));
+
+    f = fopen(p, "w");
+    assert_non_null(f);
+    fwrite("abcdefgh\0zzzz", 1, 13, f);
+    fclose(f);
+    assert_int_equal(wallet_passphrase_read(p, NULL, "", buf, sizeof(buf), why, sizeof(why)),
+                     IDL_ERR_INVALID);
+    assert_non_null(strstr(why, "NUL"));
+
+    variant_path(w, "pass.fifo", p);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    assert_int_equal(wallet_passphrase_read(p, NULL, "", buf, sizeof(buf), why, sizeof(why)),
+                     IDL_ERR_NOT_FILE);
+
+    char *long_one = malloc(WALLET_PASSPHRASE_MAX + 1);
+    assert_non_null(long_one);
+    memset(long_one, 'x', WALLET_PASSPHRASE_MAX);
+    long_one[WALLET_PASSPHRASE_MAX] = '\0';
+    setenv("IDL_TEST_PASSPHRASE", long_one, 1);
+    assert_int_equal(
+        wallet_passphrase_read(NULL, "IDL_TEST_PASSPHRASE", "", buf, sizeof(buf), why, sizeof(why)),
+        IDL_ERR_TOO_LARGE);
+    long_one[WALLET_PASSPHRASE_MAX - 1] = '\0';
+    setenv("IDL_TEST_PASSPHRASE", long_one, 1);
+    assert_int_equal(
+        wallet_passphrase_read(NULL, "IDL_TEST_PASSPHRASE", "", buf, sizeof(buf), why, sizeof(why)),
+        IDL_OK);
+    assert_int_equal(strlen(buf), WALLET_PASSPHRASE_MAX - 1);
+    unsetenv("IDL_TEST_PASSPHRASE");
+    free(long_one);
+}
+
 static void
 test_free_of_null_key_is_harmless(void **state)
 {
@@ -447,6 +500,7 @@ main(void)
         cmocka_unit_test(test_truncated_key_file_is_malformed),
         cmocka_unit_test(test_missing_key_file_is_not_found),
         cmocka_unit_test(test_absurd_kdf_limits_are_refused_not_run),
+        cmocka_unit_test(test_passphrase_is_read_whole_or_refused),
         cmocka_unit_test(test_free_of_null_key_is_harmless),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
