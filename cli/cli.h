@@ -87,6 +87,8 @@ int cli_http_auth(struct cli *c, const char *method, const char *path, const cha
 
 /* Prints a JSON value (pretty) to stdout. */
 void cli_print_json(json_t *v);
+/* The same, then drops v (a new reference; NULL prints nothing). */
+void cli_print_json_new(json_t *v);
 
 /* Unix milliseconds as local "YYYY-MM-DD HH:MM:SS" in out (at least 20 bytes). */
 void cli_time_text(long long ms, char *out, size_t n);

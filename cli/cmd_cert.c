@@ -3,8 +3,11 @@
  * lifecycle transactions, showing a certificate, checking a signature, the real-name
  * check, and the read-audit log an organisation's auditor lists.
  */
+#include <ctype.h>
+#include <limits.h>
 #include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -295,18 +298,21 @@ static int
 cmd_cert_verify_signature(struct cli *c)
 {
     int rc = EXIT_OK_;
-    const char *fp = cli_get(c, "fingerprint");
+    const char *fp = cli_get(c, "fingerprint"), *at = cli_get(c, "at");
     if (!fp)
         return cli_usage(c, "--fingerprint FP is required");
+    char *end = NULL;
+    long long at_s = at ? strtoll(at, &end, 10) : 0;
+    if (at && (!isdigit((unsigned char)at[0]) || *end || at_s == LLONG_MAX))
+        return cli_usage(c, "--at takes seconds since 1970 (digits only)");
     char *msg = b64_file(c, "message", &rc);
     char *sig = msg ? b64_file(c, "signature", &rc) : NULL;
     json_t *req = NULL, *reply = NULL;
     if (!rc) {
         req = json_pack("{s:s, s:s, s:s}", "fingerprint", fp, "message_b64", msg,
                         "signature_b64", sig);
-        const char *at = cli_get(c, "at");
         if (at)
-            json_object_set_new(req, "at", json_integer(strtoll(at, NULL, 10)));
+            json_object_set_new(req, "at", json_integer(at_s));
         rc = cli_post(c, "/v1/certs/verify-signature", req, &reply);
     }
     free(msg);

@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/http.h"
 #include "cli/import_read.h"
 #include "ledger/codec.h"
 #include "ledger/idnum.h"
@@ -983,18 +984,9 @@ static int
 conn_request(const struct conn *k, nng_http_req **req, const char *method, const char *path,
              const char *body)
 {
-    char url[1024];
-    size_t base = strlen(k->c->node);
-    while (base && k->c->node[base - 1] == '/')
-        base--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)base, k->c->node, path);
-    nng_url *u = NULL;
-    int rv = nng_url_parse(&u, url);
-    if (!rv)
-        rv = nng_http_req_alloc(req, u);
+    nng_url *u;
+    int rv = cli_http_request(k->c, method, path, &u, req);
     nng_url_free(u);
-    if (!rv)
-        rv = nng_http_req_set_method(*req, method);
     if (!rv && k->auth[0])
         rv = nng_http_req_set_header(*req, "Authorization", k->auth);
     if (!rv && body)

@@ -40,7 +40,7 @@ cmd_key_new(struct cli *c)
         char hex[2 * SIG_PUBKEY_BYTES + 1];
         codec_hex_encode(hex, k->pk, SIG_PUBKEY_BYTES);
         if (c->json)
-            printf("{\"pubkey\": \"%s\", \"file\": \"%s\"}\n", hex, out);
+            cli_print_json_new(json_pack("{s:s, s:s}", "pubkey", hex, "file", out));
         else
             printf("%s\n", hex);
     }
@@ -65,7 +65,7 @@ cmd_key_show(struct cli *c)
     char hex[2 * SIG_PUBKEY_BYTES + 1];
     codec_hex_encode(hex, pk, SIG_PUBKEY_BYTES);
     if (c->json)
-        printf("{\"pubkey\": \"%s\"}\n", hex);
+        cli_print_json_new(json_pack("{s:s}", "pubkey", hex));
     else
         printf("%s\n", hex);
     return EXIT_OK_;
@@ -116,8 +116,9 @@ cmd_testnet(struct cli *c)
     if (testnet_write(&o, why, sizeof(why)) != IDL_OK)
         return cli_fail(c, EXIT_USAGE, "%s", why);
     if (c->json) {
-        printf("{\"dir\": \"%s\", \"validators\": %u, \"replicas\": %u, \"base_port\": %u}\n",
-               o.dir, o.validators, o.replicas, o.base_port);
+        cli_print_json_new(json_pack("{s:s, s:i, s:i, s:i}", "dir", o.dir, "validators",
+                                     (int)o.validators, "replicas", (int)o.replicas, "base_port",
+                                     (int)o.base_port));
         return EXIT_OK_;
     }
     printf("wrote a %u-validator%s network to %s (chain %s, root %s %s)\n", o.validators,

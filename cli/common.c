@@ -76,6 +76,14 @@ cli_print_json(json_t *v)
 }
 
 void
+cli_print_json_new(json_t *v)
+{
+    if (v)
+        cli_print_json(v);
+    json_decref(v);
+}
+
+void
 cli_time_text(long long ms, char *out, size_t n)
 {
     time_t t = (time_t)(ms / 1000);

@@ -3,12 +3,10 @@
  * the API token sent as a bearer token. Calls are synchronous (nng_aio_wait) with a
  * per-call timeout so an unreachable node fails fast with exit code 3.
  */
-#include <nng/nng.h>
-#include <nng/supplemental/http/http.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli/cli.h"
+#include "cli/http.h"
 
 #define CALL_TIMEOUT_MS 15000
 
@@ -41,32 +39,55 @@ cli_http_auth(struct cli *c, const char *method, const char *path, const char *t
     return http_call(c, method, path, text, auth, reply, why, why_len);
 }
 
+int
+cli_http_request(const struct cli *c, const char *method, const char *path, nng_url **u,
+                 nng_http_req **req)
+{
+    size_t base = strlen(c->node);
+    while (base && c->node[base - 1] == '/')
+        base--;
+    char url[1024], uri[1024];
+    snprintf(url, sizeof(url), "%.*s%s", (int)base, c->node, path);
+    const char *scheme = strstr(c->node, "://");
+    const char *prefix = scheme ? strchr(scheme + 3, '/') : NULL;
+    size_t prefix_len = prefix && prefix < c->node + base ? (size_t)(c->node + base - prefix) : 0;
+    snprintf(uri, sizeof(uri), "%.*s%s", (int)prefix_len, prefix_len ? prefix : "", path);
+    *u = NULL;
+    *req = NULL;
+    int rv = nng_url_parse(u, url);
+    if (!rv)
+        rv = nng_http_req_alloc(req, *u);
+    if (!rv)
+        rv = nng_http_req_set_uri(*req, uri);
+    if (!rv)
+        rv = nng_http_req_set_method(*req, method);
+    if (rv) {
+        if (*req)
+            nng_http_req_free(*req);
+        nng_url_free(*u);
+        *u = NULL;
+        *req = NULL;
+    }
+    return rv;
+}
+
 static int
 http_call(struct cli *c, const char *method, const char *path, const char *text,
           const char *auth, json_t **reply, char *why, size_t why_len)
 {
     *reply = NULL;
-    char url[1024];
-    size_t base = strlen(c->node);
-    while (base && c->node[base - 1] == '/')
-        base--;
-    snprintf(url, sizeof(url), "%.*s%s", (int)base, c->node, path);
     nng_url *u = NULL;
     nng_http_client *client = NULL;
     nng_http_req *req = NULL;
     nng_http_res *res = NULL;
     nng_aio *aio = NULL;
-    int status = 0, rv = nng_url_parse(&u, url);
+    int status = 0, rv = cli_http_request(c, method, path, &u, &req);
     if (!rv)
         rv = nng_http_client_alloc(&client, u);
-    if (!rv)
-        rv = nng_http_req_alloc(&req, u);
     if (!rv)
         rv = nng_http_res_alloc(&res);
     if (!rv)
         rv = nng_aio_alloc(&aio, NULL, NULL);
-    if (!rv)
-        rv = nng_http_req_set_method(req, method);
     if (!rv && auth)
         rv = nng_http_req_set_header(req, "Authorization", auth);
     if (!rv && text) {

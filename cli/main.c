@@ -12,6 +12,7 @@
 
 #include "cli/cli.h"
 #include "ledger/file.h"
+#include "ledger/schema.h"
 
 #ifndef IDL_VERSION
 #define IDL_VERSION "dev"
@@ -172,6 +173,10 @@ load_token(struct cli *c)
     } else if (env) {
         snprintf(c->token, sizeof(c->token), "%s", env);
     }
+    /* It goes into a header line: a line break in it would start another header. */
+    for (const char *p = c->token; *p; p++)
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+            return cli_usage(c, "the API token holds a space or control character");
     return EXIT_OK_;
 }
 
@@ -182,6 +187,11 @@ parse(struct cli *c, int argc, char **argv, int *help)
     char *words[16];
     int nraw = 0, nwords = 0;
     *help = 0;
+    /* A request body must be UTF-8 text: a value that is not would be dropped from it. */
+    for (int i = 1; i < argc; i++)
+        if (!schema_text_valid(argv[i], strlen(argv[i])))
+            return cli_usage(c, "argument %d is not UTF-8 text (or holds a control character)",
+                             i);
     for (int i = 1; i < argc; i++) {
         if (strncmp(argv[i], "--", 2) != 0 || argv[i][2] == '\0') {
             if (nwords == 16)
@@ -194,6 +204,9 @@ parse(struct cli *c, int argc, char **argv, int *help)
         const char *arg = argv[i] + 2, *eq = strchr(arg, '=');
         struct raw_opt *o = &raw[nraw++];
         snprintf(o->name, sizeof(o->name), "%.*s", eq ? (int)(eq - arg) : (int)strlen(arg), arg);
+        for (int k = 0; k < nraw - 1; k++)
+            if (!strcmp(raw[k].name, o->name)) /* which one was meant? */
+                return cli_usage(c, "--%s is given twice", o->name);
         if (eq)
             o->value = eq + 1;
         else if (any_takes_value(o->name)) {

@@ -8,6 +8,8 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,8 +93,12 @@ file_write_new(const char *path, const void *data, size_t len, mode_t mode)
     return file_sync_dir(path);
 }
 
-idl_err
-file_read_all(const char *path, size_t max, struct idl_bytes *out)
+/*
+ * Reads path whole into out: a regular file, or with pipe_ms >= 0 a named pipe too, until
+ * its writer closes it, waiting at most pipe_ms for each chunk.
+ */
+static idl_err
+read_whole(const char *path, size_t max, int pipe_ms, struct idl_bytes *out)
 {
     memset(out, 0, sizeof(*out));
     /* Non-blocking: opening a named pipe would otherwise wait for a writer, for ever. */
@@ -102,43 +108,66 @@ file_read_all(const char *path, size_t max, struct idl_bytes *out)
                : errno == EACCES || errno == EPERM ? IDL_ERR_DENIED
                                                    : IDL_ERR_IO;
     struct stat st;
-    idl_err rc = fstat(fd, &st) != 0    ? IDL_ERR_IO
-                 : !S_ISREG(st.st_mode) ? IDL_ERR_NOT_FILE
-                                        : IDL_OK;
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    if ((size_t)st.st_size > max) {
-        close(fd);
-        return IDL_ERR_TOO_LARGE;
-    }
-    size_t cap = (size_t)st.st_size + 1, len = 0;
-    uint8_t *buf = malloc(cap);
-    if (!buf) {
-        close(fd);
-        return IDL_ERR_NOMEM;
-    }
-    for (;;) {
+    bool pipe = false;
+    idl_err rc = IDL_OK;
+    if (fstat(fd, &st) != 0)
+        rc = IDL_ERR_IO;
+    else if (S_ISFIFO(st.st_mode) && pipe_ms >= 0)
+        pipe = true;
+    else if (!S_ISREG(st.st_mode))
+        rc = IDL_ERR_NOT_FILE;
+    else if ((size_t)st.st_size > max)
+        rc = IDL_ERR_TOO_LARGE;
+    /* A file is read up to the size fstat gave (one that grows meanwhile is cut there); a
+     * pipe up to max, and one byte more tells it was longer. */
+    size_t cap = (pipe ? max + 1 : (size_t)st.st_size) + 1, len = 0;
+    uint8_t *buf = rc ? NULL : malloc(cap);
+    if (!rc && !buf)
+        rc = IDL_ERR_NOMEM;
+    while (!rc && len < cap - 1) {
+        if (pipe) {
+            struct pollfd pfd = {.fd = fd, .events = POLLIN};
+            int ready = poll(&pfd, 1, pipe_ms);
+            if (ready < 0 && errno == EINTR)
+                continue;
+            if (ready <= 0) {
+                rc = ready == 0 ? IDL_ERR_TIMEOUT : IDL_ERR_IO;
+                break;
+            }
+        }
         ssize_t n = read(fd, buf + len, cap - 1 - len);
         if (n < 0 && errno == EINTR)
             continue;
-        if (n < 0) {
-            free(buf);
-            close(fd);
-            return IDL_ERR_IO;
-        }
-        if (n == 0)
+        if (n < 0)
+            rc = IDL_ERR_IO;
+        if (n <= 0)
             break;
         len += (size_t)n;
-        if (len == cap - 1)
-            break; /* the file grew since fstat: take what its size said */
     }
     close(fd);
+    if (!rc && pipe && len > max)
+        rc = IDL_ERR_TOO_LARGE;
+    if (rc) {
+        free(buf);
+        return rc;
+    }
     buf[len] = '\0';
     out->data = buf;
     out->len = len;
     return IDL_OK;
+}
+
+idl_err
+file_read_all(const char *path, size_t max, struct idl_bytes *out)
+{
+    return read_whole(path, max, -1, out);
+}
+
+idl_err
+file_read_piped(const char *path, size_t max, int timeout_ms, struct idl_bytes *out)
+{
+    IDL_ASSERT(timeout_ms >= 0);
+    return read_whole(path, max, timeout_ms, out);
 }
 
 /* mkdir that accepts an existing directory, and only a directory. */

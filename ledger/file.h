@@ -34,6 +34,14 @@ IDL_MUST_USE idl_err file_write_new(const char *path, const void *data, size_t l
  */
 IDL_MUST_USE idl_err file_read_all(const char *path, size_t max, struct idl_bytes *out);
 
+/*
+ * The same, but a named pipe (a shell's <(command)) is read too, to its end, waiting at
+ * most timeout_ms for each chunk (IDL_ERR_TIMEOUT): for a passphrase, better not written to
+ * a file at all.
+ */
+IDL_MUST_USE idl_err file_read_piped(const char *path, size_t max, int timeout_ms,
+                                     struct idl_bytes *out);
+
 /* fsyncs the directory that contains path. */
 IDL_MUST_USE idl_err file_sync_dir(const char *path);
 

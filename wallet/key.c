@@ -258,10 +258,12 @@ wallet_passphrase_read(const char *file, const char *env, const char *prompt, ch
     snprintf(why, why_len, "%s", "");
     if (file && file[0]) {
         struct idl_bytes text;
-        idl_err rc = file_read_all(file, WALLET_PASSPHRASE_MAX, &text);
+        /* A pipe too (--passphrase-file <(pass show x)), given a minute to answer. */
+        idl_err rc = file_read_piped(file, WALLET_PASSPHRASE_MAX, 60000, &text);
         if (rc) {
             snprintf(why, why_len, "cannot read the passphrase file %s: %s", file,
                      rc == IDL_ERR_TOO_LARGE ? "larger than a passphrase can be"
+                     : rc == IDL_ERR_TIMEOUT ? "nothing came through the pipe for a minute"
                                              : idl_strerror(rc));
             return rc == IDL_ERR_NOT_FOUND ? IDL_ERR_IO : rc;
         }

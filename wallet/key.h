@@ -57,9 +57,9 @@ void wallet_key_free(struct wallet_key *k);
 
 /*
  * Reads a passphrase into buf (n bytes, at most WALLET_PASSPHRASE_MAX; the caller wipes it):
- * from the file `file` when it is set (a final line break dropped), else from the
- * environment variable `env` when it is set, else from the terminal after `prompt`, echo
- * off. One that does not fit buf, or a file holding a NUL byte, is refused rather than cut
+ * from the file `file` when it is set (a final line break dropped; a named pipe, such as a
+ * shell's <(command), is read to its end, given a minute), else from the environment
+ * variable `env` when it is set, else from the terminal after `prompt`, echo off. One that does not fit buf, or a file holding a NUL byte, is refused rather than cut
  * (a key sealed under a cut passphrase opens with the cut one). IDL_ERR_NOT_FOUND when there
  * is none (no file, no variable, no terminal); any error with a reason in why.
  */

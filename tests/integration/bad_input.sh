@@ -321,6 +321,32 @@ is "$(jq -r '[.reads[] | select(.client == "account:root-sysadmin") | .endpoint]
 is "$(jq -r '[.reads[] | select(.endpoint | startswith("POST /v1/persons/")) | .client] | unique | join(",")' "$OUT")" \
     "account:root-sysadmin" "no seal call refused at the door (token, auditor, secadmin) reached the handler"
 
+# ---------------------------------------------------------------- the CLI's own input
+
+# What the wallet is given wrongly is refused before anything is sent (exit 2), never
+# taken in part.
+expect_exit 2 "an option given twice is a usage error (which one was meant?)" \
+    "$IDL" --key "$ROOT_SYS" --basis "$(form twice)" org add --code 440200 --code 440300 \
+    --name 深圳市教育局 --kind city --parent 440000
+like "$(cat "$ERR")" "--code is given twice" "... and says which option"
+expect_exit 2 "a value that is not UTF-8 is a usage error, not dropped from the body" \
+    "$IDL" realname check --doc-type "$(printf '\377\376')" --name 王芳 --id-number 440106199003071231
+expect_exit 2 "cert verify-signature --at abc is a usage error, not 1970" \
+    "$IDL" cert verify-signature --fingerprint 00 --message /dev/null --signature /dev/null --at abc
+expect_exit 2 "an API token holding a line break is refused, not sent as a second header" \
+    env IDLEDGER_API_TOKEN="$(printf 'x\r\nX-Injected: yes')" "$IDL" account show root-sysadmin
+mkfifo "$T/fifo"
+expect_exit 2 "a named pipe as the --basis form is refused at once" \
+    "$IDL" --key "$ROOT_SYS" --basis "$T/fifo" org add --code 440200 --name 深圳市教育局 \
+    --kind city --parent 440000
+like "$(cat "$ERR")" "not a regular file" "... saying it is not a regular file"
+expect_exit 1 "a Chinese account id in a query reaches the node (not found), not 'unreachable'" \
+    "$IDL" account show 王芳
+is "$(height)" "$h0" "none of it committed anything"
+expect_exit 0 "key new --json writes valid JSON for a file name with a quote" \
+    env IDLEDGER_PASSPHRASE=12345678 "$IDL" --json key new --out "$T/q\"x.key"
+is "$(jq -r .file "$OUT")" "$T/q\"x.key" "... naming the file as given"
+
 # ---------------------------------------------------------------- still serving
 
 # A list of 100 signed transactions with broken entries among them (bad hex, a repeat, a

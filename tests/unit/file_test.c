@@ -18,6 +18,8 @@
 #include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -277,6 +279,49 @@ test_read_all_of_directory_is_an_error(void **state)
     assert_null(got.data);
 }
 
+struct pipe_writer {
+    const char *path, *text;
+};
+
+static void *
+pipe_write(void *arg)
+{
+    const struct pipe_writer *w = arg;
+    FILE *f = fopen(w->path, "w"); /* waits for the reader */
+    if (f) {
+        fputs(w->text, f);
+        fclose(f);
+    }
+    return NULL;
+}
+
+/* file_read_piped reads a pipe to its end, and gives up on one nobody writes to. */
+static void
+test_read_piped_reads_a_pipe_and_times_out_on_a_silent_one(void **state)
+{
+    struct ft *t = *state;
+    char p[PATH_MAX];
+    path_in(t, "pipe", p);
+    assert_int_equal(mkfifo(p, 0600), 0);
+    struct idl_bytes got;
+    assert_int_equal(file_read_piped(p, 1024, 100, &got), IDL_ERR_TIMEOUT);
+    assert_null(got.data);
+
+    struct pipe_writer w = {p, "from a pipe\n"};
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, pipe_write, &w), 0);
+    assert_int_equal(file_read_piped(p, 1024, 10000, &got), IDL_OK);
+    pthread_join(th, NULL);
+    assert_int_equal(got.len, strlen(w.text));
+    assert_string_equal((char *)got.data, w.text);
+    free(got.data);
+
+    signal(SIGPIPE, SIG_IGN); /* the reader may close before the writer is done */
+    assert_int_equal(pthread_create(&th, NULL, pipe_write, &w), 0);
+    assert_int_equal(file_read_piped(p, 4, 10000, &got), IDL_ERR_TOO_LARGE);
+    pthread_join(th, NULL);
+}
+
 /* A named pipe with no writer: refused at once (opening it plainly would wait for ever). */
 static void
 test_read_all_of_named_pipe_is_refused_without_waiting(void **state)
@@ -372,6 +417,7 @@ main(void)
         T(test_read_all_missing_file_is_not_found),
         T(test_read_all_of_directory_is_an_error),
         T(test_read_all_of_named_pipe_is_refused_without_waiting),
+        T(test_read_piped_reads_a_pipe_and_times_out_on_a_silent_one),
         T(test_mkdirs_creates_nested_directories),
         T(test_mkdirs_is_fine_when_directories_exist),
         T(test_mkdirs_refuses_path_through_a_regular_file),

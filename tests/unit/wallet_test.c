@@ -10,7 +10,7 @@
  * (IDL_ERR_MALFORMED), a missing file (IDL_ERR_NOT_FOUND), and absurd KDF limits refused
  * before Argon2 runs. Argon2id runs six times in all (one save, five loads). Passphrases
  * (wallet_passphrase_read): a final line break dropped; too long for the buffer (file or
- * environment), a NUL byte, or a named pipe refused, never cut.
+ * environment), a NUL byte, or a directory refused, never cut.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -416,7 +416,7 @@ test_absurd_kdf_limits_are_refused_not_run(void **state)
     }
 }
 
-/* A passphrase that does not fit, or holds a NUL, is refused, never cut; a pipe is not read. */
+/* A passphrase that does not fit, or holds a NUL, is refused, never cut. */
 static void
 test_passphrase_is_read_whole_or_refused(void **state)
 {
@@ -444,9 +444,7 @@ test_passphrase_is_read_whole_or_refused(void **state)
                      IDL_ERR_INVALID);
     assert_non_null(strstr(why, "NUL"));
 
-    variant_path(w, "pass.fifo", p);
-    assert_int_equal(mkfifo(p, 0600), 0);
-    assert_int_equal(wallet_passphrase_read(p, NULL, "", buf, sizeof(buf), why, sizeof(why)),
+    assert_int_equal(wallet_passphrase_read(w->dir, NULL, "", buf, sizeof(buf), why, sizeof(why)),
                      IDL_ERR_NOT_FILE);
 
     char *long_one = malloc(WALLET_PASSPHRASE_MAX + 1);
