@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ledger/block.h"
 #include "ledger/file.h"
 #include "ledger/schema.h"
 #include "node/log.h"
@@ -21,11 +22,12 @@ struct opt {
     size_t offset;
     size_t size;
     const char *def; /* default (text, parsed like a value); NULL = required */
+    uint32_t min, max; /* OPT_U32: the domain */
 };
 
 #define STR(n, f, d) {n, OPT_STR, offsetof(struct node_config, f), sizeof(((struct node_config *)0)->f), d}
 #define PATHOPT(n, f, d) {n, OPT_PATH, offsetof(struct node_config, f), sizeof(((struct node_config *)0)->f), d}
-#define U32(n, f, d) {n, OPT_U32, offsetof(struct node_config, f), sizeof(uint32_t), d}
+#define U32(n, f, d, lo, hi) {n, OPT_U32, offsetof(struct node_config, f), sizeof(uint32_t), d, lo, hi}
 
 static const struct opt opts[] = {
     STR("node_id", node_id, NULL),
@@ -38,12 +40,12 @@ static const struct opt opts[] = {
     PATHOPT("key", key, "node.key"),
     PATHOPT("key_passphrase_file", key_passphrase_file, ""),
     PATHOPT("data_dir", data_dir, "data"),
-    U32("block_max_txs", block_max_txs, "5000"),
-    U32("empty_blocks_ms", empty_blocks_ms, "0"),
-    U32("mempool_max_txs", mempool_max_txs, "100000"),
-    U32("timeout_propose_ms", timeout_propose_ms, "1000"),
-    U32("timeout_vote_ms", timeout_vote_ms, "500"),
-    U32("timeout_delta_ms", timeout_delta_ms, "500"),
+    U32("block_max_txs", block_max_txs, "5000", 1, LEDGER_BLOCK_TXS_MAX),
+    U32("empty_blocks_ms", empty_blocks_ms, "0", 0, 86400000), /* 0: none; else >= 100 */
+    U32("mempool_max_txs", mempool_max_txs, "100000", 1, 1000000),
+    U32("timeout_propose_ms", timeout_propose_ms, "1000", 50, 60000),
+    U32("timeout_vote_ms", timeout_vote_ms, "500", 50, 60000),
+    U32("timeout_delta_ms", timeout_delta_ms, "500", 0, 60000),
     PATHOPT("tls_cert", tls_cert, ""),
     PATHOPT("tls_key", tls_key, ""),
     PATHOPT("tls_ca", tls_ca, ""),
@@ -74,8 +76,9 @@ set_opt(struct node_config *c, const struct opt *o, json_t *v, char *why, size_t
 {
     if (o->type == OPT_U32) {
         json_int_t n = json_is_integer(v) ? json_integer_value(v) : -1;
-        if (n < 0 || n > UINT32_MAX) {
-            snprintf(why, why_len, "config: %s must be a non-negative integer", o->name);
+        if (n < o->min || n > o->max) {
+            snprintf(why, why_len, "config: %s must be an integer from %u to %u", o->name,
+                     o->min, o->max);
             return IDL_ERR_INVALID;
         }
         *(uint32_t *)((char *)c + o->offset) = (uint32_t)n;
@@ -120,6 +123,22 @@ set_default(struct node_config *c, const struct opt *o, char *why, size_t why_le
     return set_text(c, o, o->def, why, why_len);
 }
 
+/* "host:port" with a port of 1 to 65535 (0 would let the system pick one nobody knows). */
+static bool
+host_port_valid(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s || !colon[1] || strlen(colon + 1) > 5)
+        return false;
+    unsigned long port = 0;
+    for (const char *p = colon + 1; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return false;
+        port = port * 10 + (unsigned long)(*p - '0');
+    }
+    return port >= 1 && port <= 65535;
+}
+
 static idl_err
 check(const struct node_config *c, char *why, size_t why_len)
 {
@@ -127,11 +146,21 @@ check(const struct node_config *c, char *why, size_t why_len)
         snprintf(why, why_len, "config: node_id must be letters, digits, '.', '_' or '-'");
         return IDL_ERR_INVALID;
     }
-    for (uint32_t i = 0; i < c->n_peers; i++)
-        if (!strchr(c->peers[i], ':')) {
-            snprintf(why, why_len, "config: peers[%u] must be host:port", i);
+    for (uint32_t i = 0; i < c->n_peers; i++) {
+        if (!host_port_valid(c->peers[i])) {
+            snprintf(why, why_len, "config: peers[%u] must be host:port (port 1 to 65535)", i);
             return IDL_ERR_INVALID;
         }
+        if (!strcmp(c->peers[i], c->p2p_listen)) {
+            snprintf(why, why_len, "config: peers[%u] is this node's own p2p_listen", i);
+            return IDL_ERR_INVALID;
+        }
+        for (uint32_t k = 0; k < i; k++)
+            if (!strcmp(c->peers[i], c->peers[k])) {
+                snprintf(why, why_len, "config: peers[%u] repeats peers[%u]", i, k);
+                return IDL_ERR_INVALID;
+            }
+    }
     if (strcmp(c->role, "validator") && strcmp(c->role, "replica")) {
         snprintf(why, why_len, "config: role must be validator or replica");
         return IDL_ERR_INVALID;
@@ -150,12 +179,13 @@ check(const struct node_config *c, char *why, size_t why_len)
         snprintf(why, why_len, "config: log_level must be debug, info, warn or error");
         return IDL_ERR_INVALID;
     }
-    if (!strchr(c->api_listen, ':') || !strchr(c->p2p_listen, ':')) {
-        snprintf(why, why_len, "config: api_listen and p2p_listen must be host:port");
+    if (!host_port_valid(c->api_listen) || !host_port_valid(c->p2p_listen)) {
+        snprintf(why, why_len,
+                 "config: api_listen and p2p_listen must be host:port (port 1 to 65535)");
         return IDL_ERR_INVALID;
     }
-    if (c->block_max_txs == 0 || c->mempool_max_txs == 0) {
-        snprintf(why, why_len, "config: block_max_txs and mempool_max_txs must be positive");
+    if (c->empty_blocks_ms && c->empty_blocks_ms < 100) {
+        snprintf(why, why_len, "config: empty_blocks_ms must be 0 (none) or at least 100");
         return IDL_ERR_INVALID;
     }
     return IDL_OK;

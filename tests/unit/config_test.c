@@ -167,6 +167,21 @@ test_values_outside_their_domain_are_refused(void **state)
     refused(t, "{\"node_id\": \"n\", \"peers\": [\"10.0.0.1\"]}", "peers[0]");
     refused(t, "{\"node_id\": \"n\", \"block_max_txs\": 0}", "block_max_txs");
     refused(t, "{\"node_id\": \"node 0\"}", "node_id");
+    /* Each number within its domain: out of it, a pool of 2^32 slots or a block a millisecond. */
+    refused(t, "{\"node_id\": \"n\", \"mempool_max_txs\": 4294967295}",
+            "mempool_max_txs must be an integer from 1 to 1000000");
+    refused(t, "{\"node_id\": \"n\", \"block_max_txs\": 20001}", "block_max_txs");
+    refused(t, "{\"node_id\": \"n\", \"timeout_propose_ms\": 0}", "timeout_propose_ms");
+    refused(t, "{\"node_id\": \"n\", \"timeout_vote_ms\": 0}", "timeout_vote_ms");
+    refused(t, "{\"node_id\": \"n\", \"timeout_delta_ms\": 60001}", "timeout_delta_ms");
+    refused(t, "{\"node_id\": \"n\", \"empty_blocks_ms\": 1}", "empty_blocks_ms");
+    /* Addresses: a port the system would pick, one past 65535, a repeat, ourselves. */
+    refused(t, "{\"node_id\": \"n\", \"api_listen\": \"127.0.0.1:0\"}", "api_listen");
+    refused(t, "{\"node_id\": \"n\", \"api_listen\": \":7700\"}", "api_listen");
+    refused(t, "{\"node_id\": \"n\", \"peers\": [\"10.0.0.1:99999\"]}", "peers[0]");
+    refused(t, "{\"node_id\": \"n\", \"peers\": [\"10.0.0.1:7701\", \"10.0.0.1:7701\"]}",
+            "peers[1] repeats peers[0]");
+    refused(t, "{\"node_id\": \"n\", \"peers\": [\"127.0.0.1:7701\"]}", "own p2p_listen");
 }
 
 static void
