@@ -65,7 +65,8 @@ token_command(const char *home, int argc, char **argv)
         if (rc) {
             fprintf(stderr, "idledgerd: cannot add token %s: %s\n", argv[1],
                     rc == IDL_ERR_EXISTS    ? "that name already has a token"
-                    : rc == IDL_ERR_INVALID ? "names are letters, digits, '.', '_' or '-'"
+                    : rc == IDL_ERR_INVALID ? "names are letters, digits, '.', '_' or '-', "
+                                              "with no run of 11 digits (a phone or ID number)"
                                             : idl_strerror(rc));
             return 1;
         }

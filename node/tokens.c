@@ -55,6 +55,15 @@ tokens_path(char *out, size_t n, const char *home)
     snprintf(out, n, "%s/tokens.json", home);
 }
 
+/* A token's name: an id (letters, digits, '.', '_', '-'), and no phone or ID number in it. */
+static bool
+token_name_valid(const char *name)
+{
+    size_t len = strlen(name);
+    return len > 0 && len <= TOKEN_NAME_MAX && schema_id_valid(name, len, 0) &&
+           schema_text_pii_free(name, len);
+}
+
 /* Loads the file at path into t (an absent file is an empty list). */
 static idl_err
 load(const char *path, struct token *t, size_t *n, json_t **doc)
@@ -69,10 +78,12 @@ load(const char *path, struct token *t, size_t *n, json_t **doc)
     }
     if (rc)
         return rc;
-    json_t *root = json_loadb((const char *)text.data, text.len, 0, NULL);
+    /* Strict, as a hand-edited file is read: a repeated key or name, or a member we do not
+     * know, would leave a token valid that its operator meant to revoke. */
+    json_t *root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, NULL);
     free(text.data);
     json_t *list = json_object_get(root, "tokens");
-    if (!json_is_array(list) || json_array_size(list) > TOKENS_MAX) {
+    if (!json_is_array(list) || json_array_size(list) > TOKENS_MAX || json_object_size(root) != 1) {
         json_decref(root);
         return IDL_ERR_CORRUPT;
     }
@@ -82,8 +93,14 @@ load(const char *path, struct token *t, size_t *n, json_t **doc)
     {
         const char *name = json_string_value(json_object_get(e, "name"));
         const char *sha = json_string_value(json_object_get(e, "sha256"));
-        if (!name || strlen(name) > TOKEN_NAME_MAX ||
-            codec_hex_decode(t[i].sha, HASH_BYTES, sha) != IDL_OK) {
+        json_t *created = json_object_get(e, "created");
+        bool ok = name && token_name_valid(name) &&
+                  codec_hex_decode(t[i].sha, HASH_BYTES, sha) == IDL_OK &&
+                  (!created || json_is_string(created)) &&
+                  json_object_size(e) == 2u + (created != NULL);
+        for (size_t k = 0; ok && k < i; k++)
+            ok = strcmp(t[k].name, name) != 0;
+        if (!ok) {
             json_decref(root);
             return IDL_ERR_CORRUPT;
         }
@@ -254,8 +271,7 @@ tokens_add(const char *home, const char *name, char *token_out)
 {
     char path[4096 + 16];
     tokens_path(path, sizeof(path), home);
-    if (strlen(name) == 0 || strlen(name) > TOKEN_NAME_MAX ||
-        !schema_id_valid(name, strlen(name), 0))
+    if (!token_name_valid(name))
         return IDL_ERR_INVALID;
     struct token *t = calloc(TOKENS_MAX, sizeof(*t));
     if (!t)
@@ -330,7 +346,8 @@ tokens_list(const char *home, FILE *out)
     json_t *list = json_object_get(doc, "tokens");
     for (size_t i = 0; !rc && i < n; i++) {
         json_t *e = json_array_get(list, i);
-        fprintf(out, "%s\t%s\n", t[i].name, json_string_value(json_object_get(e, "created")));
+        const char *created = json_string_value(json_object_get(e, "created"));
+        fprintf(out, "%s\t%s\n", t[i].name, created ? created : "-");
     }
     json_decref(doc);
     free(t);

@@ -1,12 +1,13 @@
 /*
  * Unit tests of node/tokens.h: tokens_add issues "idl_" and 64 hex digits, stores only its
- * hash and refuses a second token for a name and a bad name; tokens_list writes names and
- * times; tokens_revoke removes one token and refuses an unknown name. An open token set
- * sees every change of the file at the very next check, with no wait: a token added, a
- * token revoked (even two rewrites within one second), the file deleted (no token left),
- * and it fails closed when the file cannot be read (a directory in its place) or parsed,
- * accepting tokens again once the file is repaired. Each test works in its own mkdtemp
- * home under /tmp, removed afterwards.
+ * hash and refuses a second token for a name and a bad name (a phone or ID number too);
+ * tokens_list writes names and times; tokens_revoke removes one token and refuses an
+ * unknown name. An open token set sees every change of the file at the very next check,
+ * with no wait: a token added, a token revoked (even two rewrites within one second), the
+ * file deleted (no token left), and it fails closed when the file cannot be read (a
+ * directory in its place) or parsed, accepting tokens again once the file is repaired; a
+ * file with a name twice, a key twice, an unknown member or a phone number as a name is
+ * refused. Each test works in its own mkdtemp home under /tmp, removed afterwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -128,6 +129,34 @@ test_add_refuses_a_second_token_and_bad_names(void **state)
     memset(longname, 'a', sizeof(longname) - 1);
     longname[sizeof(longname) - 1] = '\0';
     assert_int_equal(tokens_add(t->home, longname, tok), IDL_ERR_INVALID);
+    /* A mobile or ID number as a name would reach the file and every read-audit entry. */
+    assert_int_equal(tokens_add(t->home, "13800000001", tok), IDL_ERR_INVALID);
+    assert_int_equal(tokens_add(t->home, "sys-440106199003071231", tok), IDL_ERR_INVALID);
+}
+
+/* A hand-edited file is read strictly: what would leave a token valid unseen is refused. */
+#define SHA_A "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\""
+
+static void
+test_open_refuses_repeats_and_unknown_members(void **state)
+{
+    struct tt *t = *state;
+    static const char *const bad[] = {
+        /* two entries of one name: revoking "sys" removed one, the other stayed valid */
+        "{\"tokens\": [{\"name\": \"sys\", \"sha256\": " SHA_A "}, "
+        "{\"name\": \"sys\", \"sha256\": " SHA_A "}]}",
+        /* a second "tokens" replaced the first */
+        "{\"tokens\": [], \"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A "}]}",
+        "{\"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A ", \"expires\": \"never\"}]}",
+        "{\"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A "}], \"revoked\": []}",
+        "{\"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A ", \"created\": 5}]}",
+        "{\"tokens\": [{\"name\": \"13800000001\", \"sha256\": " SHA_A "}]}",
+    };
+    for (size_t i = 0; i < IDL_ARRAY_LEN(bad); i++) {
+        assert_int_equal(file_write_atomic(t->path, bad[i], strlen(bad[i]), 0600), IDL_OK);
+        assert_int_equal(tokens_open(&t->open, t->home), IDL_ERR_CORRUPT);
+        assert_null(t->open);
+    }
 }
 
 static void
@@ -285,6 +314,7 @@ main(void)
         T(test_deleted_file_leaves_no_token),
         T(test_unreadable_file_fails_closed_until_repaired),
         T(test_open_refuses_a_corrupt_file),
+        T(test_open_refuses_repeats_and_unknown_members),
         T(test_wrong_tokens_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
