@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "cli/cli.h"
+#include "ledger/report.h"
 
 #define CSV_BOM         "\xEF\xBB\xBF"
 #define TABLE_COLS_MAX  4
@@ -32,22 +33,11 @@ num(json_t *o, const char *k)
     return (long long)json_integer_value(json_object_get(o, k));
 }
 
-/* A CSV field, quoted when it must be (RFC 4180). */
+/* A CSV field on standard output (report_csv_field). */
 static void
 csv_field(const char *s, bool last)
 {
-    if (strpbrk(s, ",\"\r\n")) {
-        putchar('"');
-        for (; *s; s++) {
-            if (*s == '"')
-                putchar('"');
-            putchar(*s);
-        }
-        putchar('"');
-    } else {
-        fputs(s, stdout);
-    }
-    putchar(last ? '\n' : ',');
+    report_csv_field(stdout, s, last);
 }
 
 /*

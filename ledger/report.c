@@ -937,3 +937,22 @@ report_audit_free(struct report_audit *r)
     free(r->entries);
     memset(r, 0, sizeof(*r));
 }
+
+void
+report_csv_field(FILE *f, const char *s, bool last)
+{
+    bool formula = s[0] && strchr("=+-@\t\r", s[0]);
+    bool quoted = strpbrk(s, ",\"\r\n") != NULL;
+    if (quoted)
+        fputc('"', f);
+    if (formula)
+        fputc('\'', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    if (quoted)
+        fputc('"', f);
+    fputc(last ? '\n' : ',', f);
+}

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "err.h"
 #include "state.h"
@@ -206,5 +207,14 @@ void report_audit_free(struct report_audit *r);
  * (truncated to out_len).
  */
 void report_due_reason(const struct report_due *d, uint64_t now_ms, char *out, size_t out_len);
+
+/*
+ * Writes s as a CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break)
+ * and then a comma, or a line break after the last. A field a spreadsheet would take for a
+ * formula (=, +, -, @, a tab or a carriage return first: an organisation named
+ * =HYPERLINK(...) would run on the reader's machine) starts with an apostrophe, which
+ * spreadsheets show as text.
+ */
+void report_csv_field(FILE *f, const char *s, bool last);
 
 #endif

@@ -211,24 +211,6 @@ parse_height(const char *s, uint64_t *out)
     return true;
 }
 
-/* A CSV field (RFC 4180: quoted when it holds a comma, a quote or a line break). */
-static void
-csv_put(FILE *f, const char *s, bool last)
-{
-    if (strpbrk(s, ",\"\r\n")) {
-        fputc('"', f);
-        for (; *s; s++) {
-            if (*s == '"')
-                fputc('"', f);
-            fputc(*s, f);
-        }
-        fputc('"', f);
-    } else {
-        fputs(s, f);
-    }
-    fputc(last ? '\n' : ',', f);
-}
-
 /* The audit export as CSV, with a UTF-8 byte-order mark (so Excel reads it as UTF-8). */
 static char *
 audit_csv(const struct report_audit *a)
@@ -250,15 +232,15 @@ audit_csv(const struct report_audit *a)
         strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
         if (!hash_is_zero(x->e.basis))
             codec_hex_encode(basis, x->e.basis, HASH_BYTES);
-        csv_put(f, height, false);
-        csv_put(f, when, false);
-        csv_put(f, ledger_tx_type_name(x->e.type), false);
-        csv_put(f, x->e.actor, false);
-        csv_put(f, ledger_post_name(x->post), false);
-        csv_put(f, x->e.target, false);
-        csv_put(f, basis, false);
-        csv_put(f, ledger_tx_status_name(x->e.status), false);
-        csv_put(f, x->reason ? x->reason : "", true);
+        report_csv_field(f, height, false);
+        report_csv_field(f, when, false);
+        report_csv_field(f, ledger_tx_type_name(x->e.type), false);
+        report_csv_field(f, x->e.actor, false);
+        report_csv_field(f, ledger_post_name(x->post), false);
+        report_csv_field(f, x->e.target, false);
+        report_csv_field(f, basis, false);
+        report_csv_field(f, ledger_tx_status_name(x->e.status), false);
+        report_csv_field(f, x->reason ? x->reason : "", true);
     }
     if (fclose(f) != 0) {
         free(text);

@@ -270,4 +270,10 @@ expect_exit 0 "th-auditor reads the read audit of 440106" \
 like "$(jq -r '[.reads[].endpoint] | unique | join(" ")' "$OUT")" 'GET /v1/reports/audit' \
     "the audit report is in the read audit of 440106"
 
+# A name a spreadsheet would run as a formula is exported as text.
+org 4401060003 =1+1 school 440106 th-sysadmin primary
+expect_exit 0 "report business-accounts --org 440106 --format csv, with the school named =1+1" \
+    "$IDL" report business-accounts --org 440106 --format csv
+is "$(grep -c ",'=1+1," "$OUT")" 1 "the school's name is written as text ('=1+1)"
+
 done_testing

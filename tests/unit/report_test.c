@@ -1198,6 +1198,45 @@ review_reason_text(void **state)
     assert_string_equal(why, "not reviewed for 183 days");
 }
 
+/* CSV fields: quoted when they must be, and never a formula to a spreadsheet. */
+static void
+csv_fields(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in, *out;
+    } cases[] = {
+        {"天河区", "天河区,"},
+        {"a,b", "\"a,b\","},
+        {"say \"hi\"", "\"say \"\"hi\"\"\","},
+        {"", ","},
+        {"=1+1", "'=1+1,"},
+        {"+86", "'+86,"},
+        {"-2", "'-2,"},
+        {"@SUM(A1)", "'@SUM(A1),"},
+        {"=HYPERLINK(\"http://x\",\"y\")", "\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","},
+        {"a=b", "a=b,"},
+    };
+    for (size_t i = 0; i < IDL_ARRAY_LEN(cases); i++) {
+        char *buf = NULL;
+        size_t len = 0;
+        FILE *f = open_memstream(&buf, &len);
+        assert_non_null(f);
+        report_csv_field(f, cases[i].in, false);
+        fclose(f);
+        assert_string_equal(buf, cases[i].out);
+        free(buf);
+    }
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    assert_non_null(f);
+    report_csv_field(f, "last", true);
+    fclose(f);
+    assert_string_equal(buf, "last\n");
+    free(buf);
+}
+
 int
 main(void)
 {
@@ -1207,7 +1246,7 @@ main(void)
         T(rollup_catches_tampering),          T(review_stale_by_block_time),
         T(review_changed_since_last),         T(review_same_block),
         T(audit_export_matches_log),          T(audit_export_keeps_post_at_the_time),
-        cmocka_unit_test(review_reason_text),
+        cmocka_unit_test(review_reason_text), cmocka_unit_test(csv_fields),
 #undef T
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
