@@ -275,6 +275,8 @@ parse_root(struct genesis *g, json_t *root, char *why, size_t why_len)
         rc = parse_policy(g, json_object_get(root, "policy"), why, why_len);
     if (!rc)
         rc = get_hex(root, "chain_secret", g->chain_secret, PERSON_SECRET_BYTES, why, why_len);
+    if (!rc && sodium_is_zero(g->chain_secret, PERSON_SECRET_BYTES))
+        rc = bad(why, why_len, "genesis: chain_secret is all zeros: it must be 32 random bytes");
     return rc;
 }
 

@@ -8,6 +8,7 @@
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -18,6 +19,9 @@
 #include "node/readaudit.h"
 
 #include <jansson.h>
+
+/* How far ahead of the clock a genesis_time may be (clocks of the province's machines). */
+#define GENESIS_AHEAD_MAX_MS (60 * 60 * 1000)
 
 uint64_t
 node_now_ms(void)
@@ -57,6 +61,18 @@ open_genesis(struct node *n, char *why, size_t why_len)
     idl_err rc = genesis_load(&g, n->cfg.genesis, why, why_len);
     if (rc)
         return rc;
+    /* A block's time is at least its parent's: a chain begun in the future keeps that time,
+     * and audit times and certificate validity would be judged by it. */
+    if (g.ledger.time_ms > node_now_ms() + GENESIS_AHEAD_MAX_MS) {
+        genesis_wipe(&g);
+        snprintf(why, why_len, "genesis %s: genesis_time is more than an hour ahead of this "
+                 "machine's clock", n->cfg.genesis);
+        return IDL_ERR_INVALID;
+    }
+    struct stat st;
+    if (stat(n->cfg.genesis, &st) == 0 && (st.st_mode & 077))
+        log_warn("genesis file readable by other users", "{s:s, s:s}", "path", n->cfg.genesis,
+                 "hint", "it holds the chain secret: chmod 600");
     n->genesis = g.ledger;
     n->genesis.policy = (struct ledger_policy){0};
     rc = schema_copy(&ledger_policy_schema, &n->genesis.policy, &g.ledger.policy);

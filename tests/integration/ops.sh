@@ -46,6 +46,16 @@ check "the genesis names 广西壮族自治区教育厅 and not the default 广�
     sh -c "grep -q 广西壮族自治区教育厅 '$T/gx/genesis.json' && ! grep -q 广东省教育厅 '$T/gx/genesis.json'"
 rm -rf "$T/gx"
 
+# A genesis_time far ahead of the clock: every block would carry it (a block's time is at
+# least its parent's), so the node does not start.
+"$IDL" testnet --dir "$T/fut" --base-port "$PORT" >/dev/null || bail "testnet failed"
+jq '.genesis_time = "2126-01-01T00:00:00Z"' "$T/fut/genesis.json" >"$T/fut/g" &&
+    cat "$T/fut/g" >"$T/fut/genesis.json"
+expect_exit 1 "a node with a genesis_time a century ahead does not start" \
+    "$IDLD" --home "$T/fut/node0"
+like "$(cat "$ERR")" 'genesis_time is more than an hour ahead' "... and says why"
+rm -rf "$T/fut"
+
 # ---------------------------------------------------------------- health and metrics
 
 net_up "$T/net" "$PORT"

@@ -616,6 +616,7 @@ test_parse_refuses_bad_hex(void **state)
         {"chain_secret", "\"" PERSON("00") "0\"", "chain_secret"},
         {"chain_secret", "\"00\"", "chain_secret"},
         {"chain_secret", "1", "chain_secret"},
+        {"chain_secret", "\"" PERSON("00") "\"", "chain_secret is all zeros"},
         {"admins.sysadmin.person", "\"" PERSON("1g") "\"", "person"},
         {"admins.auditor.person", "\"0x" PERSON("33") "\"", "person"},
         {"admins.secadmin.pubkey", "\"" PERSON("2") "\"", "pubkey"},
