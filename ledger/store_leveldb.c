@@ -619,7 +619,13 @@ store_leveldb_open(struct store **out, const char *dir, char *why, size_t why_le
     l->db = leveldb_open(l->options, dir, &err);
     idl_err rc = IDL_OK;
     if (err) {
-        if (why && why_len)
+        /* LevelDB's lock file is held by another process: say so in the operator's words. */
+        bool locked = strstr(err, "/LOCK") && (strstr(err, "temporarily unavailable") ||
+                                                strstr(err, "already held by process"));
+        if (why && why_len && locked)
+            snprintf(why, why_len, "%s is in use by another process (another node on this home?)",
+                     dir);
+        else if (why && why_len)
             snprintf(why, why_len, "%s", err);
         leveldb_free(err);
         rc = IDL_ERR_IO;
