@@ -13,6 +13,7 @@
 #include "ledger/codec.h"
 #include "ledger/idnum.h"
 #include "ledger/person.h"
+#include "ledger/schema.h"
 
 static const char *const person_opts[] = {"name", "id-number", "mobile", "email", "office-phone",
                                           "address"};
@@ -162,6 +163,11 @@ cmd_account_add(struct cli *c)
         rc = cli_usage(c, "--pubkey must be 64 hex digits");
     if (!rc && (!cli_get(c, "name") || !cli_get(c, "id-number")))
         rc = cli_usage(c, "an account is real-name: --name and --id-number are required");
+    /* The id before the personal data goes to the node: an id the ledger refuses (one that
+     * holds a phone number, say) must not cost a sealing call, kept in the read audit. */
+    if (!rc && !schema_id_valid(b->id, strlen(b->id), SCHEMA_NO_PII))
+        rc = cli_usage(c, "--id: letters, digits, '.', '_' or '-', with no run of 11 digits "
+                          "(a phone or ID number)");
     json_t *req = json_object(), *person = NULL;
     if (!rc)
         rc = person_request(c, req, true);

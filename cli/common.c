@@ -60,6 +60,8 @@ cli_copy(const struct cli *c, char *dst, size_t cap, const char *opt, bool requi
         dst[0] = '\0';
         return required ? cli_usage(c, "--%s is required", opt) : EXIT_OK_;
     }
+    if (required && !v[strspn(v, " ")])
+        return cli_usage(c, "--%s must not be empty", opt);
     if (strlen(v) >= cap)
         return cli_usage(c, "--%s is too long (at most %zu bytes)", opt, cap - 1);
     snprintf(dst, cap, "%s", v);
@@ -312,6 +314,11 @@ cli_tx_prepare(struct cli *c, struct ledger_tx *tx, const uint8_t pk[SIG_PUBKEY_
         idl_err frc = file_read_all(c->basis_path, (size_t)1 << 30, &form);
         if (frc)
             return cli_usage(c, "cannot read the form %s: %s", c->basis_path, idl_strerror(frc));
+        if (!form.len) {
+            free(form.data);
+            return cli_usage(c, "the form %s is empty: give the scan of the signed form",
+                             c->basis_path);
+        }
         hash_sha256(tx->basis, form.data, form.len);
         free(form.data);
     }

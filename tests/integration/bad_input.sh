@@ -340,6 +340,16 @@ expect_exit 2 "a named pipe as the --basis form is refused at once" \
     "$IDL" --key "$ROOT_SYS" --basis "$T/fifo" org add --code 440200 --name 深圳市教育局 \
     --kind city --parent 440000
 like "$(cat "$ERR")" "not a regular file" "... saying it is not a regular file"
+expect_exit 2 "account add with a mobile number as its id is refused before anything is sealed" \
+    "$IDL" --key "$ROOT_SYS" --basis "$(form mobile-id)" account add --id 13800000001 \
+    --org 440000 --class business --name 王芳 --id-number "$GOOD_ID"
+like "$(cat "$ERR")" "no run of 11 digits" "... saying why"
+: >"$T/empty.pdf"
+expect_exit 2 "an empty file as the --basis form is refused (it is no scan of a form)" \
+    "$IDL" --key "$ROOT_SYS" --basis "$T/empty.pdf" org add --code 440200 --name 深圳市教育局 \
+    --kind city --parent 440000
+expect_exit 2 "a reason of spaces is refused as empty" \
+    "$IDL" --key "$ROOT_SYS" --basis "$(form blank)" account disable --id root-auditor --reason "   "
 expect_exit 1 "a Chinese account id in a query reaches the node (not found), not 'unreachable'" \
     "$IDL" account show 王芳
 is "$(height)" "$h0" "none of it committed anything"
