@@ -208,7 +208,11 @@ node_config_load(struct node_config *c, const char *home, char *why, size_t why_
     json_t *root = json_loadb((const char *)text.data, text.len, JSON_REJECT_DUPLICATES, &jerr);
     free(text.data);
     if (!json_is_object(root)) {
-        snprintf(why, why_len, "%s: not a JSON object (line %d: %s)", path, jerr.line, jerr.text);
+        if (root)
+            snprintf(why, why_len, "%s: not a JSON object", path);
+        else
+            snprintf(why, why_len, "%s: not a JSON object (line %d: %s)", path, jerr.line,
+                     jerr.text);
         json_decref(root);
         return IDL_ERR_INVALID;
     }
