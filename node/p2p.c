@@ -119,6 +119,7 @@ struct conn {
     bool up;         /* announced up (or being announced); down is due when it retires */
     bool privileged; /* dialled by us, or a reserved key (from CONN_WAIT on) */
     bool to_self;    /* its HELLO presented our own key (its AUTH decides) */
+    atomic_bool rx_sleeping; /* the rx aio waits out the unprivileged peers' read rate */
     uint8_t pk[SIG_PUBKEY_BYTES]; /* the peer's key, from CONN_WAIT on */
     struct qitem *q_head, *q_tail;
     size_t q_bytes; /* queued, including the frame in flight */
@@ -167,6 +168,8 @@ struct p2p {
     size_t n_conns;     /* allocated and not yet freed */
     uint32_t next_id;
     size_t rx_shared; /* bytes of large frames being read from unprivileged peers */
+    double rx_tokens; /* what unprivileged peers may still send now (a token bucket) */
+    nng_time rx_at;   /* when rx_tokens was last topped up */
     struct log_budget refusals;
 };
 
@@ -487,6 +490,8 @@ conn_close_locked(struct conn *c)
         return;
     c->closed = true;
     nng_stream_close(c->s); /* completes pending aios through the task queue, never inline */
+    if (atomic_load(&c->rx_sleeping))
+        nng_aio_abort(c->rx_aio, NNG_ECLOSED); /* a pause is no stream operation */
     if (!c->rx_busy && !c->tx_busy) {
         IDL_ASSERT(!c->up); /* an up connection always has its rx turn taken */
         c->retired = true;
@@ -561,6 +566,31 @@ conn_rx_refuse(struct conn *c, const char *msg, const char *reason)
     conn_rx_fail(c);
 }
 
+/* Whether c's reads count against the unprivileged peers' rate. Lock held. */
+static bool
+conn_paced_locked(const struct conn *c)
+{
+    return !c->privileged && c->state != CONN_HANDSHAKE;
+}
+
+/* How long c's next read waits for the shared rate to allow it: 0, or up to a second. */
+static nng_duration
+conn_rx_pause_locked(struct conn *c)
+{
+    struct p2p *p = c->p;
+    if (!conn_paced_locked(c))
+        return 0;
+    nng_time now = nng_clock();
+    p->rx_tokens += (double)(now - p->rx_at) * P2P_RX_SHARED_RATE / 1000.0;
+    if (p->rx_tokens > P2P_RX_SHARED_RATE)
+        p->rx_tokens = P2P_RX_SHARED_RATE; /* a second's worth at once */
+    p->rx_at = now;
+    if (p->rx_tokens >= 0)
+        return 0;
+    double ms = -p->rx_tokens * 1000.0 / P2P_RX_SHARED_RATE + 1;
+    return ms > 1000 ? 1000 : (nng_duration)ms;
+}
+
 /* Reads more input: into the buffer, or into the body of a large frame. No lock held. */
 static void
 conn_rx_more(struct conn *c)
@@ -599,7 +629,13 @@ conn_rx_more(struct conn *c)
         conn_settle_unlock(c);
         return;
     }
-    nng_stream_recv(c->s, c->rx_aio);
+    nng_duration pause = conn_rx_pause_locked(c);
+    if (pause > 0) {
+        atomic_store(&c->rx_sleeping, true);
+        nng_sleep_aio(pause, c->rx_aio); /* then conn_rx_cb calls us again */
+    } else {
+        nng_stream_recv(c->s, c->rx_aio);
+    }
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -948,8 +984,16 @@ conn_rx_cb(void *arg)
 {
     struct conn *c = arg;
     int rv = nng_aio_result(c->rx_aio);
+    if (atomic_exchange(&c->rx_sleeping, false) && (rv == 0 || rv == NNG_ETIMEDOUT)) {
+        conn_rx_more(c); /* the pause is over */
+        return;
+    }
     if (rv == 0) {
         size_t n = nng_aio_count(c->rx_aio);
+        pthread_mutex_lock(&c->p->lock);
+        if (conn_paced_locked(c))
+            c->p->rx_tokens -= (double)n;
+        pthread_mutex_unlock(&c->p->lock);
         if (c->body)
             c->body_got += n;
         else

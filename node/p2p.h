@@ -26,9 +26,11 @@
  * peer) and one from a reserved key (the validators) are "privileged": always let in, up
  * to P2P_LINKS_MAX links in all. Other inbound connections get at most inbound_max
  * (P2P_PEERS_MAX) places once authenticated, and as many while in their handshake; large
- * frames they are sending share P2P_RX_SHARED_BYTES_MAX bytes of buffers. Every frame
- * larger than the read buffer must arrive within P2P_FRAME_GRACE_MS plus a second per
- * P2P_FRAME_MIN_RATE bytes. Refusals are logged at most LOG_BURST lines a second.
+ * frames they are sending share P2P_RX_SHARED_BYTES_MAX bytes of buffers, and what they
+ * send is read at P2P_RX_SHARED_RATE in all (a stranger sending faster waits on TCP, at
+ * no cost to us). Every frame larger than the read buffer must arrive within
+ * P2P_FRAME_GRACE_MS plus a second per P2P_FRAME_MIN_RATE bytes. Refusals are logged at
+ * most LOG_BURST lines a second.
  *
  * Callbacks run on NNG's threads, possibly concurrently for different peers; they must not
  * block. After p2p_stop returns no callback is running or will run.
@@ -52,6 +54,7 @@
 #define P2P_RX_SHARED_BYTES_MAX (64u << 20) /* large frames being read from unprivileged peers */
 #define P2P_FRAME_GRACE_MS 5000
 #define P2P_FRAME_MIN_RATE (256u * 1024) /* bytes a second */
+#define P2P_RX_SHARED_RATE (16u << 20)   /* bytes a second read from unprivileged peers, in all */
 
 /*
  * The rest of this header spells out what the paragraphs above leave open; it adds to the

@@ -31,7 +31,7 @@
  * hold up our dial; a peer that answers our dial with our own key, but cannot sign for it,
  * is dialled again; two large frames begun by strangers cannot both hold buffers past
  * P2P_RX_SHARED_BYTES_MAX, and a large frame left unfinished is closed after
- * P2P_FRAME_GRACE_MS.
+ * P2P_FRAME_GRACE_MS; what a stranger sends is read no faster than P2P_RX_SHARED_RATE.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -63,7 +63,7 @@
 #define PORT_BASE       19000
 #define PORT_RANGE      500
 #define PORTS_PER_TEST  5
-#define TESTS_MAX       18
+#define TESTS_MAX       19
 #define NODES_MAX       4
 #define KEYS_MAX        16
 #define WAIT_MS         10000 /* deadline of a wait that should succeed (generous for valgrind) */
@@ -1440,6 +1440,39 @@ test_large_frames_of_strangers_are_bounded_in_bytes_and_time(void **state)
     node_fini(&a);
 }
 
+/* What strangers send is read at P2P_RX_SHARED_RATE in all: more waits on TCP. */
+static void
+test_strangers_are_read_at_a_bounded_rate(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "rate");
+    struct node a;
+    node_init(&a, "a", port_block(18), g);
+    node_start(&a);
+    struct raw r;
+    raw_handshake(&r, &a, RAW_GOOD);
+    expect_up(&a, r.key->pk, true);
+
+    /* Three seconds' worth in 1 MiB frames: the bucket holds one second, so reading it
+     * all takes two seconds at least. */
+    const size_t frame = 1u << 20, frames = 3 * (P2P_RX_SHARED_RATE / frame);
+    uint8_t *buf = calloc(1, 4 + frame);
+    assert_non_null(buf);
+    codec_be32_put(buf, (uint32_t)frame);
+    uint64_t t0 = now_ms();
+    for (size_t i = 0; i < frames; i++)
+        assert_int_equal(raw_io(r.s, true, buf, 4 + frame, 3 * WAIT_MS), 0);
+    while (node_key(&a, r.key->pk).got < frames && now_ms() - t0 < 3 * WAIT_MS)
+        nap();
+    uint64_t took = now_ms() - t0;
+    assert_int_equal(node_key(&a, r.key->pk).got, frames);
+    assert_true(took >= 2000 - 200);
+    free(buf);
+    raw_close(&r);
+    node_fini(&a);
+}
+
 int
 main(void)
 {
@@ -1465,6 +1498,7 @@ main(void)
         cmocka_unit_test(test_silent_strangers_do_not_block_our_dials),
         cmocka_unit_test(test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler),
         cmocka_unit_test(test_large_frames_of_strangers_are_bounded_in_bytes_and_time),
+        cmocka_unit_test(test_strangers_are_read_at_a_bounded_rate),
     };
     int rc = cmocka_run_group_tests(tests, NULL, NULL);
     if (rc == 0)
