@@ -945,8 +945,10 @@ start_height(struct engine *e)
     e->valid_round = -1;
     restored_pol_clear(e);
     e->height = tip.height + 1;
-    if (e->core)
+    if (e->core) {
+        e->equivocations += cons_equivocations(e->core); /* the count goes on across heights */
         cons_start_height(e->core, e->height);
+    }
     /* Held blocks of heights now committed (we decided them ourselves) are of no use. */
     for (size_t i = 0; i < e->pending.n;) {
         if (e->pending.v[i].height < e->height)

@@ -120,34 +120,54 @@ wal_size(struct wal *w)
     return fstat(w->fd, &st) == 0 ? (size_t)st.st_size : 0;
 }
 
-idl_err
-wal_replay(struct wal *w, wal_fn fn, void *arg, size_t *count)
+/* Whether a complete record with a good checksum starts at off of the n bytes at p. */
+static bool
+record_intact(const uint8_t *p, size_t n, size_t off, size_t *len_out)
 {
-    if (count)
-        *count = 0;
+    if (n - off < 12)
+        return false;
+    uint32_t len = codec_be32_get(p + off);
+    if (len > WAL_RECORD_MAX || len > n - off - 12)
+        return false;
+    uint8_t header[12];
+    wal_frame_header(header, p + off + 12, len);
+    *len_out = len;
+    return memcmp(header + 4, p + off + 4, 8) == 0;
+}
+
+idl_err
+wal_replay(struct wal *w, wal_fn fn, void *arg, struct wal_replayed *out)
+{
+    memset(out, 0, sizeof(*out));
     struct idl_bytes all;
     idl_err rc = file_read_all(w->path, (size_t)1 << 31, &all);
     if (rc)
         return rc;
-    size_t off = 0, n = 0;
-    while (all.len - off >= 12) {
-        uint32_t len = codec_be32_get(all.data + off);
-        if (len > WAL_RECORD_MAX || len > all.len - off - 12)
-            break;
-        uint8_t header[12];
-        wal_frame_header(header, all.data + off + 12, len);
-        if (memcmp(header + 4, all.data + off + 4, 8) != 0)
-            break;
+    size_t off = 0, len;
+    while (off < all.len && record_intact(all.data, all.len, off, &len)) {
         fn(arg, all.data + off + 12, len);
-        off += 12 + (size_t)len;
-        n++;
+        off += 12 + len;
+        out->records++;
     }
-    bool torn = off != all.len;
+    out->cut_at = off;
+    if (off == all.len) {
+        free(all.data);
+        return IDL_OK;
+    }
+    /* A bad record whose length still holds, followed by a good one, is damage, not a torn
+     * last write: records after it were synced, and their votes may have been sent. Cutting
+     * them would let the node vote again differently; it must not start. */
+    uint32_t bad_len = all.len - off >= 12 ? codec_be32_get(all.data + off) : 0;
+    size_t next = off + 12 + (size_t)bad_len, next_len;
+    bool damaged = all.len - off >= 12 && bad_len <= WAL_RECORD_MAX &&
+                   next <= all.len && record_intact(all.data, all.len, next, &next_len);
+    size_t total = all.len;
     free(all.data);
-    if (count)
-        *count = n;
-    /* Cut a torn tail so the next append starts on a record boundary. */
-    if (torn && (ftruncate(w->fd, (off_t)off) != 0 || fdatasync(w->fd) != 0))
+    if (damaged)
+        return IDL_ERR_CORRUPT;
+    /* A torn tail: cut it, so the next append starts on a record boundary. */
+    out->cut_bytes = total - off;
+    if (ftruncate(w->fd, (off_t)off) != 0 || fdatasync(w->fd) != 0)
         return IDL_ERR_IO;
     return IDL_OK;
 }

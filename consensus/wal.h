@@ -5,8 +5,9 @@
  * | payload. wal_append writes a record and fdatasyncs before returning: the caller sends
  * the vote or proposal it recorded only after that, so after any crash the log holds every
  * message that ever left the node. Replay reads records in order and stops at the first
- * one that is incomplete or fails its checksum (a write torn by the crash: by the rule
- * above, nothing in it was sent), and cuts the file there.
+ * one that is incomplete or fails its checksum. If nothing intact follows, that is a write
+ * torn by the crash (by the rule above, nothing in it was sent), and the file is cut there;
+ * if an intact record follows, the file was damaged, and replay refuses.
  *
  * The log only matters for the height being decided: once a block is committed to the
  * ledger, wal_reset empties it.
@@ -36,12 +37,21 @@ IDL_MUST_USE idl_err wal_append_many(struct wal *w, const struct idl_bytes *recs
 /* The log's size in bytes (0 on error). */
 size_t wal_size(struct wal *w);
 
+/* What a replay found. */
+struct wal_replayed {
+    size_t records;   /* intact records replayed */
+    size_t cut_at;    /* the offset of the first record that is not intact (the end if none) */
+    size_t cut_bytes; /* bytes of a torn tail cut off there (0: none) */
+};
+
 /*
- * Calls fn for each intact record, in order, then truncates anything after the last one.
- * Returns the number of records through *count (may be NULL).
+ * Calls fn for each intact record, in order. What follows the last intact record is a torn
+ * last write, cut off (out->cut_bytes), unless a record with a good checksum comes after the
+ * bad one: that is damage to records that were synced, and their messages may have been
+ * sent, so nothing is cut and IDL_ERR_CORRUPT is returned (out->cut_at says where).
  */
 typedef void (*wal_fn)(void *arg, const uint8_t *rec, size_t len);
-IDL_MUST_USE idl_err wal_replay(struct wal *w, wal_fn fn, void *arg, size_t *count);
+IDL_MUST_USE idl_err wal_replay(struct wal *w, wal_fn fn, void *arg, struct wal_replayed *out);
 
 /* Empties the log durably. */
 IDL_MUST_USE idl_err wal_reset(struct wal *w);

@@ -13,6 +13,7 @@
 #include "ledger/idnum.h"
 #include "ledger/query.h"
 #include "node/api_internal.h"
+#include "node/bft.h"
 #include "node/log.h"
 
 #ifndef IDL_VERSION
@@ -1270,6 +1271,16 @@ api_h_metrics(struct api_req *r)
             "failed consensus-log write (it still follows committed blocks).\n"
             "# TYPE idledger_consensus_halted gauge\nidledger_consensus_halted %d\n",
             node_consensus_halted(r->n) ? 1 : 0);
+    struct bft_info bi = {0};
+    if (r->n->bft)
+        bft_info(r->n->bft, &bi);
+    fprintf(f,
+            "# HELP idledger_consensus_equivocations_total Proposals or votes a validator sent "
+            "that conflict with one it sent before for the same round: a faulty or malicious "
+            "validator.\n"
+            "# TYPE idledger_consensus_equivocations_total counter\n"
+            "idledger_consensus_equivocations_total %llu\n",
+            (unsigned long long)bi.equivocations);
     metrics_store(f, ledger_store(r->n->ledger));
     fclose(f);
     r->status = 200;

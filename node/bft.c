@@ -106,7 +106,7 @@ struct bft {
     struct timer *timers;
     size_t tn, tcap;
     uint64_t last_commit_ms;
-    uint64_t dropped_logged, gossip_dropped_logged;
+    uint64_t dropped_logged, gossip_dropped_logged, equivocations_logged;
     uint64_t ticks;
     struct log_budget refusals;
 };
@@ -540,6 +540,11 @@ update_info(struct bft *b)
     size_t np = p2p_peers(b->p2p, peers, P2P_LINKS_MAX);
     atomic_store(&b->n->catching_up, st.catching_up);
     atomic_store(&b->n->consensus_halted, st.halted);
+    if (st.equivocations > b->equivocations_logged) /* evidence of a faulty validator */
+        log_warn("conflicting messages from a validator", "{s:I, s:I}", "new",
+                 (json_int_t)(st.equivocations - b->equivocations_logged), "total",
+                 (json_int_t)st.equivocations);
+    b->equivocations_logged = st.equivocations;
     pthread_mutex_lock(&b->lock);
     b->info.round = st.round;
     b->info.step = st.step;
@@ -623,14 +628,22 @@ open_wal(struct bft *b, char *why, size_t why_len)
     char path[PATH_MAX + 32];
     snprintf(path, sizeof(path), "%s/consensus.wal", b->n->cfg.data_dir);
     idl_err rc = wal_open(&b->wal, path);
-    size_t count = 0;
+    struct wal_replayed got = {0};
     struct restore r = {b->eng};
     if (!rc)
-        rc = wal_replay(b->wal, restore_one, &r, &count);
-    if (rc)
+        rc = wal_replay(b->wal, restore_one, &r, &got);
+    if (rc == IDL_ERR_CORRUPT)
+        snprintf(why, why_len,
+                 "the consensus log %s is damaged at byte %zu, with intact records after it: "
+                 "a validator must not vote without its log (docs/OPERATIONS.md, Recovery)",
+                 path, got.cut_at);
+    else if (rc)
         snprintf(why, why_len, "cannot read the consensus log %s: %s", path, idl_strerror(rc));
-    else if (count)
-        log_info("consensus log replayed", "{s:i}", "records", (int)count);
+    if (!rc && got.cut_bytes)
+        log_warn("consensus log: torn last write cut", "{s:I, s:I}", "at", (json_int_t)got.cut_at,
+                 "bytes", (json_int_t)got.cut_bytes);
+    if (!rc && got.records)
+        log_info("consensus log replayed", "{s:i}", "records", (int)got.records);
     return rc;
 }
 

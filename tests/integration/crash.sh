@@ -2,7 +2,9 @@
 # crash.sh: kill -9 a node in the middle of a stream of transactions and restart it from
 # the same home. Every transaction the CLI reported committed (exit 0) must still be
 # committed, the blocks seen before the kill must be unchanged, the height after the
-# restart at least the height seen before the kill, and the chain must go on.
+# restart at least the height seen before the kill, and the chain must go on. Last, a byte
+# of the consensus log damaged before intact records: the node refuses to start and cuts
+# nothing (a torn last write is the only thing it may cut).
 . "$(dirname "$0")/lib.sh"
 
 PORT=$((${IT_PORT_BASE:-18000} + 200))
@@ -170,5 +172,24 @@ is "$(api "/v1/tx/$txid" | jq -r .state)" committed "the commit just before the 
 is "$(api /v1/orgs/440199 | jq -r .parent)" 440100 "county 440199 exists after the second restart"
 expect_exit 0 "and the chain still commits" "$IDL" --key "$ROOT_SYS" \
     --basis "$(form city3)" org add --code 440400 --name 珠海市教育局 --kind city --parent 440000
+expect_exit 0 "node stops cleanly on SIGTERM" node_stop
+
+# A damaged byte in the consensus log with intact records after it is no torn write: the
+# validator refuses to start rather than cut votes it may have sent (and vote again).
+WAL="$NODE_HOME/data/consensus.wal"
+wal_size=$(wc -c <"$WAL")
+if [ "$wal_size" -gt 200 ]; then
+    pass "the consensus log holds several records ($wal_size bytes)"
+else
+    fail "the consensus log holds several records ($wal_size bytes)"
+fi
+cp "$WAL" "$T/wal.good"
+printf '\377' | dd of="$WAL" bs=1 seek=20 conv=notrunc 2>/dev/null # in the first record
+expect_exit 1 "a node whose consensus log is damaged mid-file does not start" \
+    "$T/bin/idledgerd" --home "$NODE_HOME"
+like "$(cat "$ERR")" "consensus log .* is damaged at byte 0, with intact records after it" "... and says where"
+is "$(wc -c <"$WAL")" "$wal_size" "nothing of the log was cut"
+cp "$T/wal.good" "$WAL"
+check "with the log restored it starts again" node_start
 expect_exit 0 "node stops cleanly on SIGTERM" node_stop
 done_testing

@@ -118,6 +118,8 @@ like "$(metric "$T/m0" idledger_store_memory_bytes)" '^[1-9][0-9]*$' \
     "/metrics: LevelDB's memtables and cache hold some memory (idledger_store_memory_bytes)"
 is "$(grep -c 'result="refused_at_admission"' "$T/m0")" 0 "pool and block outcomes are two metrics, not one"
 is "$(metric "$T/m0" idledger_consensus_halted)" 0 "/metrics: idledger_consensus_halted 0 on a healthy validator"
+is "$(metric "$T/m0" idledger_consensus_equivocations_total)" 0 \
+    "/metrics: idledger_consensus_equivocations_total 0 with no faulty validator"
 
 expect_exit 0 "a transaction commits" "$IDL" --key "$ROOT_SYS" --basis "$(form city)" \
     org add --code 440100 --name 广州市教育局 --kind city --parent 440000

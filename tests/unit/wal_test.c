@@ -3,9 +3,9 @@
  * back from replay in order and byte for byte (an empty one too), across a close and a
  * reopen; the header is the length and the first 8 bytes of the payload's SHA-256 (golden
  * vector); a record torn by a crash (cut in its header, or in its payload) ends the replay
- * and is cut off the file, as is everything after a record whose checksum fails or whose
- * length is out of bounds; an append after such a replay lands on the record boundary and
- * replays; wal_reset empties the log durably and appends go on after it; a record over
+ * and is cut off the file, as is a last record whose checksum fails or whose length is out
+ * of bounds; a damaged record with an intact one after it is refused (IDL_ERR_CORRUPT) and
+ * nothing is cut; an append after a cut lands on the record boundary and replays; wal_reset empties the log durably and appends go on after it; a record over
  * WAL_RECORD_MAX is refused and leaves the log unchanged; a log cannot be opened in a
  * missing directory. Every test works in its own mkdtemp directory under /tmp.
  */
@@ -87,10 +87,10 @@ static size_t
 replay(struct wt *t)
 {
     got_clear(t);
-    size_t n = 99;
-    assert_int_equal(wal_replay(t->w, collect, t, &n), IDL_OK);
-    assert_int_equal(n, t->n_got);
-    return n;
+    struct wal_replayed r;
+    assert_int_equal(wal_replay(t->w, collect, t, &r), IDL_OK);
+    assert_int_equal(r.records, t->n_got);
+    return r.records;
 }
 
 static void
@@ -205,26 +205,48 @@ test_torn_header_is_cut(void **state)
     expect_rec(t, 1, "again");
 }
 
-/* A checksum that fails (payload or checksum byte changed): that record and every later
- * one are cut, intact or not, since nothing after a bad record can be trusted in order. */
+/* The last record with a bad checksum (payload or checksum byte changed) is a torn write:
+ * cut, and said so. */
 static void
-test_bad_checksum_cuts_the_record_and_all_after_it(void **state)
+test_bad_checksum_of_the_last_record_is_cut(void **state)
+{
+    struct wt *t = *state;
+    append_str(t, "one");
+    append_str(t, "two");
+    file_flip(t, 12 + 3 + 12 + 1); /* a payload byte of "two" */
+    got_clear(t);
+    struct wal_replayed r;
+    assert_int_equal(wal_replay(t->w, collect, t, &r), IDL_OK);
+    assert_int_equal(r.records, 1);
+    assert_int_equal(r.cut_at, 12 + 3);
+    assert_int_equal(r.cut_bytes, 12 + 3);
+    expect_rec(t, 0, "one");
+    assert_int_equal(file_size(t), 12 + 3);
+
+    append_str(t, "two'");
+    file_flip(t, 12 + 3 + 6); /* a checksum byte of "two'" */
+    assert_int_equal(replay(t), 1);
+    assert_int_equal(file_size(t), 12 + 3);
+}
+
+/* A bad record with an intact one after it is damage, not a tear: the later records were
+ * synced (their votes may have gone out), so the log is refused and left as it is. Cutting
+ * it let a validator vote again differently in a round it had voted in. */
+static void
+test_a_damaged_record_before_intact_ones_is_refused_not_cut(void **state)
 {
     struct wt *t = *state;
     append_str(t, "one");
     append_str(t, "two");
     append_str(t, "three");
-    file_flip(t, 12 + 3 + 12 + 1); /* a payload byte of "two" */
-    assert_int_equal(replay(t), 1);
-    expect_rec(t, 0, "one");
-    assert_int_equal(file_size(t), 12 + 3);
-
-    append_str(t, "two'");
-    append_str(t, "three'");
-    file_flip(t, 12 + 3 + 12 + 4 + 6); /* a checksum byte of "three'" */
-    assert_int_equal(replay(t), 2);
-    expect_rec(t, 1, "two'");
-    assert_int_equal(file_size(t), 2 * 12 + 3 + 4);
+    off_t size = file_size(t);
+    file_flip(t, 12 + 1); /* a payload byte of "one" */
+    got_clear(t);
+    struct wal_replayed r;
+    assert_int_equal(wal_replay(t->w, collect, t, &r), IDL_ERR_CORRUPT);
+    assert_int_equal(r.cut_at, 0);
+    assert_int_equal(r.cut_bytes, 0);
+    assert_int_equal(file_size(t), size);
 }
 
 /* A length beyond WAL_RECORD_MAX, or beyond the file, ends the replay like a tear. */
@@ -298,8 +320,10 @@ main(void)
         cmocka_unit_test_setup_teardown(
             test_torn_payload_is_cut_and_append_continues_on_the_boundary, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_header_is_cut, setup, teardown),
-        cmocka_unit_test_setup_teardown(test_bad_checksum_cuts_the_record_and_all_after_it, setup,
+        cmocka_unit_test_setup_teardown(test_bad_checksum_of_the_last_record_is_cut, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_a_damaged_record_before_intact_ones_is_refused_not_cut,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_length_out_of_bounds_is_cut, setup, teardown),
         cmocka_unit_test_setup_teardown(test_reset_empties_the_log_and_appends_go_on, setup,
                                         teardown),
