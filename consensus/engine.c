@@ -41,7 +41,6 @@
 #define PENDING_BYTES_MAX     (4u * LEDGER_BLOCK_BYTES_MAX)
 #define PENDING_PEER_BYTES_MAX (CONS_SYNC_REPLY_BYTES + LEDGER_BLOCK_BYTES_MAX)
 _Static_assert(FUTURE_BYTES_MAX + PENDING_BYTES_MAX <= ENGINE_HELD_BYTES_MAX, "engine.h's bound");
-#define PEERS_MAX        256 /* connected at once (node/p2p.h: P2P_LINKS_MAX) */
 #define MARKS_MAX        64  /* keys of struck or bad peers remembered across reconnects */
 #define OWN_MSGS_MAX     8
 #define SYNC_TIMEOUT_MS  5000
@@ -114,7 +113,7 @@ struct engine {
     size_t n_own;
     struct held_list future;  /* signed messages of height + 1 */
     struct held_list pending; /* certified DECIDED of heights above height */
-    struct peer peers[PEERS_MAX];
+    struct peer peers[ENGINE_PEERS_MAX];
     size_t n_peers;
     struct mark marks[MARKS_MAX]; /* a ring: the oldest mark goes first */
     size_t n_marks, mark_next;
@@ -197,7 +196,7 @@ peer_add(struct engine *e, uint32_t id, const uint8_t key[SIG_PUBKEY_BYTES], boo
 {
     struct peer *p = peer_get(e, id);
     if (!p) {
-        if (e->n_peers == PEERS_MAX)
+        if (e->n_peers == ENGINE_PEERS_MAX)
             return NULL;
         p = &e->peers[e->n_peers++];
     }
@@ -1451,7 +1450,7 @@ engine_on_peer(struct engine *e, uint32_t peer, const uint8_t key[SIG_PUBKEY_BYT
     }
     if (!peer_add(e, peer, key, is_validator)) {
         event(e, ENGINE_EV_REFUSED, "peer %u ignored: %d peers already connected", peer,
-              PEERS_MAX);
+              ENGINE_PEERS_MAX);
         return;
     }
     struct ledger_tip tip;

@@ -82,6 +82,8 @@ struct engine;
 
 /* The most bytes of peers' messages the engine holds for later heights. */
 #define ENGINE_HELD_BYTES_MAX (6u * LEDGER_BLOCK_BYTES_MAX + (4u << 20))
+/* Links the engine keeps an entry for at once (node/p2p.h's P2P_LINKS_MAX must fit). */
+#define ENGINE_PEERS_MAX 256
 
 struct engine_status {
     uint64_t height; /* being decided: tip + 1 */

@@ -26,6 +26,8 @@
 #include "node/node.h"
 #include "node/p2p.h"
 
+_Static_assert(ENGINE_PEERS_MAX >= P2P_LINKS_MAX, "every link the p2p admits has an engine entry");
+
 #define QUEUE_MAX       200000
 /* Bytes of peer frames waiting for the engine thread: in all, and per peer (a frame may be
  * 40 MiB; a sync reply is about 16 MiB of them). A frame past either bound is dropped:
@@ -44,14 +46,14 @@
 #define SERVE_QUEUED_TOTAL_MAX (256u << 20)
 #define SERVE_REQS_PER_S  20                 /* per peer, and as many at once */
 #define SERVE_BYTES_PER_S (64.0 * 1024 * 1024) /* per peer, and as many at once */
-/* Gossip again: the pool to a peer whose link comes up, and every REGOSSIP_MS what has
- * waited that long, so a transaction that entered where no validator was reachable still
- * reaches them. Bounded per send. */
 /* Transactions gossiped by peers that are not validators (replicas, and anyone who made a
  * key) share this allowance, checked or not: admitting them is work, and TCP sends as fast
  * as it is read, so without a bound a peer replaying the chain's transactions takes every
  * core. Validators' gossip is not bounded. */
 #define GOSSIP_BYTES_PER_S (8.0 * 1024 * 1024) /* and twice as many at once */
+/* Gossip again: the pool to a peer whose link comes up, and every REGOSSIP_MS what has
+ * waited that long, so a transaction that entered where no validator was reachable still
+ * reaches them. Bounded per send. */
 #define REGOSSIP_MS        10000
 #define REGOSSIP_TXS_MAX   2000
 #define REGOSSIP_BYTES_MAX (8u << 20)

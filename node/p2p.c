@@ -119,7 +119,7 @@ struct conn {
     bool up;         /* announced up (or being announced); down is due when it retires */
     bool privileged; /* dialled by us, or a reserved key (from CONN_WAIT on) */
     bool to_self;    /* its HELLO presented our own key (its AUTH decides) */
-    atomic_bool rx_sleeping; /* the rx aio waits out the unprivileged peers' read rate */
+    atomic_bool rx_sleeping;      /* the rx aio waits out the unprivileged peers' read rate */
     uint8_t pk[SIG_PUBKEY_BYTES]; /* the peer's key, from CONN_WAIT on */
     struct qitem *q_head, *q_tail;
     size_t q_bytes; /* queued, including the frame in flight */
@@ -199,7 +199,6 @@ pk_prefix(char out[2 * P2P_PK_PREFIX_BYTES + 1], const uint8_t pk[SIG_PUBKEY_BYT
     codec_hex_encode(out, pk, P2P_PK_PREFIX_BYTES);
 }
 
-/* "host:port", short enough, printable, and without a scheme (we add it). */
 /*
  * Logs that connection `id` was refused or dropped, within the budget of such lines
  * (strangers can open connections by the thousand). pk may be NULL. Lock held.
@@ -214,6 +213,14 @@ refusal_log_locked(struct p2p *p, enum log_level level, const char *msg, uint32_
                  "pubkey", pk, "reason", reason, "unlogged", (json_int_t)skipped);
 }
 
+/* Whether two "host:port" addresses have the same host. */
+static bool
+same_host_addr(const char *a, const char *b)
+{
+    const char *ca = strrchr(a, ':'), *cb = strrchr(b, ':');
+    return ca && cb && ca - a == cb - b && memcmp(a, b, (size_t)(ca - a)) == 0;
+}
+
 static bool
 reserved_key(const struct p2p *p, const uint8_t pk[SIG_PUBKEY_BYTES])
 {
@@ -223,6 +230,7 @@ reserved_key(const struct p2p *p, const uint8_t pk[SIG_PUBKEY_BYTES])
     return false;
 }
 
+/* "host:port", short enough, printable, and without a scheme (we add it). */
 static bool
 addr_valid(const char *addr)
 {
@@ -611,12 +619,17 @@ conn_rx_more(struct conn *c)
         iov.iov_len = P2P_IBUF_BYTES - c->ilen;
     }
     IDL_ASSERT(iov.iov_len > 0);
+    pthread_mutex_lock(&p->lock);
+    bool paced = conn_paced_locked(c);
+    pthread_mutex_unlock(&p->lock);
+    if (paced && iov.iov_len > P2P_IBUF_BYTES)
+        iov.iov_len = P2P_IBUF_BYTES; /* a read is charged after it: keep each one small */
     int rv = nng_aio_set_iov(c->rx_aio, 1, &iov);
     IDL_ASSERT(rv == 0);
     /* The deadlines are for the whole handshake or frame, not for each read. */
     nng_duration timeout = NNG_DURATION_INFINITE;
     bool handshake = c->phase == RX_HELLO || c->phase == RX_AUTH;
-    if (handshake || c->body) {
+    if (handshake || c->body_shared) {
         nng_time now = nng_clock(), deadline = handshake ? c->hs_deadline : c->body_deadline;
         timeout = now >= deadline ? 1 : (nng_duration)(deadline - now);
     }
@@ -743,8 +756,9 @@ conn_admit_locked(struct conn *c, const char **why)
     for (struct conn *o = p->conns; o; o = o->next) {
         if (o == c || o->state == CONN_HANDSHAKE)
             continue;
-        n_auth += !o->closed;
-        n_unprivileged += !o->closed && !o->privileged;
+        bool counts = !o->closed || o->up; /* a closed link is held until its down is out */
+        n_auth += counts;
+        n_unprivileged += counts && !o->privileged;
         if (memcmp(o->pk, c->pk, SIG_PUBKEY_BYTES) != 0)
             continue;
         if (!o->closed)
@@ -984,8 +998,9 @@ conn_rx_cb(void *arg)
 {
     struct conn *c = arg;
     int rv = nng_aio_result(c->rx_aio);
-    if (atomic_exchange(&c->rx_sleeping, false) && (rv == 0 || rv == NNG_ETIMEDOUT)) {
-        conn_rx_more(c); /* the pause is over */
+    /* A pause ends with 0, or with NNG_ETIMEDOUT when the frame's deadline came first. */
+    if (atomic_exchange(&c->rx_sleeping, false) && rv == 0) {
+        conn_rx_more(c);
         return;
     }
     if (rv == 0) {
@@ -1001,7 +1016,7 @@ conn_rx_cb(void *arg)
         conn_rx_run(c);
         return;
     }
-    if (rv == NNG_ETIMEDOUT && c->body)
+    if (rv == NNG_ETIMEDOUT && c->body_shared)
         conn_rx_refuse(c, "p2p peer dropped", "frame not received in time");
     else if (rv == NNG_ETIMEDOUT)
         conn_rx_refuse(c, "p2p handshake refused", "handshake timed out");
@@ -1091,12 +1106,29 @@ conn_launch(struct p2p *p, nng_stream *s, struct dialer *d)
     pthread_mutex_lock(&p->lock);
     if (!why && p->stopping)
         why = "stopping";
-    /* Inbound only: our own dials are as many as the configured peers. */
-    size_t handshaking = 0;
-    for (struct conn *o = p->conns; o; o = o->next)
-        handshaking += o->state == CONN_HANDSHAKE && !o->closed && !o->outbound;
-    if (!why && !d && handshaking >= p->inbound_max)
-        why = "too many connections in their handshake";
+    /*
+     * Inbound handshakes are bounded (our own dials are as many as the configured peers):
+     * P2P_HANDSHAKES_PER_HOST from one address, and inbound_max in all. When all places
+     * are taken, the oldest gives way: an honest handshake ends within a round trip, so
+     * connections that say nothing cannot keep a validator out.
+     */
+    size_t handshaking = 0, same_host = 0;
+    struct conn *oldest = NULL;
+    for (struct conn *o = p->conns; o && !d; o = o->next) {
+        if (o->state != CONN_HANDSHAKE || o->closed || o->outbound)
+            continue;
+        handshaking++;
+        same_host += c && same_host_addr(o->addr, c->addr);
+        if (!oldest)
+            oldest = o;
+    }
+    if (!why && same_host >= P2P_HANDSHAKES_PER_HOST)
+        why = "too many connections in their handshake from that address";
+    if (!why && handshaking >= p->inbound_max && oldest) {
+        refusal_log_locked(p, LOG_WARN, "p2p connection dropped", oldest->id, oldest->addr, NULL,
+                           "its handshake gave way to a newer one (all places taken)");
+        conn_close_locked(oldest);
+    }
     if (why) {
         if (!p->stopping) {
             refusal_log_locked(p, LOG_WARN, "p2p connection dropped", 0, c ? c->addr : "?", NULL,

@@ -25,12 +25,19 @@
  * is bounded apart from what the network needs. A connection we dialled (a configured
  * peer) and one from a reserved key (the validators) are "privileged": always let in, up
  * to P2P_LINKS_MAX links in all. Other inbound connections get at most inbound_max
- * (P2P_PEERS_MAX) places once authenticated, and as many while in their handshake; large
- * frames they are sending share P2P_RX_SHARED_BYTES_MAX bytes of buffers, and what they
- * send is read at P2P_RX_SHARED_RATE in all (a stranger sending faster waits on TCP, at
- * no cost to us). Every frame larger than the read buffer must arrive within
- * P2P_FRAME_GRACE_MS plus a second per P2P_FRAME_MIN_RATE bytes. Refusals are logged at
- * most LOG_BURST lines a second.
+ * (P2P_PEERS_MAX) places once authenticated. Inbound handshakes (the key is not known yet)
+ * get as many places, at most P2P_HANDSHAKES_PER_HOST from one address, and the oldest
+ * gives way when all are taken. Large frames from unprivileged peers share
+ * P2P_RX_SHARED_BYTES_MAX bytes of buffers and must arrive within P2P_FRAME_GRACE_MS plus a
+ * second per P2P_FRAME_MIN_RATE bytes, and what those peers send is read at
+ * P2P_RX_SHARED_RATE in all (a stranger sending faster waits on TCP, at no cost to us).
+ * Refusals are logged at most LOG_BURST lines a second.
+ *
+ * Without TLS the handshake proves a key to whoever holds it, not that the connection ends
+ * there: an attacker in a position to relay two handshakes can speak on a link under
+ * another node's key, with that node's privileges. Consensus messages carry their own
+ * signatures, but a chain whose peer network strangers can reach should use mutual TLS
+ * with a CA (below), which keeps them from connecting at all.
  *
  * Callbacks run on NNG's threads, possibly concurrently for different peers; they must not
  * block. After p2p_stop returns no callback is running or will run.
@@ -55,6 +62,7 @@
 #define P2P_FRAME_GRACE_MS 5000
 #define P2P_FRAME_MIN_RATE (256u * 1024) /* bytes a second */
 #define P2P_RX_SHARED_RATE (16u << 20)   /* bytes a second read from unprivileged peers, in all */
+#define P2P_HANDSHAKES_PER_HOST 8         /* inbound handshakes at once from one address */
 
 /*
  * The rest of this header spells out what the paragraphs above leave open; it adds to the

@@ -27,9 +27,10 @@
  * command: two nodes over TLS with a CA exchange frames, while a plain-TCP node and a node
  * with a certificate from another CA cannot connect to them. Strangers: once they fill the
  * unprivileged places, another is refused but a reserved key and our own dial get in, and
- * nobody is pushed out; silent connections fill the inbound handshake places but do not
- * hold up our dial; a peer that answers our dial with our own key, but cannot sign for it,
- * is dialled again; two large frames begun by strangers cannot both hold buffers past
+ * nobody is pushed out; silent connections give way to newer ones when the inbound
+ * handshake places are full, one address gets P2P_HANDSHAKES_PER_HOST of them, and our dial
+ * is held up by neither; a peer that answers our dial with our own key, but cannot sign for
+ * it, is dialled again; two large frames begun by strangers cannot both hold buffers past
  * P2P_RX_SHARED_BYTES_MAX, and a large frame left unfinished is closed after
  * P2P_FRAME_GRACE_MS; what a stranger sends is read no faster than P2P_RX_SHARED_RATE.
  */
@@ -1314,9 +1315,13 @@ test_strangers_cannot_crowd_out_validators_or_our_dials(void **state)
     node_fini(&b);
 }
 
-/* Connections that never say HELLO fill the inbound handshake places, not our dials. */
+/*
+ * Connections that never say HELLO: the oldest gives way to a newer one when the inbound
+ * handshake places are full, one address gets P2P_HANDSHAKES_PER_HOST of them, and our own
+ * dial is counted in neither.
+ */
 static void
-test_silent_strangers_do_not_block_our_dials(void **state)
+test_silent_strangers_do_not_block_handshakes(void **state)
 {
     (void)state;
     uint8_t g[HASH_BYTES];
@@ -1328,17 +1333,29 @@ test_silent_strangers_do_not_block_our_dials(void **state)
     node_add_peer(&a, &b);
     node_start(&a);
     nng_stream *s1 = raw_connect(&a), *s2 = raw_connect(&a), *s3 = raw_connect(&a);
-    assert_true(raw_closed_within(s3, WAIT_MS)); /* no place left for it */
-
+    assert_true(raw_closed_within(s1, WAIT_MS)); /* the oldest gave way */
     node_start(&b);
     expect_up(&a, b.key->pk, true);
     /* Still held: the link came up while they kept their places (not when they timed out). */
-    assert_false(raw_closed_within(s1, 100));
+    assert_false(raw_closed_within(s2, 100));
     nng_stream_free(s1);
     nng_stream_free(s2);
     nng_stream_free(s3);
     node_fini(&a);
     node_fini(&b);
+
+    /* One address: P2P_HANDSHAKES_PER_HOST at once, the next is refused. */
+    struct node c;
+    node_init(&c, "c", port_block(15) + 2, g);
+    node_start(&c);
+    nng_stream *held[P2P_HANDSHAKES_PER_HOST + 1];
+    for (size_t i = 0; i <= P2P_HANDSHAKES_PER_HOST; i++)
+        held[i] = raw_connect(&c);
+    assert_true(raw_closed_within(held[P2P_HANDSHAKES_PER_HOST], WAIT_MS));
+    assert_false(raw_closed_within(held[0], 100));
+    for (size_t i = 0; i <= P2P_HANDSHAKES_PER_HOST; i++)
+        nng_stream_free(held[i]);
+    node_fini(&c);
 }
 
 /* An address that answers with our own key, without proving it, is dialled again. */
@@ -1495,7 +1512,7 @@ main(void)
         cmocka_unit_test(test_bad_configurations_are_refused),
         cmocka_unit_test(test_tls_nodes_talk_and_outsiders_cannot_connect),
         cmocka_unit_test(test_strangers_cannot_crowd_out_validators_or_our_dials),
-        cmocka_unit_test(test_silent_strangers_do_not_block_our_dials),
+        cmocka_unit_test(test_silent_strangers_do_not_block_handshakes),
         cmocka_unit_test(test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler),
         cmocka_unit_test(test_large_frames_of_strangers_are_bounded_in_bytes_and_time),
         cmocka_unit_test(test_strangers_are_read_at_a_bounded_rate),
