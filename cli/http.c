@@ -47,13 +47,15 @@ cli_http_request(const struct cli *c, const char *method, const char *path, nng_
     while (base && c->node[base - 1] == '/')
         base--;
     char url[1024], uri[1024];
-    snprintf(url, sizeof(url), "%.*s%s", (int)base, c->node, path);
     const char *scheme = strstr(c->node, "://");
     const char *prefix = scheme ? strchr(scheme + 3, '/') : NULL;
     size_t prefix_len = prefix && prefix < c->node + base ? (size_t)(c->node + base - prefix) : 0;
-    snprintf(uri, sizeof(uri), "%.*s%s", (int)prefix_len, prefix_len ? prefix : "", path);
     *u = NULL;
     *req = NULL;
+    if ((size_t)snprintf(url, sizeof(url), "%.*s%s", (int)base, c->node, path) >= sizeof(url) ||
+        (size_t)snprintf(uri, sizeof(uri), "%.*s%s", (int)prefix_len, prefix_len ? prefix : "",
+                         path) >= sizeof(uri))
+        return NNG_EINVAL; /* never a request for a cut path */
     int rv = nng_url_parse(u, url);
     if (!rv)
         rv = nng_http_req_alloc(req, *u);

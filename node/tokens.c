@@ -98,8 +98,9 @@ load(const char *path, struct token *t, size_t *n, json_t **doc)
                   codec_hex_decode(t[i].sha, HASH_BYTES, sha) == IDL_OK &&
                   (!created || json_is_string(created)) &&
                   json_object_size(e) == 2u + (created != NULL);
+        /* A name or a token twice: revoking one would leave the other valid. */
         for (size_t k = 0; ok && k < i; k++)
-            ok = strcmp(t[k].name, name) != 0;
+            ok = strcmp(t[k].name, name) != 0 && memcmp(t[k].sha, t[i].sha, HASH_BYTES) != 0;
         if (!ok) {
             json_decref(root);
             return IDL_ERR_CORRUPT;

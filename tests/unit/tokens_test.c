@@ -6,8 +6,8 @@
  * with no wait: a token added, a token revoked (even two rewrites within one second), the
  * file deleted (no token left), and it fails closed when the file cannot be read (a
  * directory in its place) or parsed, accepting tokens again once the file is repaired; a
- * file with a name twice, a key twice, an unknown member or a phone number as a name is
- * refused. Each test works in its own mkdtemp home under /tmp, removed afterwards.
+ * file with a name twice, a token twice, a key twice, an unknown member or a phone number
+ * as a name is refused. Each test works in its own mkdtemp home under /tmp, removed afterwards.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -151,6 +151,9 @@ test_open_refuses_repeats_and_unknown_members(void **state)
         "{\"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A "}], \"revoked\": []}",
         "{\"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A ", \"created\": 5}]}",
         "{\"tokens\": [{\"name\": \"13800000001\", \"sha256\": " SHA_A "}]}",
+        /* one token under two names */
+        "{\"tokens\": [{\"name\": \"a\", \"sha256\": " SHA_A "}, "
+        "{\"name\": \"b\", \"sha256\": " SHA_A "}]}",
     };
     for (size_t i = 0; i < IDL_ARRAY_LEN(bad); i++) {
         assert_int_equal(file_write_atomic(t->path, bad[i], strlen(bad[i]), 0600), IDL_OK);
