@@ -7,7 +7,10 @@
  * message that ever left the node. Replay reads records in order and stops at the first
  * one that is incomplete or fails its checksum. If nothing intact follows, that is a write
  * torn by the crash (by the rule above, nothing in it was sent), and the file is cut there;
- * if an intact record follows, the file was damaged, and replay refuses.
+ * if an intact record follows, the file was damaged, and replay refuses. Damage that leaves
+ * no intact record right after the bad one (a bad length field, two damaged records in a
+ * row) still reads as a tear and is cut: telling those apart needs batch boundaries in the
+ * records, which this format does not have.
  *
  * The log only matters for the height being decided: once a block is committed to the
  * ledger, wal_reset empties it.
