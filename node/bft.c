@@ -46,10 +46,10 @@ _Static_assert(ENGINE_PEERS_MAX >= P2P_LINKS_MAX, "every link the p2p admits has
 #define SERVE_QUEUED_TOTAL_MAX (256u << 20)
 #define SERVE_REQS_PER_S  20                 /* per peer, and as many at once */
 #define SERVE_BYTES_PER_S (64.0 * 1024 * 1024) /* per peer, and as many at once */
-/* Transactions gossiped by peers that are not validators (replicas, and anyone who made a
- * key) share this allowance, checked or not: admitting them is work, and TCP sends as fast
- * as it is read, so without a bound a peer replaying the chain's transactions takes every
- * core. Validators' gossip is not bounded. */
+/* Transactions gossiped by peers that are neither validators nor links we dialled (replicas
+ * that dialled us, and anyone who made a key) share this allowance, checked or not:
+ * admitting them is work, and TCP sends as fast as it is read, so without a bound a peer
+ * replaying the chain's transactions takes every core. */
 #define GOSSIP_BYTES_PER_S (8.0 * 1024 * 1024) /* and twice as many at once */
 /* Gossip again: the pool to a peer whose link comes up, and every REGOSSIP_MS what has
  * waited that long, so a transaction that entered where no validator was reachable still
@@ -390,7 +390,7 @@ on_recv(void *arg, uint32_t peer, const uint8_t pubkey[SIG_PUBKEY_BYTES], const 
 {
     struct bft *b = arg;
     if (len >= 2 && msg[1] == MSG_TXS) {
-        if (is_validator(b, pubkey) || gossip_take(b, len))
+        if (is_validator(b, pubkey) || p2p_privileged(b->p2p, peer) || gossip_take(b, len))
             admit_gossip(b, msg, len);
         return;
     }

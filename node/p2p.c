@@ -1633,3 +1633,15 @@ p2p_queued(struct p2p *p, uint32_t peer, size_t *total)
         *total = all;
     return mine;
 }
+
+bool
+p2p_privileged(struct p2p *p, uint32_t peer)
+{
+    bool privileged = false;
+    pthread_mutex_lock(&p->lock);
+    for (struct conn *c = p->conns; c; c = c->next)
+        if (c->id == peer && c->state == CONN_OPEN && !c->closed)
+            privileged = c->privileged;
+    pthread_mutex_unlock(&p->lock);
+    return privileged;
+}

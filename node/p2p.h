@@ -166,6 +166,9 @@ bool p2p_send(struct p2p *p, uint32_t peer, const uint8_t *msg, size_t len);
 /* Fills out with up to max connected peers; returns how many. */
 size_t p2p_peers(struct p2p *p, struct p2p_peer_info *out, size_t max);
 
+/* Whether peer's link is privileged (we dialled it, or its key is reserved); false if gone. */
+bool p2p_privileged(struct p2p *p, uint32_t peer);
+
 /*
  * Bytes queued to peer and not yet sent (0 if it is not connected); *total (may be NULL)
  * gets the sum over every connection, where a broadcast frame counts once per queue.
