@@ -1,7 +1,8 @@
 /*
- * File-backed write-ahead log (see wal.h). Appends use one writev of header and payload,
- * then fdatasync: the record's commit point. The file is opened O_APPEND so that a
- * replayed-and-truncated file continues where the last intact record ended.
+ * File-backed write-ahead log (see wal.h). Appends use one writev of header and payload
+ * per record, then a batch-end record, then fdatasync: the batch's commit point. The file
+ * is opened O_APPEND so that a replayed-and-truncated file continues where the last intact
+ * record ended.
  */
 #include "wal.h"
 
@@ -23,6 +24,20 @@ struct wal {
     int fd;
     char path[4096];
 };
+
+/*
+ * The record that closes each batch: END_MAGIC, then the u64 offset where the batch began.
+ * A consensus record starts with its kind (1 to 3), never 0xff, so none reads as one.
+ */
+#define END_MAGIC     "\xff\x45\x4e\x44" /* 0xff "END" */
+#define END_MAGIC_LEN 4
+#define END_LEN       (END_MAGIC_LEN + 8)
+
+static bool
+is_end(const uint8_t *rec, size_t len)
+{
+    return len == END_LEN && memcmp(rec, END_MAGIC, END_MAGIC_LEN) == 0;
+}
 
 void
 wal_frame_header(uint8_t header[12], const uint8_t *rec, size_t len)
@@ -104,11 +119,20 @@ wal_append(struct wal *w, const uint8_t *rec, size_t len)
 idl_err
 wal_append_many(struct wal *w, const struct idl_bytes *recs, size_t n)
 {
+    off_t start = lseek(w->fd, 0, SEEK_END);
+    if (start < 0)
+        return IDL_ERR_IO;
     for (size_t i = 0; i < n; i++) {
         idl_err rc = write_record(w, recs[i].data, recs[i].len);
         if (rc)
             return rc;
     }
+    uint8_t end[END_LEN];
+    memcpy(end, END_MAGIC, END_MAGIC_LEN);
+    codec_be64_put(end + END_MAGIC_LEN, (uint64_t)start);
+    idl_err rc = write_record(w, end, sizeof(end));
+    if (rc)
+        return rc;
     /* The commit point of the records: nothing they describe leaves before this returns. */
     return fdatasync(w->fd) == 0 ? IDL_OK : IDL_ERR_IO;
 }
@@ -135,6 +159,24 @@ record_intact(const uint8_t *p, size_t n, size_t off, size_t *len_out)
     return memcmp(header + 4, p + off + 4, 8) == 0;
 }
 
+/*
+ * Whether an intact batch-end record starts anywhere at or after off: a batch that was
+ * synced, after the damage. Found by its fixed length and magic, then its checksum (a
+ * chance match of all three is negligible), not by walking lengths that may be damaged.
+ */
+static bool
+end_after(const uint8_t *p, size_t n, size_t off)
+{
+    static const uint8_t len_be[4] = {0, 0, 0, END_LEN};
+    for (size_t at = off; n >= 12 + END_LEN && at <= n - 12 - END_LEN; at++) {
+        size_t len;
+        if (memcmp(p + at, len_be, 4) == 0 && memcmp(p + at + 12, END_MAGIC, END_MAGIC_LEN) == 0 &&
+            record_intact(p, n, at, &len) && codec_be64_get(p + at + 12 + END_MAGIC_LEN) <= at)
+            return true;
+    }
+    return false;
+}
+
 idl_err
 wal_replay(struct wal *w, wal_fn fn, void *arg, struct wal_replayed *out)
 {
@@ -145,27 +187,24 @@ wal_replay(struct wal *w, wal_fn fn, void *arg, struct wal_replayed *out)
         return rc;
     size_t off = 0, len;
     while (off < all.len && record_intact(all.data, all.len, off, &len)) {
-        fn(arg, all.data + off + 12, len);
+        if (!is_end(all.data + off + 12, len)) {
+            fn(arg, all.data + off + 12, len);
+            out->records++;
+        }
         off += 12 + len;
-        out->records++;
     }
     out->cut_at = off;
-    if (off == all.len) {
-        free(all.data);
-        return IDL_OK;
-    }
-    /* A bad record whose length still holds, followed by a good one, is damage, not a torn
-     * last write: records after it were synced, and their votes may have been sent. Cutting
-     * them would let the node vote again differently; it must not start. */
-    uint32_t bad_len = all.len - off >= 12 ? codec_be32_get(all.data + off) : 0;
-    size_t next = off + 12 + (size_t)bad_len, next_len;
-    bool damaged = all.len - off >= 12 && bad_len <= WAL_RECORD_MAX &&
-                   next <= all.len && record_intact(all.data, all.len, next, &next_len);
+    /* Past the first record that is not intact: the last batch, torn by a crash before its
+     * sync (nothing in it was sent), unless a later batch was closed; then the file was
+     * damaged where it had been synced, and cutting it would let the node vote again,
+     * differently, in a round whose vote may have gone out. */
+    bool damaged = off < all.len && end_after(all.data, all.len, off);
     size_t total = all.len;
     free(all.data);
+    if (off == total)
+        return IDL_OK;
     if (damaged)
         return IDL_ERR_CORRUPT;
-    /* A torn tail: cut it, so the next append starts on a record boundary. */
     out->cut_bytes = total - off;
     if (ftruncate(w->fd, (off_t)off) != 0 || fdatasync(w->fd) != 0)
         return IDL_ERR_IO;

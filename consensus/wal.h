@@ -4,13 +4,13 @@
  * A record is u32 length | 8-byte checksum (the first 8 bytes of SHA-256 of the payload)
  * | payload. wal_append writes a record and fdatasyncs before returning: the caller sends
  * the vote or proposal it recorded only after that, so after any crash the log holds every
- * message that ever left the node. Replay reads records in order and stops at the first
- * one that is incomplete or fails its checksum. If nothing intact follows, that is a write
- * torn by the crash (by the rule above, nothing in it was sent), and the file is cut there;
- * if an intact record follows, the file was damaged, and replay refuses. Damage that leaves
- * no intact record right after the bad one (a bad length field, two damaged records in a
- * row) still reads as a tear and is cut: telling those apart needs batch boundaries in the
- * records, which this format does not have.
+ * message that ever left the node. Each batch of records (wal_append_many) ends with a
+ * batch-end record before the sync. Replay reads records in order and stops at the first
+ * one that is incomplete or fails its checksum. If no intact batch-end record comes after
+ * it anywhere, that is the last batch, torn by the crash before its sync (by the rule
+ * above, nothing in it was sent), and the file is cut there; if one does, the file was
+ * damaged where it had been synced, and replay refuses. A log written before batch-end
+ * records existed has none: damage in it reads as a tear.
  *
  * The log only matters for the height being decided: once a block is committed to the
  * ledger, wal_reset empties it.
@@ -34,7 +34,8 @@ void wal_close(struct wal *w);
 /* Appends one record durably (written and fdatasync'd). IDL_ERR_IO, IDL_ERR_TOO_LARGE. */
 IDL_MUST_USE idl_err wal_append(struct wal *w, const uint8_t *rec, size_t len);
 
-/* Appends n records, then syncs once: all of them are durable when it returns. */
+/* Appends n records and a batch-end record, then syncs once: all are durable when it
+ * returns. */
 IDL_MUST_USE idl_err wal_append_many(struct wal *w, const struct idl_bytes *recs, size_t n);
 
 /* The log's size in bytes (0 on error). */
@@ -48,10 +49,11 @@ struct wal_replayed {
 };
 
 /*
- * Calls fn for each intact record, in order. What follows the last intact record is a torn
- * last write, cut off (out->cut_bytes), unless a record with a good checksum comes after the
- * bad one: that is damage to records that were synced, and their messages may have been
- * sent, so nothing is cut and IDL_ERR_CORRUPT is returned (out->cut_at says where).
+ * Calls fn for each intact record, in order (not the batch-end records). What follows the
+ * last intact record is a torn last batch, cut off (out->cut_bytes), unless an intact
+ * batch-end record comes after it: that is damage to records that were synced, and their
+ * messages may have been sent, so nothing is cut and IDL_ERR_CORRUPT is returned
+ * (out->cut_at says where).
  */
 typedef void (*wal_fn)(void *arg, const uint8_t *rec, size_t len);
 IDL_MUST_USE idl_err wal_replay(struct wal *w, wal_fn fn, void *arg, struct wal_replayed *out);
