@@ -54,13 +54,30 @@ static const char general_help[] =
     "\n"
     "Commands (idledger COMMAND --help for details and examples):\n";
 
-static void
-print_general_help(void)
+/* Whether command words start with the word `group` ("key" for "key new"). */
+static bool
+in_group(const char *words, const char *group)
 {
-    fputs(general_help, stdout);
+    size_t n = strlen(group);
+    return strncmp(words, group, n) == 0 && (words[n] == ' ' || words[n] == '\0');
+}
+
+/* The general help, or with group (a first word, "key") the usage of its commands only. */
+static void
+print_general_help(const char *group)
+{
+    bool any = false;
+    for (size_t t = 0; group && t < IDL_ARRAY_LEN(tables); t++)
+        for (size_t i = 0; i < *tables[t].n; i++)
+            any = any || in_group(tables[t].list[i].words, group);
+    if (!any)
+        fputs(general_help, stdout);
     for (size_t t = 0; t < IDL_ARRAY_LEN(tables); t++)
         for (size_t i = 0; i < *tables[t].n; i++)
-            printf("  %-22s %s\n", tables[t].list[i].words, tables[t].list[i].usage);
+            if (!any || in_group(tables[t].list[i].words, group))
+                printf("  %-22s %s\n", tables[t].list[i].words, tables[t].list[i].usage);
+    if (any)
+        printf("\n`idledger %s COMMAND --help` explains one.\n", group);
 }
 
 static void
@@ -181,7 +198,7 @@ load_token(struct cli *c)
 }
 
 static int
-parse(struct cli *c, int argc, char **argv, int *help)
+parse(struct cli *c, int argc, char **argv, int *help, const char **group)
 {
     static struct raw_opt raw[CLI_OPTS_MAX + 16];
     char *words[16];
@@ -219,6 +236,7 @@ parse(struct cli *c, int argc, char **argv, int *help)
     }
     int used;
     c->cmd = find_command(words, nwords, &used);
+    *group = nwords ? words[0] : NULL;
     for (int i = 0; i < nraw; i++)
         if (!strcmp(raw[i].name, "help"))
             *help = 1;
@@ -263,12 +281,13 @@ main(int argc, char **argv)
     c.key_path = getenv("IDLEDGER_KEY");
     c.timeout_s = 30;
     int help;
-    int rc = parse(&c, argc, argv, &help);
+    const char *group = NULL;
+    int rc = parse(&c, argc, argv, &help, &group);
     if (help) {
         if (c.cmd)
             print_command_help(c.cmd);
         else
-            print_general_help();
+            print_general_help(group);
         return 0;
     }
     if (!rc)

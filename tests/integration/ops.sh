@@ -29,6 +29,8 @@ done
 like "$(cat "$OUT")" 'no commit in time' "idledger --help explains exit status 3"
 expect_exit 0 "idledger account add --help" "$IDL" account add --help
 like "$(head -n 1 "$OUT")" '^usage: idledger account add --id ID' "account add --help shows its synopsis"
+expect_exit 0 "idledger key --help" "$IDL" key --help
+is "$(grep -c '^  key ' "$OUT") $(grep -c 'org add' "$OUT")" "2 0" "key --help lists the key commands only"
 expect_exit 0 "idledgerd --help" "$IDLD" --help
 like "$(cat "$OUT")" 'token revoke NAME' "idledgerd --help lists the token commands"
 expect_exit 2 "idledgerd without --home is a usage error" "$IDLD"
