@@ -60,22 +60,26 @@ members_check(json_t *obj, const char *where, const char *const *allowed, char *
     return members_check_opt(obj, where, allowed, NULL, why, why_len);
 }
 
+/* Member `name` of obj, which stands at `where` in the file ("" at the top, "admins.auditor"). */
 static idl_err
-get_str(json_t *obj, const char *name, char *out, size_t cap, char *why, size_t why_len)
+get_str(json_t *obj, const char *where, const char *name, char *out, size_t cap, char *why,
+        size_t why_len)
 {
     const char *s = json_string_value(json_object_get(obj, name));
     if (!s || strlen(s) >= cap)
-        return bad(why, why_len, "genesis: %s must be a string of at most %zu bytes", name,
-                   cap - 1);
+        return bad(why, why_len, "genesis: %s%s%s must be a string of at most %zu bytes", where,
+                   where[0] ? "." : "", name, cap - 1);
     snprintf(out, cap, "%s", s);
     return IDL_OK;
 }
 
 static idl_err
-get_hex(json_t *obj, const char *name, uint8_t *out, size_t n, char *why, size_t why_len)
+get_hex(json_t *obj, const char *where, const char *name, uint8_t *out, size_t n, char *why,
+        size_t why_len)
 {
     if (codec_hex_decode(out, n, json_string_value(json_object_get(obj, name))))
-        return bad(why, why_len, "genesis: %s must be %zu bytes of hex", name, n);
+        return bad(why, why_len, "genesis: %s%s%s must be %zu bytes of hex", where,
+                   where[0] ? "." : "", name, n);
     return IDL_OK;
 }
 
@@ -111,13 +115,15 @@ parse_admins(struct genesis *g, json_t *admins, char *why, size_t why_len)
     for (int i = 0; !rc && i < LEDGER_ROOT_ADMINS; i++) {
         json_t *a = json_object_get(admins, admin_posts[i]);
         struct rec_account *acct = &g->ledger.admins[i];
+        char where[32];
+        snprintf(where, sizeof(where), "admins.%s", admin_posts[i]);
         rc = members_check(a, admin_posts[i], fields, why, why_len);
         if (!rc)
-            rc = get_str(a, "id", acct->id, sizeof(acct->id), why, why_len);
+            rc = get_str(a, where, "id", acct->id, sizeof(acct->id), why, why_len);
         if (!rc)
-            rc = get_hex(a, "pubkey", acct->pubkey, SIG_PUBKEY_BYTES, why, why_len);
+            rc = get_hex(a, where, "pubkey", acct->pubkey, SIG_PUBKEY_BYTES, why, why_len);
         if (!rc)
-            rc = get_hex(a, "person", acct->person, HASH_BYTES, why, why_len);
+            rc = get_hex(a, where, "person", acct->person, HASH_BYTES, why, why_len);
         if (rc)
             break;
         snprintf(acct->org, sizeof(acct->org), "%s", g->ledger.root.code);
@@ -142,11 +148,13 @@ parse_validators(struct genesis *g, json_t *vals, char *why, size_t why_len)
     for (size_t i = 0; i < n; i++) {
         json_t *v = json_array_get(vals, i);
         struct ledger_validator *val = &g->ledger.validators[i];
+        char where[32];
+        snprintf(where, sizeof(where), "validators[%zu]", i);
         idl_err rc = members_check(v, "validators[]", fields, why, why_len);
         if (!rc)
-            rc = get_str(v, "name", val->name, sizeof(val->name), why, why_len);
+            rc = get_str(v, where, "name", val->name, sizeof(val->name), why, why_len);
         if (!rc)
-            rc = get_hex(v, "pubkey", val->pubkey, SIG_PUBKEY_BYTES, why, why_len);
+            rc = get_hex(v, where, "pubkey", val->pubkey, SIG_PUBKEY_BYTES, why, why_len);
         if (!rc && !sig_pubkey_valid(val->pubkey))
             rc = bad(why, why_len, "genesis: validators[%zu].pubkey is not a valid key", i);
         if (rc)
@@ -251,7 +259,7 @@ parse_root(struct genesis *g, json_t *root, char *why, size_t why_len)
         rc = members_check(org, "root", org_fields, why, why_len);
     struct rec_org *r = &g->ledger.root;
     if (!rc)
-        rc = get_str(root, "chain_id", g->ledger.chain_id, sizeof(g->ledger.chain_id), why,
+        rc = get_str(root, "", "chain_id", g->ledger.chain_id, sizeof(g->ledger.chain_id), why,
                      why_len);
     if (!rc && (!g->ledger.chain_id[0] ||
                 !schema_id_valid(g->ledger.chain_id, strlen(g->ledger.chain_id), 0)))
@@ -261,12 +269,13 @@ parse_root(struct genesis *g, json_t *root, char *why, size_t why_len)
                           &g->ledger.time_ms))
         rc = bad(why, why_len, "genesis: genesis_time must look like 2026-11-23T00:00:00Z");
     if (!rc)
-        rc = get_str(org, "code", r->code, sizeof(r->code), why, why_len);
+        rc = get_str(org, "root", "code", r->code, sizeof(r->code), why, why_len);
     if (!rc)
-        rc = get_str(org, "name", r->name, sizeof(r->name), why, why_len);
+        rc = get_str(org, "root", "name", r->name, sizeof(r->name), why, why_len);
     r->kind = ORG_KIND_PROVINCE;
-    if (!rc && schema_check(&rec_org_schema, r, why, why_len))
-        rc = IDL_ERR_INVALID;
+    char schema_why[256];
+    if (!rc && schema_check(&rec_org_schema, r, schema_why, sizeof(schema_why)))
+        rc = bad(why, why_len, "genesis: root: %s", schema_why);
     if (!rc)
         rc = parse_admins(g, json_object_get(root, "admins"), why, why_len);
     if (!rc)
@@ -274,7 +283,8 @@ parse_root(struct genesis *g, json_t *root, char *why, size_t why_len)
     if (!rc)
         rc = parse_policy(g, json_object_get(root, "policy"), why, why_len);
     if (!rc)
-        rc = get_hex(root, "chain_secret", g->chain_secret, PERSON_SECRET_BYTES, why, why_len);
+        rc = get_hex(root, "", "chain_secret", g->chain_secret, PERSON_SECRET_BYTES, why,
+                     why_len);
     if (!rc && sodium_is_zero(g->chain_secret, PERSON_SECRET_BYTES))
         rc = bad(why, why_len, "genesis: chain_secret is all zeros: it must be 32 random bytes");
     return rc;
@@ -286,8 +296,9 @@ genesis_parse(struct genesis *g, const char *text, size_t len, char *why, size_t
     memset(g, 0, sizeof(*g));
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!root)
-        return bad(why, why_len, "genesis: not JSON (line %d: %s)", jerr.line, jerr.text);
+    if (!root) /* the position only: jansson's text may quote the chain secret */
+        return bad(why, why_len, "genesis: not JSON (line %d, column %d)", jerr.line,
+                   jerr.column);
     idl_err rc = parse_root(g, root, why, why_len);
     json_decref(root);
     /* What ledger_open would refuse is refused here, where the operator writes the file. */

@@ -618,10 +618,10 @@ test_parse_refuses_bad_hex(void **state)
         {"chain_secret", "1", "chain_secret"},
         {"chain_secret", "\"" PERSON("00") "\"", "chain_secret is all zeros"},
         {"admins.sysadmin.person", "\"" PERSON("1g") "\"", "person"},
-        {"admins.auditor.person", "\"0x" PERSON("33") "\"", "person"},
+        {"admins.auditor.person", "\"0x" PERSON("33") "\"", "admins.auditor.person must be"},
         {"admins.secadmin.pubkey", "\"" PERSON("2") "\"", "pubkey"},
         {"validators.0.pubkey", "\"\"", "pubkey"},
-        {"validators.3.pubkey", "\" " PERSON("ab") "\"", "pubkey"},
+        {"validators.3.pubkey", "\" " PERSON("ab") "\"", "validators[3].pubkey must be"},
     };
     expect_refusals(*state, r, IDL_ARRAY_LEN(r));
 }
