@@ -574,11 +574,15 @@ conn_rx_refuse(struct conn *c, const char *msg, const char *reason)
     conn_rx_fail(c);
 }
 
-/* Whether c's reads count against the unprivileged peers' rate. Lock held. */
+/*
+ * Whether c's reads count against the unprivileged peers' rate: once it is authenticated.
+ * Read by the holder of the rx turn, which set both (privileged at admission), so without
+ * the lock.
+ */
 static bool
-conn_paced_locked(const struct conn *c)
+conn_paced(const struct conn *c)
 {
-    return !c->privileged && c->state != CONN_HANDSHAKE;
+    return !c->privileged && c->phase != RX_HELLO && c->phase != RX_AUTH;
 }
 
 /* How long c's next read waits for the shared rate to allow it: 0, or up to a second. */
@@ -586,7 +590,7 @@ static nng_duration
 conn_rx_pause_locked(struct conn *c)
 {
     struct p2p *p = c->p;
-    if (!conn_paced_locked(c))
+    if (!conn_paced(c))
         return 0;
     nng_time now = nng_clock();
     p->rx_tokens += (double)(now - p->rx_at) * P2P_RX_SHARED_RATE / 1000.0;
@@ -619,10 +623,7 @@ conn_rx_more(struct conn *c)
         iov.iov_len = P2P_IBUF_BYTES - c->ilen;
     }
     IDL_ASSERT(iov.iov_len > 0);
-    pthread_mutex_lock(&p->lock);
-    bool paced = conn_paced_locked(c);
-    pthread_mutex_unlock(&p->lock);
-    if (paced && iov.iov_len > P2P_IBUF_BYTES)
+    if (conn_paced(c) && iov.iov_len > P2P_IBUF_BYTES)
         iov.iov_len = P2P_IBUF_BYTES; /* a read is charged after it: keep each one small */
     int rv = nng_aio_set_iov(c->rx_aio, 1, &iov);
     IDL_ASSERT(rv == 0);
@@ -1005,10 +1006,11 @@ conn_rx_cb(void *arg)
     }
     if (rv == 0) {
         size_t n = nng_aio_count(c->rx_aio);
-        pthread_mutex_lock(&c->p->lock);
-        if (conn_paced_locked(c))
+        if (conn_paced(c)) {
+            pthread_mutex_lock(&c->p->lock);
             c->p->rx_tokens -= (double)n;
-        pthread_mutex_unlock(&c->p->lock);
+            pthread_mutex_unlock(&c->p->lock);
+        }
         if (c->body)
             c->body_got += n;
         else
