@@ -8,31 +8,34 @@ local accounts_file = os.getenv("WRK_ACCOUNTS")
 local token = os.getenv("WRK_TOKEN")
 local system = os.getenv("WRK_SYSTEM") or "teacher"
 local role = os.getenv("WRK_ROLE") or "query"
-local accounts = {}
+local requests = {}
 local i = 0
 
+-- Every request is formatted here, once: formatting one per request() call costs wrk
+-- about 4 us of CPU per request (measured), on the same two cores as the node. wrk's
+-- scripting guide recommends this for fast servers.
 function init(args)
-    if accounts_file and accounts_file ~= "" then
-        for line in io.lines(accounts_file) do
-            if line ~= "" then
-                accounts[#accounts + 1] = line
-            end
-        end
-    end
     if token and token ~= "" then
         wrk.headers["Authorization"] = "Bearer " .. token
     end
+    if accounts_file and accounts_file ~= "" then
+        for line in io.lines(accounts_file) do
+            if line ~= "" then
+                requests[#requests + 1] = wrk.format("GET", "/v1/verify?account=" .. line ..
+                                                         "&system=" .. system .. "&role=" .. role)
+            end
+        end
+    end
+    if #requests == 0 then
+        requests[1] = wrk.format("GET", path)
+    end
     math.randomseed(os.time() + tonumber(tostring({}):sub(8), 16) % 100000)
-    i = math.random(1, math.max(#accounts, 1))
+    i = math.random(1, #requests)
 end
 
 function request()
-    if #accounts == 0 then
-        return wrk.format("GET", path)
-    end
-    i = i % #accounts + 1
-    return wrk.format("GET", "/v1/verify?account=" .. accounts[i] .. "&system=" .. system ..
-                          "&role=" .. role)
+    i = i % #requests + 1
+    return requests[i]
 end
 
 function done(summary, latency, requests)
