@@ -50,7 +50,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TESTLIB_SRC := $(filter-out %_test.c,$(wildcard tests/unit/*.c))
 TESTLIB_OBJ := $(TESTLIB_SRC:%.c=$(BUILD)/%.o)
 # Node modules the unit tests link (node/*.c is not in the library).
-NODE_TEST_SRC := node/p2p.c node/log.c node/config.c node/mempool.c
+NODE_TEST_SRC := node/p2p.c node/log.c node/config.c node/mempool.c node/jsonw.c
 NODE_TEST_OBJ := $(NODE_TEST_SRC:%.c=$(BUILD)/%.o)
 
 BINS := $(if $(NODE_SRC),$(BIN)/idledgerd) $(if $(CLI_SRC),$(BIN)/idledger)

@@ -93,8 +93,26 @@ void
 api_reply(struct api_req *r, int status, json_t *body)
 {
     json_decref(r->json);
+    free(r->text);
+    r->text = NULL;
+    r->content_type = NULL;
     r->status = status;
     r->json = body;
+}
+
+void
+api_reply_text(struct api_req *r, int status, char *text)
+{
+    if (!text) {
+        api_error(r, 503, "unavailable", "out of memory for the reply");
+        return;
+    }
+    json_decref(r->json);
+    r->json = NULL;
+    free(r->text);
+    r->content_type = NULL;
+    r->status = status;
+    r->text = text;
 }
 
 void

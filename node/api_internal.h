@@ -59,6 +59,8 @@ struct api_req {
 
 /* Sets a JSON reply (takes ownership of body). */
 void api_reply(struct api_req *r, int status, json_t *body);
+/* Sets a JSON reply already written as text (takes ownership of text; NULL: out of memory). */
+void api_reply_text(struct api_req *r, int status, char *text);
 /* Sets an error reply {"error": {"code", "message"}}. */
 __attribute__((format(printf, 4, 5))) void api_error(struct api_req *r, int status,
                                                      const char *code, const char *fmt, ...);
