@@ -103,6 +103,22 @@ schema_text_pii_free(const char *s, size_t len)
     return 1;
 }
 
+int
+schema_text_blank(const char *s, size_t len)
+{
+    for (size_t i = 0; i < len;) {
+        if (s[i] == ' ')
+            i += 1;
+        else if (len - i >= 2 && memcmp(s + i, "\xc2\xa0", 2) == 0) /* U+00A0 */
+            i += 2;
+        else if (len - i >= 3 && memcmp(s + i, "\xe3\x80\x80", 3) == 0) /* U+3000 */
+            i += 3;
+        else
+            return 0;
+    }
+    return 1;
+}
+
 const char *
 schema_enum_name(const char *const *names, size_t count, unsigned v)
 {
@@ -345,6 +361,10 @@ check_field(const struct schema *s, const struct schema_field *f, const void *p,
         if (f->kind == SCHEMA_TEXT && !schema_text_valid(p, n))
             return field_fail(why, why_len, s->name, f->name,
                               "is not valid UTF-8 text without control characters");
+        /* A reason of spaces says nothing; the CLI refuses it, and so must the ledger. */
+        if (f->kind == SCHEMA_TEXT && n > 0 && schema_text_blank(p, n))
+            return field_fail(why, why_len, s->name, f->name,
+                              "is blank: write it, or leave out what may be left out");
         if (f->kind == SCHEMA_TEXT && (f->flags & SCHEMA_NO_PII) && !schema_text_pii_free(p, n))
             return field_fail(why, why_len, s->name, f->name,
                               "holds a run of 11 or more digits: an ID or mobile number is "

@@ -23,7 +23,8 @@
  * struct schema_list, both heap-allocated and released by schema_free.
  *
  * Validation (schema_check, and every decode): IDs are 1..max characters of
- * [A-Za-z0-9._-]; TEXT is valid UTF-8 without control characters; ENUM values are below
+ * [A-Za-z0-9._-]; TEXT is valid UTF-8 without control characters, and not spaces only
+ * (ASCII, no-break, ideographic), even where it may be left out; ENUM values are below
  * the number of names; BOOL is 0 or 1; without SCHEMA_OPTIONAL an ID, TEXT, BYTES or LIST
  * must not be empty, an ENUM not 0 and a HASH not all zero. SCHEMA_NO_PII refuses an ID
  * or TEXT holding a run of 11 or more digits (a mobile or ID number used as an account name,
@@ -152,6 +153,8 @@ int schema_enum_parse(const char *const *names, size_t count, const char *name);
 
 /* True if s is valid UTF-8 without control characters (the TEXT rule). */
 int schema_text_valid(const char *s, size_t len);
+/* True if s (len bytes) is only spaces: ASCII, no-break (U+00A0), ideographic (U+3000). */
+int schema_text_blank(const char *s, size_t len);
 /* True if s (len bytes) holds no run of 11 or more digits, ASCII or full-width. */
 int schema_text_pii_free(const char *s, size_t len);
 /* True if s (len bytes) is a valid ID under flags (the ID rule). */

@@ -455,6 +455,34 @@ test_text_control_char_fails(void **state)
 }
 
 static void
+test_text_of_spaces_only_fails(void **state)
+{
+    (void)state;
+    /* ASCII, no-break and ideographic spaces, alone or mixed: a note that says nothing. */
+    static const char *const blank[] = {" ", "   ", "\xc2\xa0", "\xe3\x80\x80\xe3\x80\x80",
+                                        " \xc2\xa0 \xe3\x80\x80 "};
+    for (size_t i = 0; i < IDL_ARRAY_LEN(blank); i++) {
+        if (decode_note(blank[i], strlen(blank[i])) != IDL_ERR_MALFORMED)
+            fail_msg("accepted a note of spaces only, #%zu", i);
+        assert_true(schema_text_blank(blank[i], strlen(blank[i])));
+    }
+    /* Words with spaces around them are text; the optional note of a certificate
+     * application may be left empty but not blank. */
+    assert_int_equal(decode_note(" ok ", 4), IDL_OK);
+    assert_int_equal(decode_note("\xe3\x80\x80\xe5\xa5\xbd", 6), IDL_OK);
+    assert_false(schema_text_blank("\xe3\x80", 2)); /* half a U+3000 */
+    struct tx_cert_app app = {0};
+    snprintf(app.account, sizeof(app.account), "t1");
+    char why[160];
+    assert_int_equal(schema_check(ledger_tx_body_schema(TX_CERT_APPLY), &app, why, sizeof(why)),
+                     IDL_OK);
+    snprintf(app.note, sizeof(app.note), "  ");
+    assert_int_equal(schema_check(ledger_tx_body_schema(TX_CERT_APPLY), &app, why, sizeof(why)),
+                     IDL_ERR_INVALID);
+    assert_non_null(strstr(why, "note is blank"));
+}
+
+static void
 test_embedded_nul_fails(void **state)
 {
     (void)state;
@@ -709,6 +737,7 @@ main(void)
         cmocka_unit_test(test_eleven_digit_run_refused_under_no_pii),
         cmocka_unit_test(test_text_invalid_utf8_fails),
         cmocka_unit_test(test_text_control_char_fails),
+        cmocka_unit_test(test_text_of_spaces_only_fails),
         cmocka_unit_test(test_embedded_nul_fails),
         cmocka_unit_test(test_enum_out_of_range_fails),
         cmocka_unit_test(test_bool_two_fails),
