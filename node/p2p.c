@@ -9,7 +9,9 @@
  * turn" (rx_busy) may touch the receive state without the lock: the rx callback, or the
  * thread that announces a connection that waited for its predecessor (see below). The send
  * side drains a queue of reference-counted frames, one nng_stream_send at a time, resending
- * the rest when a send was partial.
+ * the rest when a send was partial. Frames are queued as they are and sealed for the link
+ * as they go out, by the holder of the "tx turn" (tx_busy) without the lock; the receive
+ * side opens each one in place before delivering it.
  *
  * Teardown: closing a connection closes its stream, which completes its pending aios with
  * an error. The last aio to go idle on a closed connection "retires" it: announces down (if
@@ -56,14 +58,23 @@
 
 _Static_assert(P2P_HELLO_FIXED_BYTES + P2P_ADDR_MAX <= P2P_IBUF_BYTES, "a HELLO fits the buffer");
 _Static_assert(SIG_BYTES <= P2P_IBUF_BYTES, "an AUTH fits the buffer");
-_Static_assert(P2P_FRAME_MAX <= UINT32_MAX - P2P_FRAME_HDR_BYTES, "lengths fit a u32");
+_Static_assert(P2P_FRAME_MAX <= UINT32_MAX - P2P_FRAME_HDR_BYTES - P2P_TAG_BYTES,
+               "lengths fit a u32");
 _Static_assert(P2P_QUEUE_BYTES_MAX >= P2P_FRAME_MAX + P2P_FRAME_HDR_BYTES,
                "one largest frame fits a send queue");
+_Static_assert(P2P_EPHEMERAL_BYTES == crypto_kx_PUBLICKEYBYTES, "HELLO carries an X25519 key");
+_Static_assert(P2P_TAG_BYTES == crypto_aead_chacha20poly1305_ietf_ABYTES, "the AEAD's tag");
+_Static_assert(crypto_kx_SESSIONKEYBYTES == crypto_aead_chacha20poly1305_ietf_KEYBYTES,
+               "session keys are AEAD keys");
 _Static_assert(P2P_BACKOFF_MIN_MS <= P2P_BACKOFF_MAX_MS, "backoff bounds");
 
-/* Bytes on the wire (length prefix included), shared by every queue that holds them. */
+/*
+ * Bytes to send (length prefix included), shared by every queue that holds them. A frame
+ * to seal is sealed for each connection as it goes out; HELLO and AUTH go as they are.
+ */
 struct frame {
     atomic_size_t refs;
+    bool seal;
     size_t len;
     uint8_t data[];
 };
@@ -123,16 +134,32 @@ struct conn {
     uint8_t pk[SIG_PUBKEY_BYTES]; /* the peer's key, from CONN_WAIT on */
     struct qitem *q_head, *q_tail;
     size_t q_bytes; /* queued, including the frame in flight */
-    size_t tx_off;  /* bytes of q_head already sent */
+    size_t tx_off;  /* bytes of q_head already sent (of its sealed form, if sealed) */
+    bool tx_sealed; /* q_head is sealed in tx_buf */
+    bool tx_wake;   /* tx_aio completes without a send, for its callback to seal q_head */
+
+    /*
+     * The secure channel (p2p.h). The session keys are set by the rx turn while it checks
+     * the HELLO, before the AUTH is queued; sealed frames are queued only after that, under
+     * the lock, which orders the two. Sealing belongs to the holder of the tx turn
+     * (tx_busy), opening to the holder of the rx turn.
+     */
+    uint8_t eph_pk[P2P_EPHEMERAL_BYTES];       /* ours, in our HELLO */
+    uint8_t eph_sk[crypto_kx_SECRETKEYBYTES];  /* wiped once the keys are derived */
+    uint8_t peer_eph[P2P_EPHEMERAL_BYTES];     /* the peer's, from its HELLO */
+    uint8_t rx_key[crypto_kx_SESSIONKEYBYTES]; /* opens what the peer sends */
+    uint8_t tx_key[crypto_kx_SESSIONKEYBYTES]; /* seals what we send */
+    uint64_t rx_seq, tx_seq;                   /* the nonces: frames so far each way */
+    uint8_t *tx_buf;                           /* q_head sealed (tx turn) */
+    size_t tx_cap;
 
     /* Owned by the holder of the rx turn. */
     enum rx_phase phase;
     nng_time hs_deadline;
-    uint8_t challenge[P2P_CHALLENGE_BYTES]; /* ours */
     uint8_t peer_pk[SIG_PUBKEY_BYTES];
     char listen_addr[P2P_ADDR_MAX]; /* also read under the lock once authenticated */
-    uint32_t body_len;
-    uint8_t *body; /* a frame larger than half the buffer, read in place */
+    uint32_t body_len;              /* sealed: the tag included */
+    uint8_t *body;                  /* a frame larger than half the buffer, read in place */
     size_t body_got;
     bool body_shared;       /* body_len counts in p->rx_shared (lock) */
     nng_time body_deadline; /* when body must be complete */
@@ -279,6 +306,7 @@ frame_alloc(size_t len)
     if (!f)
         return NULL;
     atomic_init(&f->refs, 1);
+    f->seal = false;
     f->len = len;
     return f;
 }
@@ -292,6 +320,7 @@ frame_of_msg(const uint8_t *msg, size_t len)
     struct frame *f = frame_alloc(P2P_FRAME_HDR_BYTES + len);
     if (!f)
         return NULL;
+    f->seal = true;
     codec_be32_put(f->data, (uint32_t)len);
     if (len)
         memcpy(f->data + P2P_FRAME_HDR_BYTES, msg, len);
@@ -307,20 +336,80 @@ frame_unref(struct frame *f)
 
 /* --- send side ----------------------------------------------------------------------- */
 
-/* Starts sending the head of the queue unless a send is in flight. Lock held. */
+/* Bytes of f on the wire: a sealed frame carries its tag. */
+static size_t
+frame_wire_len(const struct frame *f)
+{
+    return f->len + (f->seal ? P2P_TAG_BYTES : 0);
+}
+
+/* The AEAD's nonce for the frame numbered seq in one direction: 4 zero bytes, then seq. */
+static void
+nonce_of(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t seq)
+{
+    memset(nonce, 0, 4);
+    codec_be64_put(nonce + 4, seq);
+}
+
+/*
+ * Seals f for c into c->tx_buf: the length of the sealed body in the clear (and as the
+ * associated data), then the ciphertext and the tag. False if memory ran out. The tx turn
+ * held, no lock (a frame may be 40 MiB).
+ */
+static bool
+conn_seal(struct conn *c, const struct frame *f)
+{
+    size_t body = f->len - P2P_FRAME_HDR_BYTES, wire = frame_wire_len(f);
+    if (c->tx_cap < wire) {
+        uint8_t *b = realloc(c->tx_buf, wire);
+        if (!b)
+            return false;
+        c->tx_buf = b;
+        c->tx_cap = wire;
+    }
+    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    nonce_of(nonce, c->tx_seq++);
+    codec_be32_put(c->tx_buf, (uint32_t)(body + P2P_TAG_BYTES));
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(
+        c->tx_buf + P2P_FRAME_HDR_BYTES, c->tx_buf + P2P_FRAME_HDR_BYTES + body, NULL,
+        f->data + P2P_FRAME_HDR_BYTES, body, c->tx_buf, P2P_FRAME_HDR_BYTES, NULL, nonce,
+        c->tx_key);
+    return true;
+}
+
+/* Sends (the rest of) the head of the queue, ready to go. Lock held, tx_busy set. */
+static void
+conn_tx_send_locked(struct conn *c)
+{
+    struct frame *f = c->q_head->f;
+    const uint8_t *wire = f->seal ? c->tx_buf : f->data;
+    IDL_ASSERT(c->tx_off < frame_wire_len(f) && (!f->seal || c->tx_sealed));
+    nng_iov iov = {.iov_buf = (void *)(wire + c->tx_off), .iov_len = frame_wire_len(f) - c->tx_off};
+    int rv = nng_aio_set_iov(c->tx_aio, 1, &iov);
+    IDL_ASSERT(rv == 0); /* one iov always fits the aio */
+    /* Completion is dispatched to NNG's task queue, never run inline: safe under the lock. */
+    nng_stream_send(c->s, c->tx_aio);
+}
+
+/*
+ * Starts sending the head of the queue unless a send is in flight. A frame to seal is
+ * handed to the tx callback, which seals it without the lock. Lock held.
+ */
 static void
 conn_tx_kick_locked(struct conn *c)
 {
     if (c->tx_busy || c->closed || !c->q_head)
         return;
-    struct frame *f = c->q_head->f;
-    IDL_ASSERT(c->tx_off < f->len);
-    nng_iov iov = {.iov_buf = f->data + c->tx_off, .iov_len = f->len - c->tx_off};
-    int rv = nng_aio_set_iov(c->tx_aio, 1, &iov);
-    IDL_ASSERT(rv == 0); /* one iov always fits the aio */
+    if (!c->q_head->f->seal || c->tx_sealed) {
+        c->tx_busy = true;
+        conn_tx_send_locked(c);
+        return;
+    }
+    if (!nng_aio_begin(c->tx_aio))
+        return; /* the aio is being stopped: the connection is going */
     c->tx_busy = true;
-    /* Completion is dispatched to NNG's task queue, never run inline: safe under the lock. */
-    nng_stream_send(c->s, c->tx_aio);
+    c->tx_wake = true;
+    nng_aio_finish(c->tx_aio, 0); /* the callback runs on NNG's task queue, not here */
 }
 
 /*
@@ -371,8 +460,9 @@ conn_tx_cb(void *arg)
     size_t n = nng_aio_count(c->tx_aio);
 
     pthread_mutex_lock(&p->lock);
-    c->tx_busy = false;
-    if (rv != 0) {
+    if (c->tx_wake) {
+        c->tx_wake = false; /* woken to seal the head: nothing was sent */
+    } else if (rv != 0) {
         if (!c->closed && !p->stopping)
             log_info("p2p send failed, closing", "{s:I, s:s, s:s}", "peer", (json_int_t)c->id,
                      "addr", c->addr, "error", nng_strerror(rv));
@@ -380,18 +470,42 @@ conn_tx_cb(void *arg)
     } else {
         /* A send may be partial: advance, and send the rest of the same frame next. */
         struct qitem *q = c->q_head;
-        IDL_ASSERT(q && n <= q->f->len - c->tx_off);
+        IDL_ASSERT(q && n <= frame_wire_len(q->f) - c->tx_off);
         c->tx_off += n;
-        if (c->tx_off == q->f->len) {
+        if (c->tx_off == frame_wire_len(q->f)) {
             c->q_head = q->next;
             if (!c->q_head)
                 c->q_tail = NULL;
             c->q_bytes -= q->f->len;
             c->tx_off = 0;
+            c->tx_sealed = false;
             frame_unref(q->f);
             free(q);
         }
-        conn_tx_kick_locked(c);
+    }
+    if (!c->closed && c->q_head && c->q_head->f->seal && !c->tx_sealed) {
+        /* The tx turn is ours (tx_busy), and only this callback takes from the queue:
+         * the head stays while the lock is let go. */
+        struct frame *f = c->q_head->f;
+        pthread_mutex_unlock(&p->lock);
+        bool sealed = conn_seal(c, f);
+        pthread_mutex_lock(&p->lock);
+        if (!sealed) {
+            log_error("p2p out of memory, disconnecting peer", "{s:I, s:s}", "peer",
+                      (json_int_t)c->id, "addr", c->addr);
+            conn_close_locked(c);
+        }
+        c->tx_sealed = sealed;
+    }
+    if (!c->closed && c->q_head) {
+        conn_tx_send_locked(c); /* the turn stays taken */
+    } else {
+        c->tx_busy = false;
+        if (c->tx_cap > P2P_IBUF_BYTES) {
+            free(c->tx_buf); /* a large frame's buffer is not kept for an idle link */
+            c->tx_buf = NULL;
+            c->tx_cap = 0;
+        }
     }
     conn_settle_unlock(c);
 }
@@ -654,7 +768,25 @@ conn_rx_more(struct conn *c)
 }
 
 /*
- * Checks the peer's HELLO (all of it is in `in`), and queues our AUTH. Returns NULL, or why
+ * What a node signs in its AUTH (p2p.h): both ephemeral keys, so that the signature holds
+ * for this connection's session keys only, and its own key.
+ */
+static void
+auth_hash(uint8_t h[HASH_BYTES], const uint8_t genesis[HASH_BYTES],
+          const uint8_t to_eph[P2P_EPHEMERAL_BYTES], const uint8_t from_eph[P2P_EPHEMERAL_BYTES],
+          const uint8_t from_pk[SIG_PUBKEY_BYTES])
+{
+    uint8_t pre[HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES + SIG_PUBKEY_BYTES];
+    memcpy(pre, genesis, HASH_BYTES);
+    memcpy(pre + HASH_BYTES, to_eph, P2P_EPHEMERAL_BYTES);
+    memcpy(pre + HASH_BYTES + P2P_EPHEMERAL_BYTES, from_eph, P2P_EPHEMERAL_BYTES);
+    memcpy(pre + HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES, from_pk, SIG_PUBKEY_BYTES);
+    hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+}
+
+/*
+ * Checks the peer's HELLO (all of it is in `in`), derives the session keys, and queues our
+ * AUTH. Returns NULL, or why
  * the peer is refused.
  */
 static const char *
@@ -662,13 +794,13 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
 {
     struct p2p *p = c->p;
     struct codec_reader r;
-    uint8_t magic[4], genesis[HASH_BYTES], challenge[P2P_CHALLENGE_BYTES];
+    uint8_t magic[4], genesis[HASH_BYTES];
     codec_reader_init(&r, in, len);
     codec_get_raw(&r, magic, sizeof(magic));
     uint16_t version = codec_get_u16(&r);
     codec_get_raw(&r, genesis, sizeof(genesis));
     codec_get_raw(&r, c->peer_pk, sizeof(c->peer_pk));
-    codec_get_raw(&r, challenge, sizeof(challenge));
+    codec_get_raw(&r, c->peer_eph, sizeof(c->peer_eph));
     uint8_t n = codec_get_u8(&r);
     const uint8_t *addr = codec_get_view(&r, n);
     if (codec_reader_finish(&r) != IDL_OK)
@@ -691,11 +823,18 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
     memcpy(c->listen_addr, addr, n);
     c->listen_addr[n] = '\0';
 
-    uint8_t pre[HASH_BYTES + P2P_CHALLENGE_BYTES + SIG_PUBKEY_BYTES], h[HASH_BYTES];
-    memcpy(pre, p->genesis, HASH_BYTES);
-    memcpy(pre + HASH_BYTES, challenge, P2P_CHALLENGE_BYTES);
-    memcpy(pre + HASH_BYTES + P2P_CHALLENGE_BYTES, p->key->pk, SIG_PUBKEY_BYTES);
-    hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+    /* The dialler is crypto_kx's client: each side's receiving key is the other's sending
+     * key. A low-order point as the peer's key is refused here. */
+    int kx = c->outbound ? crypto_kx_client_session_keys(c->rx_key, c->tx_key, c->eph_pk, c->eph_sk,
+                                                         c->peer_eph)
+                         : crypto_kx_server_session_keys(c->rx_key, c->tx_key, c->eph_pk, c->eph_sk,
+                                                         c->peer_eph);
+    sodium_memzero(c->eph_sk, sizeof(c->eph_sk));
+    if (kx != 0)
+        return "invalid ephemeral key";
+
+    uint8_t h[HASH_BYTES];
+    auth_hash(h, p->genesis, c->peer_eph, c->eph_pk, p->key->pk);
     struct frame *f = frame_alloc(SIG_BYTES);
     if (!f)
         return "out of memory";
@@ -713,12 +852,8 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
 static bool
 conn_auth_valid(const struct conn *c, const uint8_t sig[SIG_BYTES])
 {
-    const struct p2p *p = c->p;
-    uint8_t pre[HASH_BYTES + P2P_CHALLENGE_BYTES + SIG_PUBKEY_BYTES], h[HASH_BYTES];
-    memcpy(pre, p->genesis, HASH_BYTES);
-    memcpy(pre + HASH_BYTES, c->challenge, P2P_CHALLENGE_BYTES);
-    memcpy(pre + HASH_BYTES + P2P_CHALLENGE_BYTES, c->peer_pk, SIG_PUBKEY_BYTES);
-    hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+    uint8_t h[HASH_BYTES];
+    auth_hash(h, c->p->genesis, c->eph_pk, c->peer_eph, c->peer_pk);
     return sig_verify(sig, h, c->peer_pk);
 }
 
@@ -881,6 +1016,27 @@ conn_body_alloc(struct conn *c)
 }
 
 /*
+ * Opens a sealed frame of c->body_len bytes at buf in place (the tag is checked before a
+ * byte is decrypted) and delivers it. False if the rx turn has passed on: a frame that
+ * fails is refused, as a whole connection, since nothing after it can be trusted. No lock.
+ */
+static bool
+conn_open_deliver(struct conn *c, uint8_t *buf)
+{
+    size_t len = c->body_len - P2P_TAG_BYTES;
+    uint8_t ad[P2P_FRAME_HDR_BYTES], nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    codec_be32_put(ad, c->body_len);
+    nonce_of(nonce, c->rx_seq++);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, len, buf + len, ad,
+                                                           sizeof(ad), nonce, c->rx_key) != 0) {
+        conn_rx_refuse(c, "p2p peer dropped",
+                       "a frame failed authentication (altered, replayed or not from the peer)");
+        return false;
+    }
+    return conn_deliver(c, buf, len);
+}
+
+/*
  * The body of a frame: delivered from the buffer if it is all there, else read on (a large
  * one into its own allocation). True if delivered and the caller goes on; false if the rx
  * turn has passed on (c must not be touched then). No lock held.
@@ -888,21 +1044,21 @@ conn_body_alloc(struct conn *c)
 static bool
 conn_rx_body(struct conn *c)
 {
-    const uint8_t *in = c->ibuf + c->ioff;
+    uint8_t *in = c->ibuf + c->ioff;
     size_t avail = c->ilen - c->ioff;
     if (c->body) {
         if (c->body_got < c->body_len) {
             conn_rx_more(c);
             return false;
         }
-        bool ok = conn_deliver(c, c->body, c->body_len);
+        bool ok = conn_open_deliver(c, c->body);
         if (ok)
             conn_body_free(c); /* else c may be gone: conn_free frees it */
         return ok;
     }
     if (avail >= c->body_len) {
         /* in is never NULL, so neither is msg of an empty frame. */
-        if (!conn_deliver(c, in, c->body_len))
+        if (!conn_open_deliver(c, in))
             return false;
         c->ioff += c->body_len;
         return true;
@@ -978,8 +1134,12 @@ conn_rx_run(struct conn *c)
                 return;
             }
             c->body_len = codec_be32_get(in);
-            if (c->body_len > P2P_FRAME_MAX) {
+            if (c->body_len > P2P_FRAME_MAX + P2P_TAG_BYTES) {
                 conn_rx_refuse(c, "p2p peer dropped", "frame longer than P2P_FRAME_MAX");
+                return;
+            }
+            if (c->body_len < P2P_TAG_BYTES) {
+                conn_rx_refuse(c, "p2p peer dropped", "frame shorter than its tag");
                 return;
             }
             c->ioff += P2P_FRAME_HDR_BYTES;
@@ -1049,11 +1209,15 @@ conn_free(struct conn *c)
         free(q);
     }
     conn_body_free(c);
+    free(c->tx_buf);
+    sodium_memzero(c->eph_sk, sizeof(c->eph_sk));
+    sodium_memzero(c->rx_key, sizeof(c->rx_key));
+    sodium_memzero(c->tx_key, sizeof(c->tx_key));
     free(c);
 }
 
 static struct frame *
-hello_frame(const struct p2p *p, const uint8_t challenge[P2P_CHALLENGE_BYTES])
+hello_frame(const struct p2p *p, const uint8_t eph_pk[P2P_EPHEMERAL_BYTES])
 {
     struct codec_writer w;
     struct idl_bytes b;
@@ -1064,7 +1228,7 @@ hello_frame(const struct p2p *p, const uint8_t challenge[P2P_CHALLENGE_BYTES])
     codec_put_u16(&w, P2P_VERSION);
     codec_put_raw(&w, p->genesis, HASH_BYTES);
     codec_put_raw(&w, p->key->pk, SIG_PUBKEY_BYTES);
-    codec_put_raw(&w, challenge, P2P_CHALLENGE_BYTES);
+    codec_put_raw(&w, eph_pk, P2P_EPHEMERAL_BYTES);
     codec_put_u8(&w, (uint8_t)n);
     codec_put_raw(&w, p->listen_addr, n);
     if (codec_writer_finish(&w, &b) != IDL_OK)
@@ -1096,10 +1260,10 @@ conn_launch(struct p2p *p, nng_stream *s, struct dialer *d)
             snprintf(c->addr, sizeof(c->addr), "%s", d->addr);
         else
             stream_remote_addr(s, c->addr);
-        randombytes_buf(c->challenge, sizeof(c->challenge));
+        crypto_kx_keypair(c->eph_pk, c->eph_sk); /* this connection's: never reused */
         c->phase = RX_HELLO;
         c->hs_deadline = nng_clock() + P2P_HANDSHAKE_TIMEOUT_MS;
-        hello = hello_frame(p, c->challenge);
+        hello = hello_frame(p, c->eph_pk);
         if (hello && nng_aio_alloc(&c->rx_aio, conn_rx_cb, c) == 0 &&
             nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) == 0)
             why = NULL;

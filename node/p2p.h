@@ -1,20 +1,32 @@
 /*
- * Peer links: authenticated, length-framed byte streams between nodes, on NNG's stream API
- * (TCP, or TLS when the node is configured with certificates).
+ * Peer links: authenticated, encrypted, length-framed byte streams between nodes, on NNG's
+ * stream API (TCP, or TLS when the node is configured with certificates).
  *
  * A node listens on its p2p address and dials each configured peer, reconnecting with
  * backoff. Every new connection runs a handshake before any frame is delivered:
  *   1. each side sends HELLO: magic "IDLP", version, genesis hash, its node public key, a
- *      fresh 32-byte random challenge, and its listen address;
+ *      fresh X25519 key of its own for this connection (its "ephemeral" key), and its
+ *      listen address. Each side derives two session keys from the two ephemeral keys
+ *      (libsodium's crypto_kx; the dialler is the client), one for each direction;
  *   2. each side answers AUTH: a BIP-340 signature, by its node key, of
- *      tagged("idledger/p2p-auth", genesis hash | the peer's challenge | own public key).
+ *      tagged("idledger/p2p-auth", genesis hash | the peer's ephemeral key | own ephemeral
+ *      key | own public key).
  * A peer on another chain (genesis hash differs), with a bad signature, or presenting our
  * own key is disconnected. Two connections to the same peer (both dialled each other): the
  * one dialled by the node with the smaller public key is kept, the other closed.
  *
- * After the handshake a connection carries frames: u32 big-endian length, then the payload
- * (at most P2P_FRAME_MAX bytes; a larger announced length closes the connection). Payloads
- * are opaque here: consensus/msg.h gives them meaning.
+ * After the handshake a connection carries frames, each sealed with ChaCha20-Poly1305
+ * under the sender's session key: u32 big-endian length of the sealed body, then the
+ * ciphertext and its 16-byte tag. The nonce counts the frames sent in that direction
+ * (4 zero bytes, then the count as u64 big-endian), and the length is the associated data.
+ * A frame that does not open (altered, replayed, reordered, or sealed by anyone else)
+ * closes the connection. Payloads are at most P2P_FRAME_MAX bytes (a larger announced
+ * length closes the connection) and opaque here: consensus/msg.h gives them meaning.
+ *
+ * Why both: the signature over both ephemeral keys proves that the node key's holder took
+ * part in this very key exchange, and the session keys are known to the two ends only.
+ * Someone relaying two handshakes (to speak on one link under the key of the node on the
+ * other) gets links whose frames he can neither read nor write; he can only pass them on.
  *
  * Delivery is reliable and ordered per connection while it lives. Sends never block: each
  * peer has a bounded send queue (P2P_QUEUE_BYTES_MAX); a peer that cannot keep up is
@@ -33,11 +45,7 @@
  * P2P_RX_SHARED_RATE in all (a stranger sending faster waits on TCP, at no cost to us).
  * Refusals are logged at most LOG_BURST lines a second.
  *
- * Without TLS the handshake proves a key to whoever holds it, not that the connection ends
- * there: an attacker in a position to relay two handshakes can speak on a link under
- * another node's key, with that node's privileges. Consensus messages carry their own
- * signatures, but a chain whose peer network strangers can reach should use mutual TLS
- * with a CA (below), which keeps them from connecting at all.
+ * Mutual TLS with a CA (below) adds a gate in front: strangers cannot connect at all.
  *
  * Callbacks run on NNG's threads, possibly concurrently for different peers; they must not
  * block. After p2p_stop returns no callback is running or will run.
@@ -54,29 +62,31 @@
 #include "ledger/sig.h"
 #include "wallet/key.h"
 
-#define P2P_FRAME_MAX (40u * 1024 * 1024)
-#define P2P_QUEUE_BYTES_MAX (256u * 1024 * 1024)
-#define P2P_PEERS_MAX 128                   /* inbound, unprivileged (see above) */
-#define P2P_LINKS_MAX (2 * P2P_PEERS_MAX)   /* authenticated connections in all */
+#define P2P_FRAME_MAX           (40u * 1024 * 1024)
+#define P2P_QUEUE_BYTES_MAX     (256u * 1024 * 1024)
+#define P2P_PEERS_MAX           128                 /* inbound, unprivileged (see above) */
+#define P2P_LINKS_MAX           (2 * P2P_PEERS_MAX) /* authenticated connections in all */
 #define P2P_RX_SHARED_BYTES_MAX (64u << 20) /* large frames being read from unprivileged peers */
-#define P2P_FRAME_GRACE_MS 5000
-#define P2P_FRAME_MIN_RATE (256u * 1024) /* bytes a second */
-#define P2P_RX_SHARED_RATE (16u << 20)   /* bytes a second read from unprivileged peers, in all */
-#define P2P_HANDSHAKES_PER_HOST 8         /* inbound handshakes at once from one address */
+#define P2P_FRAME_GRACE_MS      5000
+#define P2P_FRAME_MIN_RATE      (256u * 1024) /* bytes a second */
+#define P2P_RX_SHARED_RATE      (16u << 20) /* bytes a second read from unprivileged peers, in all */
+#define P2P_HANDSHAKES_PER_HOST 8           /* inbound handshakes at once from one address */
 
 /*
  * The rest of this header spells out what the paragraphs above leave open; it adds to the
  * contract and changes none of it.
  *
- * Wire format of the handshake (integers big-endian; neither message is length-framed):
+ * Wire format of the handshake (integers big-endian; neither message is length-framed nor
+ * sealed):
  *   HELLO: "IDLP" | u16 version (P2P_VERSION) | genesis hash (32) | public key (32)
- *          | challenge (32) | u8 n | listen address (n bytes, printable ASCII, n < P2P_ADDR_MAX)
- *   AUTH:  the 64-byte BIP-340 signature, by the HELLO's key, of
- *          hash_tagged(P2P_AUTH_TAG, genesis hash | the peer's challenge | own public key).
+ *          | ephemeral X25519 key (32) | u8 n | listen address (n bytes, printable ASCII,
+ *          n < P2P_ADDR_MAX)
+ *   AUTH:  the 64-byte BIP-340 signature, by the HELLO's key, of hash_tagged(P2P_AUTH_TAG,
+ *          genesis hash | the peer's ephemeral key | own ephemeral key | own public key).
  * Each side sends HELLO as soon as the connection opens and AUTH once it has checked the
- * peer's HELLO; frames follow AUTH directly. A connection whose handshake has not finished
- * P2P_HANDSHAKE_TIMEOUT_MS after it opened is closed. An empty frame (length 0) is valid
- * and is delivered as one on_recv call with len 0.
+ * peer's HELLO; sealed frames follow AUTH directly. A connection whose handshake has not
+ * finished P2P_HANDSHAKE_TIMEOUT_MS after it opened is closed. An empty frame (a sealed
+ * body of the tag alone) is valid and is delivered as one on_recv call with len 0.
  *
  * Two connections to the same key in the same direction (a peer that reconnected before its
  * old connection was seen to close): the newer one is kept. A HELLO that presents our own
@@ -96,27 +106,28 @@
  * TLS: when tls_cert and tls_key are set, peers speak TLS ("tls+tcp://"); with tls_ca also
  * set, both sides require a certificate signed by that CA (mutual TLS). Host names in
  * certificates are not checked: peers are authenticated by node key in the handshake, and
- * the CA decides who may open a connection at all.
+ * the CA decides who may open a connection at all. Frames are sealed inside TLS as well.
  */
-#define P2P_MAGIC "IDLP"
-#define P2P_VERSION 1
-#define P2P_CHALLENGE_BYTES 32
-#define P2P_HELLO_FIXED_BYTES (4 + 2 + HASH_BYTES + SIG_PUBKEY_BYTES + P2P_CHALLENGE_BYTES + 1)
-#define P2P_AUTH_TAG "idledger/p2p-auth"
-#define P2P_ADDR_MAX 64 /* "host:port", NUL included: the bound of every address here */
+#define P2P_MAGIC                "IDLP"
+#define P2P_VERSION              2
+#define P2P_EPHEMERAL_BYTES      32 /* an X25519 public key */
+#define P2P_TAG_BYTES            16 /* a sealed frame's Poly1305 tag */
+#define P2P_HELLO_FIXED_BYTES    (4 + 2 + HASH_BYTES + SIG_PUBKEY_BYTES + P2P_EPHEMERAL_BYTES + 1)
+#define P2P_AUTH_TAG             "idledger/p2p-auth"
+#define P2P_ADDR_MAX             64 /* "host:port", NUL included: the bound of every address here */
 #define P2P_HANDSHAKE_TIMEOUT_MS 5000
-#define P2P_BACKOFF_MIN_MS 100 /* redial delay after a success; doubles per failure */
-#define P2P_BACKOFF_MAX_MS 5000
+#define P2P_BACKOFF_MIN_MS       100 /* redial delay after a success; doubles per failure */
+#define P2P_BACKOFF_MAX_MS       5000
 
 struct p2p;
 
 struct p2p_config {
-    const char *listen;             /* "host:port" */
-    const char *const *peers;       /* "host:port" to dial */
+    const char *listen;       /* "host:port" */
+    const char *const *peers; /* "host:port" to dial */
     size_t n_peers;
-    const uint8_t *genesis_hash;    /* HASH_BYTES */
-    const struct wallet_key *key;   /* the node's identity (borrowed for the p2p's life) */
-    const char *tls_cert;           /* PEM files; all empty or NULL: plain TCP */
+    const uint8_t *genesis_hash;  /* HASH_BYTES */
+    const struct wallet_key *key; /* the node's identity (borrowed for the p2p's life) */
+    const char *tls_cert;         /* PEM files; all empty or NULL: plain TCP */
     const char *tls_key;
     const char *tls_ca;
     const uint8_t (*reserved)[SIG_PUBKEY_BYTES]; /* keys always let in (the validators) */
@@ -145,9 +156,8 @@ typedef void (*p2p_peer_fn)(void *arg, uint32_t peer, const uint8_t pubkey[SIG_P
  * IDL_ERR_INVALID (bad address or TLS files), IDL_ERR_IO (cannot listen), IDL_ERR_NOMEM,
  * IDL_ERR_CRYPTO. On success the caller stops and frees it with p2p_stop.
  */
-IDL_MUST_USE idl_err p2p_start(struct p2p **out, const struct p2p_config *cfg,
-                               p2p_recv_fn on_recv, p2p_peer_fn on_peer, void *arg, char *why,
-                               size_t why_len);
+IDL_MUST_USE idl_err p2p_start(struct p2p **out, const struct p2p_config *cfg, p2p_recv_fn on_recv,
+                               p2p_peer_fn on_peer, void *arg, char *why, size_t why_len);
 /*
  * Closes every connection and the listener and waits for callbacks in progress.
  * Then frees p: no call to p2p_broadcast, p2p_send or p2p_peers may run concurrently with

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include <nng/nng.h>
+#include <sodium.h>
 
 #include "codec.h"
 #include "hash.h"
@@ -64,7 +65,7 @@
 #define PORT_BASE       19000
 #define PORT_RANGE      500
 #define PORTS_PER_TEST  5
-#define TESTS_MAX       19
+#define TESTS_MAX       20
 #define NODES_MAX       4
 #define KEYS_MAX        16
 #define WAIT_MS         10000 /* deadline of a wait that should succeed (generous for valgrind) */
@@ -611,28 +612,69 @@ raw_closed_within(nng_stream *s, unsigned deadline_ms)
 }
 
 static void
-auth_hash(uint8_t h[HASH_BYTES], const uint8_t genesis[HASH_BYTES], const uint8_t *challenge,
+auth_hash(uint8_t h[HASH_BYTES], const uint8_t genesis[HASH_BYTES],
+          const uint8_t to_eph[P2P_EPHEMERAL_BYTES], const uint8_t from_eph[P2P_EPHEMERAL_BYTES],
           const uint8_t pk[SIG_PUBKEY_BYTES])
 {
-    uint8_t pre[HASH_BYTES + P2P_CHALLENGE_BYTES + SIG_PUBKEY_BYTES];
+    uint8_t pre[HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES + SIG_PUBKEY_BYTES];
     memcpy(pre, genesis, HASH_BYTES);
-    memcpy(pre + HASH_BYTES, challenge, P2P_CHALLENGE_BYTES);
-    memcpy(pre + HASH_BYTES + P2P_CHALLENGE_BYTES, pk, SIG_PUBKEY_BYTES);
+    memcpy(pre + HASH_BYTES, to_eph, P2P_EPHEMERAL_BYTES);
+    memcpy(pre + HASH_BYTES + P2P_EPHEMERAL_BYTES, from_eph, P2P_EPHEMERAL_BYTES);
+    memcpy(pre + HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES, pk, SIG_PUBKEY_BYTES);
     hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
 }
 
 enum raw_mode {
     RAW_GOOD,
-    RAW_AUTH_WRONG_CHALLENGE, /* signs its own challenge instead of the node's */
-    RAW_AUTH_OTHER_KEY,       /* HELLO names one key, AUTH is signed by another */
+    RAW_AUTH_OTHER_EXCHANGE, /* signs for an ephemeral key it did not send (a relay) */
+    RAW_AUTH_OTHER_KEY,      /* HELLO names one key, AUTH is signed by another */
     RAW_OTHER_GENESIS,
 };
 
 struct raw {
     nng_stream *s;
     struct wallet_key *key, *other;
-    uint8_t challenge[P2P_CHALLENGE_BYTES];
+    uint8_t eph_pk[P2P_EPHEMERAL_BYTES], eph_sk[crypto_kx_SECRETKEYBYTES];
+    uint8_t rx_key[crypto_kx_SESSIONKEYBYTES], tx_key[crypto_kx_SESSIONKEYBYTES];
+    uint64_t rx_seq, tx_seq;
 };
+
+static void
+raw_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t seq)
+{
+    memset(nonce, 0, 4);
+    codec_be64_put(nonce + 4, seq);
+}
+
+/* Writes msg as the next sealed frame from r at out (4 + len + P2P_TAG_BYTES bytes). */
+static size_t
+raw_seal(struct raw *r, uint8_t *out, const uint8_t *msg, size_t len)
+{
+    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    raw_nonce(nonce, r->tx_seq++);
+    codec_be32_put(out, (uint32_t)(len + P2P_TAG_BYTES));
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(out + 4, out + 4 + len, NULL, msg, len, out,
+                                                       4, NULL, nonce, r->tx_key);
+    return 4 + len + P2P_TAG_BYTES;
+}
+
+/* Reads the node's next frame into msg (at most cap bytes); returns its length. */
+static size_t
+raw_recv_frame(struct raw *r, uint8_t *msg, size_t cap)
+{
+    uint8_t hdr[4], tag[P2P_TAG_BYTES], nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    assert_int_equal(raw_io(r->s, false, hdr, 4, WAIT_MS), 0);
+    uint32_t sealed = codec_be32_get(hdr);
+    assert_true(sealed >= P2P_TAG_BYTES && sealed - P2P_TAG_BYTES <= cap);
+    size_t len = sealed - P2P_TAG_BYTES;
+    assert_int_equal(raw_io(r->s, false, msg, len, WAIT_MS), 0);
+    assert_int_equal(raw_io(r->s, false, tag, sizeof(tag), WAIT_MS), 0);
+    raw_nonce(nonce, r->rx_seq++);
+    assert_int_equal(crypto_aead_chacha20poly1305_ietf_decrypt_detached(msg, NULL, msg, len, tag,
+                                                                        hdr, 4, nonce, r->rx_key),
+                     0);
+    return len;
+}
 
 /*
  * Connects to `to` and runs our side of the handshake in `mode`. Checks the node's HELLO
@@ -648,8 +690,7 @@ raw_handshake_as(struct raw *r, struct node *to, enum raw_mode mode, const struc
         memcpy(r->key->pk, same_key->key->pk, SIG_PUBKEY_BYTES);
     }
     assert_int_equal(wallet_key_generate(&r->other), IDL_OK);
-    for (size_t i = 0; i < sizeof(r->challenge); i++)
-        r->challenge[i] = (uint8_t)(i * 37 + 11);
+    crypto_kx_keypair(r->eph_pk, r->eph_sk);
     r->s = raw_connect(to);
 
     /* The node's HELLO, exactly as p2p.h lays it out. */
@@ -662,8 +703,11 @@ raw_handshake_as(struct raw *r, struct node *to, enum raw_mode mode, const struc
     assert_int_equal(hello[4] << 8 | hello[5], P2P_VERSION);
     assert_memory_equal(hello + 6, to->genesis, HASH_BYTES);
     assert_memory_equal(hello + 6 + HASH_BYTES, to->key->pk, SIG_PUBKEY_BYTES);
-    const uint8_t *node_challenge = hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES;
+    const uint8_t *node_eph = hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES;
     assert_memory_equal(hello + P2P_HELLO_FIXED_BYTES, to->listen, n);
+    /* We dialled: crypto_kx's client. */
+    assert_int_equal(
+        crypto_kx_client_session_keys(r->rx_key, r->tx_key, r->eph_pk, r->eph_sk, node_eph), 0);
 
     /* Ours. */
     uint8_t genesis[HASH_BYTES];
@@ -677,22 +721,23 @@ raw_handshake_as(struct raw *r, struct node *to, enum raw_mode mode, const struc
     w[5] = P2P_VERSION;
     memcpy(w + 6, genesis, HASH_BYTES);
     memcpy(w + 6 + HASH_BYTES, r->key->pk, SIG_PUBKEY_BYTES);
-    memcpy(w + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, r->challenge, P2P_CHALLENGE_BYTES);
+    memcpy(w + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, r->eph_pk, P2P_EPHEMERAL_BYTES);
     w[P2P_HELLO_FIXED_BYTES - 1] = (uint8_t)strlen(listen);
     memcpy(w + P2P_HELLO_FIXED_BYTES, listen, strlen(listen));
     assert_int_equal(raw_io(r->s, true, mine, P2P_HELLO_FIXED_BYTES + strlen(listen), WAIT_MS), 0);
 
-    uint8_t h[HASH_BYTES], sig[SIG_BYTES];
-    auth_hash(h, genesis, mode == RAW_AUTH_WRONG_CHALLENGE ? r->challenge : node_challenge,
+    uint8_t h[HASH_BYTES], sig[SIG_BYTES], relayed[P2P_EPHEMERAL_BYTES], unused[32];
+    crypto_kx_keypair(relayed, unused); /* the ephemeral key of someone else's exchange */
+    auth_hash(h, genesis, node_eph, mode == RAW_AUTH_OTHER_EXCHANGE ? relayed : r->eph_pk,
               r->key->pk);
     const struct wallet_key *signer = mode == RAW_AUTH_OTHER_KEY ? r->other : r->key;
     assert_int_equal(sig_sign(sig, h, signer->sk), IDL_OK);
     assert_int_equal(raw_io(r->s, true, sig, sizeof(sig), WAIT_MS), 0);
 
     if (mode == RAW_GOOD) {
-        /* The node's AUTH: its key's signature over our challenge. */
+        /* The node's AUTH: its key's signature over both ephemeral keys. */
         assert_int_equal(raw_io(r->s, false, sig, sizeof(sig), WAIT_MS), 0);
-        auth_hash(h, to->genesis, r->challenge, to->key->pk);
+        auth_hash(h, to->genesis, r->eph_pk, node_eph, to->key->pk);
         assert_true(sig_verify(sig, h, to->key->pk));
     }
 }
@@ -861,23 +906,18 @@ test_raw_client_with_good_handshake_exchanges_frames(void **state)
     pthread_mutex_unlock(&a.lock);
 
     /* Frames 0..6 (the first one empty) in one write, then the node's frame 6 to us. */
-    uint8_t buf[2048], hdr[4];
+    uint8_t buf[2048], msg[1024];
     size_t off = 0;
-    for (size_t i = 0; i <= 6; i++) {
-        size_t len = frame_fill(buf + off + 4, i);
-        codec_be32_put(buf + off, (uint32_t)len);
-        off += 4 + len;
-    }
+    for (size_t i = 0; i <= 6; i++)
+        off += raw_seal(&r, buf + off, msg, frame_fill(msg, i));
     assert_int_equal(raw_io(r.s, true, buf, off, WAIT_MS), 0);
     expect_got_pk(&a, r.key->pk, 7);
     struct key_state k = node_key(&a, r.key->pk);
 
     size_t len = frame_fill(buf, 6);
     assert_true(p2p_send(a.p, k.id, buf, len));
-    assert_int_equal(raw_io(r.s, false, hdr, 4, WAIT_MS), 0);
-    assert_int_equal(codec_be32_get(hdr), len);
     uint8_t got[1024];
-    assert_int_equal(raw_io(r.s, false, got, len, WAIT_MS), 0);
+    assert_int_equal(raw_recv_frame(&r, got, sizeof(got)), len);
     assert_memory_equal(got, buf, len);
 
     /* Closing our end is the node's down. */
@@ -918,9 +958,9 @@ test_reconnect_with_same_key_replaces_the_old_connection(void **state)
     assert_int_not_equal(k.id, old_id);
 
     /* Frames flow on the new one. */
-    uint8_t buf[8];
-    codec_be32_put(buf, 0); /* frame 0: empty */
-    assert_int_equal(raw_io(fresh.s, true, buf, 4, WAIT_MS), 0);
+    uint8_t buf[4 + P2P_TAG_BYTES];
+    size_t n = raw_seal(&fresh, buf, buf, 0); /* frame 0: empty */
+    assert_int_equal(raw_io(fresh.s, true, buf, n, WAIT_MS), 0);
     expect_got_pk(&a, fresh.key->pk, 1);
     raw_close(&old);
     raw_close(&fresh);
@@ -937,7 +977,7 @@ test_wrong_auth_signature_is_refused(void **state)
     node_init(&a, "a", port_block(5), g);
     node_start(&a);
 
-    const enum raw_mode modes[] = {RAW_AUTH_WRONG_CHALLENGE, RAW_AUTH_OTHER_KEY};
+    const enum raw_mode modes[] = {RAW_AUTH_OTHER_EXCHANGE, RAW_AUTH_OTHER_KEY};
     for (size_t i = 0; i < IDL_ARRAY_LEN(modes); i++) {
         struct raw r;
         raw_handshake(&r, &a, modes[i]);
@@ -962,12 +1002,73 @@ test_frame_over_max_closes_the_connection(void **state)
     raw_handshake(&r, &a, RAW_GOOD);
     expect_up(&a, r.key->pk, true);
     uint8_t hdr[4];
-    codec_be32_put(hdr, P2P_FRAME_MAX + 1);
+    codec_be32_put(hdr, P2P_FRAME_MAX + P2P_TAG_BYTES + 1);
     assert_int_equal(raw_io(r.s, true, hdr, sizeof(hdr), WAIT_MS), 0);
     assert_true(raw_closed_within(r.s, WAIT_MS));
     expect_up(&a, r.key->pk, false);
     assert_int_equal(node_key(&a, r.key->pk).got, 0);
     raw_close(&r);
+    node_fini(&a);
+}
+
+enum tamper {
+    TAMPER_BIT,       /* one bit of the ciphertext flipped on the way */
+    TAMPER_REPLAY,    /* a frame sent again, as it was */
+    TAMPER_PLAINTEXT, /* a frame not sealed at all (an older peer, or an injection) */
+    TAMPER_OTHER_KEY, /* sealed under a key of another connection */
+};
+
+/*
+ * Frames that do not open under the link's keys and the next nonce close the connection,
+ * and none of them is delivered: what someone between two nodes can do to a link is to
+ * pass its frames on or to break it.
+ */
+static void
+test_frames_that_do_not_open_close_the_connection(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "sealed");
+    struct node a;
+    node_init(&a, "a", port_block(19), g);
+    node_start(&a);
+
+    const enum tamper modes[] = {TAMPER_BIT, TAMPER_REPLAY, TAMPER_PLAINTEXT, TAMPER_OTHER_KEY};
+    for (size_t i = 0; i < IDL_ARRAY_LEN(modes); i++) {
+        struct raw r;
+        raw_handshake(&r, &a, RAW_GOOD);
+        expect_up(&a, r.key->pk, true);
+        uint8_t msg[64], good[4 + sizeof(msg) + P2P_TAG_BYTES], bad[sizeof(good)];
+        size_t len = frame_fill(msg, 0);
+        size_t n = raw_seal(&r, good, msg, len);
+        assert_int_equal(raw_io(r.s, true, good, n, WAIT_MS), 0);
+        expect_got_pk(&a, r.key->pk, 1);
+
+        memcpy(bad, good, n);
+        switch (modes[i]) {
+        case TAMPER_BIT:
+            n = raw_seal(&r, bad, msg, len);
+            bad[4 + len / 2] ^= 0x10;
+            break;
+        case TAMPER_REPLAY:
+            break; /* the first frame again: its nonce is spent */
+        case TAMPER_PLAINTEXT:
+            codec_be32_put(bad, (uint32_t)(len + P2P_TAG_BYTES));
+            memcpy(bad + 4, msg, len);
+            memset(bad + 4 + len, 0, P2P_TAG_BYTES);
+            break;
+        case TAMPER_OTHER_KEY:
+            randombytes_buf(r.tx_key, sizeof(r.tx_key));
+            n = raw_seal(&r, bad, msg, len);
+            break;
+        }
+        assert_int_equal(raw_io(r.s, true, bad, n, WAIT_MS), 0);
+        if (!raw_closed_within(r.s, WAIT_MS))
+            fail_msg("tamper mode %zu: the connection stayed open", i);
+        expect_up(&a, r.key->pk, false);
+        assert_int_equal(node_key(&a, r.key->pk).got, 1); /* the good frame only */
+        raw_close(&r);
+    }
     node_fini(&a);
 }
 
@@ -1394,7 +1495,8 @@ test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler(void **state)
         hello[5] = P2P_VERSION;
         memcpy(hello + 6, a.genesis, HASH_BYTES);
         memcpy(hello + 6 + HASH_BYTES, a.key->pk, SIG_PUBKEY_BYTES);
-        memset(hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, 7, P2P_CHALLENGE_BYTES);
+        uint8_t eph_sk[crypto_kx_SECRETKEYBYTES];
+        crypto_kx_keypair(hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, eph_sk);
         hello[P2P_HELLO_FIXED_BYTES - 1] = (uint8_t)strlen(listen);
         memcpy(hello + P2P_HELLO_FIXED_BYTES, listen, strlen(listen));
         size_t n = P2P_HELLO_FIXED_BYTES + strlen(listen);
@@ -1425,7 +1527,7 @@ test_large_frames_of_strangers_are_bounded_in_bytes_and_time(void **state)
     struct raw r1, r2, r3;
     raw_handshake(&r1, &a, RAW_GOOD);
     expect_up(&a, r1.key->pk, true);
-    codec_be32_put(start, P2P_FRAME_MAX);
+    codec_be32_put(start, P2P_FRAME_MAX + P2P_TAG_BYTES);
     assert_int_equal(raw_io(r1.s, true, start, sizeof(start), WAIT_MS), 0);
     raw_handshake(&r2, &a, RAW_GOOD);
     expect_up(&a, r2.key->pk, true);
@@ -1474,17 +1576,20 @@ test_strangers_are_read_at_a_bounded_rate(void **state)
     /* Three seconds' worth in 1 MiB frames: the bucket holds one second, so reading it
      * all takes two seconds at least. */
     const size_t frame = 1u << 20, frames = 3 * (P2P_RX_SHARED_RATE / frame);
-    uint8_t *buf = calloc(1, 4 + frame);
+    uint8_t *msg = calloc(1, frame), *buf = malloc(4 + frame + P2P_TAG_BYTES);
+    assert_non_null(msg);
     assert_non_null(buf);
-    codec_be32_put(buf, (uint32_t)frame);
     uint64_t t0 = now_ms();
-    for (size_t i = 0; i < frames; i++)
-        assert_int_equal(raw_io(r.s, true, buf, 4 + frame, 3 * WAIT_MS), 0);
+    for (size_t i = 0; i < frames; i++) {
+        size_t n = raw_seal(&r, buf, msg, frame);
+        assert_int_equal(raw_io(r.s, true, buf, n, 3 * WAIT_MS), 0);
+    }
     while (node_key(&a, r.key->pk).got < frames && now_ms() - t0 < 3 * WAIT_MS)
         nap();
     uint64_t took = now_ms() - t0;
     assert_int_equal(node_key(&a, r.key->pk).got, frames);
     assert_true(took >= 2000 - 200);
+    free(msg);
     free(buf);
     raw_close(&r);
     node_fini(&a);
@@ -1505,6 +1610,7 @@ main(void)
         cmocka_unit_test(test_reconnect_with_same_key_replaces_the_old_connection),
         cmocka_unit_test(test_wrong_auth_signature_is_refused),
         cmocka_unit_test(test_frame_over_max_closes_the_connection),
+        cmocka_unit_test(test_frames_that_do_not_open_close_the_connection),
         cmocka_unit_test(test_silent_client_is_closed_after_the_handshake_timeout),
         cmocka_unit_test(test_peer_that_does_not_read_is_dropped_at_the_queue_bound),
         cmocka_unit_test(test_stopped_node_goes_down_and_reconnects_after_restart),
