@@ -55,6 +55,9 @@
 #define P2P_ACCEPT_RETRY_MS 100
 #define P2P_DIAL_TIMEOUT_MS 5000 /* else an unanswered SYN holds the dialer for minutes */
 #define P2P_PK_PREFIX_BYTES 8
+/* A sealed frame goes out this much payload at a time (a multiple of ChaCha20's 64-byte
+ * block), so a link never holds more than one chunk's copy of a frame it shares. */
+#define P2P_SEAL_CHUNK (64u * 1024)
 
 _Static_assert(P2P_HELLO_FIXED_BYTES + P2P_ADDR_MAX <= P2P_IBUF_BYTES, "a HELLO fits the buffer");
 _Static_assert(SIG_BYTES <= P2P_IBUF_BYTES, "an AUTH fits the buffer");
@@ -66,6 +69,8 @@ _Static_assert(P2P_EPHEMERAL_BYTES == crypto_kx_PUBLICKEYBYTES, "HELLO carries a
 _Static_assert(P2P_TAG_BYTES == crypto_aead_chacha20poly1305_ietf_ABYTES, "the AEAD's tag");
 _Static_assert(crypto_kx_SESSIONKEYBYTES == crypto_aead_chacha20poly1305_ietf_KEYBYTES,
                "session keys are AEAD keys");
+_Static_assert(P2P_SEAL_CHUNK % 64 == 0, "chunks end on ChaCha20 blocks");
+_Static_assert(P2P_FRAME_MAX / 64 + 1 < UINT32_MAX, "block counters fit ChaCha20-IETF's 32 bits");
 _Static_assert(P2P_BACKOFF_MIN_MS <= P2P_BACKOFF_MAX_MS, "backoff bounds");
 
 /*
@@ -134,8 +139,8 @@ struct conn {
     uint8_t pk[SIG_PUBKEY_BYTES]; /* the peer's key, from CONN_WAIT on */
     struct qitem *q_head, *q_tail;
     size_t q_bytes; /* queued, including the frame in flight */
-    size_t tx_off;  /* bytes of q_head already sent (of its sealed form, if sealed) */
-    bool tx_sealed; /* q_head is sealed in tx_buf */
+    size_t tx_off;  /* bytes already sent of q_head, or of tx_stage if it is sealed */
+    bool tx_staged; /* tx_stage holds the next sealed bytes of q_head */
     bool tx_wake;   /* tx_aio completes without a send, for its callback to seal q_head */
 
     /*
@@ -144,14 +149,22 @@ struct conn {
      * the lock, which orders the two. Sealing belongs to the holder of the tx turn
      * (tx_busy), opening to the holder of the rx turn.
      */
+    uint8_t hello[P2P_HELLO_MAX]; /* ours, as sent */
+    size_t hello_len;
+    uint8_t peer_auth[HASH_BYTES];             /* what the peer's AUTH must sign */
     uint8_t eph_pk[P2P_EPHEMERAL_BYTES];       /* ours, in our HELLO */
     uint8_t eph_sk[crypto_kx_SECRETKEYBYTES];  /* wiped once the keys are derived */
     uint8_t peer_eph[P2P_EPHEMERAL_BYTES];     /* the peer's, from its HELLO */
     uint8_t rx_key[crypto_kx_SESSIONKEYBYTES]; /* opens what the peer sends */
     uint8_t tx_key[crypto_kx_SESSIONKEYBYTES]; /* seals what we send */
     uint64_t rx_seq, tx_seq;                   /* the nonces: frames so far each way */
-    uint8_t *tx_buf;                           /* q_head sealed (tx turn) */
-    size_t tx_cap;
+    /* q_head is sealed and sent P2P_SEAL_CHUNK bytes at a time (tx turn). */
+    bool tx_begun;  /* its nonce, MAC key and length are set */
+    size_t tx_done; /* bytes of its payload sealed so far */
+    uint8_t tx_nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    crypto_onetimeauth_poly1305_state tx_mac;
+    uint8_t *tx_stage; /* the chunk going out, while the link has something to send */
+    size_t tx_stage_len, tx_stage_cap;
 
     /* Owned by the holder of the rx turn. */
     enum rx_phase phase;
@@ -336,13 +349,6 @@ frame_unref(struct frame *f)
 
 /* --- send side ----------------------------------------------------------------------- */
 
-/* Bytes of f on the wire: a sealed frame carries its tag. */
-static size_t
-frame_wire_len(const struct frame *f)
-{
-    return f->len + (f->seal ? P2P_TAG_BYTES : 0);
-}
-
 /* The AEAD's nonce for the frame numbered seq in one direction: 4 zero bytes, then seq. */
 static void
 nonce_of(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t seq)
@@ -352,39 +358,60 @@ nonce_of(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t se
 }
 
 /*
- * Seals f for c into c->tx_buf: the length of the sealed body in the clear (and as the
- * associated data), then the ciphertext and the tag. False if memory ran out. The tx turn
- * held, no lock (a frame may be 40 MiB).
+ * Seals the next chunk of f for c into c->tx_stage: ChaCha20-Poly1305 as RFC 8439 (and
+ * libsodium's crypto_aead_chacha20poly1305_ietf, which the receiver opens it with) builds
+ * it, one chunk at a time. The first chunk begins with the length of the sealed body, in
+ * the clear and MACed as the associated data; the last one ends with the tag. The tx turn
+ * held, no lock.
  */
-static bool
-conn_seal(struct conn *c, const struct frame *f)
+static void
+conn_seal_next(struct conn *c, const struct frame *f)
 {
-    size_t body = f->len - P2P_FRAME_HDR_BYTES, wire = frame_wire_len(f);
-    if (c->tx_cap < wire) {
-        uint8_t *b = realloc(c->tx_buf, wire);
-        if (!b)
-            return false;
-        c->tx_buf = b;
-        c->tx_cap = wire;
+    static const uint8_t zeros[16];
+    size_t body = f->len - P2P_FRAME_HDR_BYTES;
+    uint8_t *o = c->tx_stage;
+    if (!c->tx_begun) {
+        uint8_t block0[64]; /* keystream block 0: the one-time Poly1305 key */
+        nonce_of(c->tx_nonce, c->tx_seq++);
+        crypto_stream_chacha20_ietf(block0, sizeof(block0), c->tx_nonce, c->tx_key);
+        crypto_onetimeauth_poly1305_init(&c->tx_mac, block0);
+        sodium_memzero(block0, sizeof(block0));
+        codec_be32_put(o, (uint32_t)(body + P2P_TAG_BYTES));
+        crypto_onetimeauth_poly1305_update(&c->tx_mac, o, P2P_FRAME_HDR_BYTES);
+        crypto_onetimeauth_poly1305_update(&c->tx_mac, zeros, 16 - P2P_FRAME_HDR_BYTES);
+        o += P2P_FRAME_HDR_BYTES;
+        c->tx_begun = true;
     }
-    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
-    nonce_of(nonce, c->tx_seq++);
-    codec_be32_put(c->tx_buf, (uint32_t)(body + P2P_TAG_BYTES));
-    crypto_aead_chacha20poly1305_ietf_encrypt_detached(
-        c->tx_buf + P2P_FRAME_HDR_BYTES, c->tx_buf + P2P_FRAME_HDR_BYTES + body, NULL,
-        f->data + P2P_FRAME_HDR_BYTES, body, c->tx_buf, P2P_FRAME_HDR_BYTES, NULL, nonce,
-        c->tx_key);
-    return true;
+    size_t n = body - c->tx_done < P2P_SEAL_CHUNK ? body - c->tx_done : P2P_SEAL_CHUNK;
+    crypto_stream_chacha20_ietf_xor_ic(o, f->data + P2P_FRAME_HDR_BYTES + c->tx_done, n,
+                                       c->tx_nonce, (uint32_t)(1 + c->tx_done / 64), c->tx_key);
+    crypto_onetimeauth_poly1305_update(&c->tx_mac, o, n);
+    c->tx_done += n;
+    o += n;
+    if (c->tx_done == body) {
+        uint8_t lens[16];
+        crypto_onetimeauth_poly1305_update(&c->tx_mac, zeros, (16 - body % 16) % 16);
+        for (int i = 0; i < 8; i++) {
+            lens[i] = (uint8_t)((uint64_t)P2P_FRAME_HDR_BYTES >> (8 * i));
+            lens[8 + i] = (uint8_t)((uint64_t)body >> (8 * i));
+        }
+        crypto_onetimeauth_poly1305_update(&c->tx_mac, lens, sizeof(lens));
+        crypto_onetimeauth_poly1305_final(&c->tx_mac, o);
+        o += P2P_TAG_BYTES;
+    }
+    c->tx_stage_len = (size_t)(o - c->tx_stage);
 }
 
-/* Sends (the rest of) the head of the queue, ready to go. Lock held, tx_busy set. */
+/* Sends (the rest of) what is ready of the head of the queue. Lock held, tx_busy set. */
 static void
 conn_tx_send_locked(struct conn *c)
 {
     struct frame *f = c->q_head->f;
-    const uint8_t *wire = f->seal ? c->tx_buf : f->data;
-    IDL_ASSERT(c->tx_off < frame_wire_len(f) && (!f->seal || c->tx_sealed));
-    nng_iov iov = {.iov_buf = (void *)(wire + c->tx_off), .iov_len = frame_wire_len(f) - c->tx_off};
+    IDL_ASSERT(!f->seal || c->tx_staged);
+    const uint8_t *wire = f->seal ? c->tx_stage : f->data;
+    size_t len = f->seal ? c->tx_stage_len : f->len;
+    IDL_ASSERT(c->tx_off < len);
+    nng_iov iov = {.iov_buf = (void *)(wire + c->tx_off), .iov_len = len - c->tx_off};
     int rv = nng_aio_set_iov(c->tx_aio, 1, &iov);
     IDL_ASSERT(rv == 0); /* one iov always fits the aio */
     /* Completion is dispatched to NNG's task queue, never run inline: safe under the lock. */
@@ -400,7 +427,8 @@ conn_tx_kick_locked(struct conn *c)
 {
     if (c->tx_busy || c->closed || !c->q_head)
         return;
-    if (!c->q_head->f->seal || c->tx_sealed) {
+    IDL_ASSERT(!c->tx_staged); /* a staged chunk is sent before the turn is given up */
+    if (!c->q_head->f->seal) {
         c->tx_busy = true;
         conn_tx_send_locked(c);
         return;
@@ -468,44 +496,60 @@ conn_tx_cb(void *arg)
                      "addr", c->addr, "error", nng_strerror(rv));
         conn_close_locked(c);
     } else {
-        /* A send may be partial: advance, and send the rest of the same frame next. */
+        /* A send may be partial: advance, and send the rest of the same bytes next. */
         struct qitem *q = c->q_head;
-        IDL_ASSERT(q && n <= frame_wire_len(q->f) - c->tx_off);
+        size_t len = q->f->seal ? c->tx_stage_len : q->f->len;
+        IDL_ASSERT(q && n <= len - c->tx_off);
         c->tx_off += n;
-        if (c->tx_off == frame_wire_len(q->f)) {
+        bool frame_done = c->tx_off == len;
+        if (c->tx_off == len && q->f->seal) {
+            c->tx_off = 0;
+            c->tx_staged = false;
+            frame_done = c->tx_done == q->f->len - P2P_FRAME_HDR_BYTES;
+        }
+        if (frame_done) {
             c->q_head = q->next;
             if (!c->q_head)
                 c->q_tail = NULL;
             c->q_bytes -= q->f->len;
             c->tx_off = 0;
-            c->tx_sealed = false;
+            c->tx_begun = false;
+            c->tx_done = 0;
             frame_unref(q->f);
             free(q);
         }
     }
-    if (!c->closed && c->q_head && c->q_head->f->seal && !c->tx_sealed) {
+    if (!c->closed && c->q_head && c->q_head->f->seal && !c->tx_staged) {
         /* The tx turn is ours (tx_busy), and only this callback takes from the queue:
          * the head stays while the lock is let go. */
         struct frame *f = c->q_head->f;
         pthread_mutex_unlock(&p->lock);
-        bool sealed = conn_seal(c, f);
+        size_t rest = f->len - P2P_FRAME_HDR_BYTES - c->tx_done;
+        size_t need =
+            P2P_FRAME_HDR_BYTES + (rest < P2P_SEAL_CHUNK ? rest : P2P_SEAL_CHUNK) + P2P_TAG_BYTES;
+        if (c->tx_stage_cap < need) {
+            free(c->tx_stage);
+            c->tx_stage = malloc(need);
+            c->tx_stage_cap = c->tx_stage ? need : 0;
+        }
+        if (c->tx_stage)
+            conn_seal_next(c, f);
         pthread_mutex_lock(&p->lock);
-        if (!sealed) {
+        if (!c->tx_stage) {
             log_error("p2p out of memory, disconnecting peer", "{s:I, s:s}", "peer",
                       (json_int_t)c->id, "addr", c->addr);
             conn_close_locked(c);
         }
-        c->tx_sealed = sealed;
+        c->tx_staged = c->tx_stage != NULL;
     }
     if (!c->closed && c->q_head) {
         conn_tx_send_locked(c); /* the turn stays taken */
     } else {
         c->tx_busy = false;
-        if (c->tx_cap > P2P_IBUF_BYTES) {
-            free(c->tx_buf); /* a large frame's buffer is not kept for an idle link */
-            c->tx_buf = NULL;
-            c->tx_cap = 0;
-        }
+        c->tx_staged = false;
+        free(c->tx_stage); /* an idle link holds no chunk */
+        c->tx_stage = NULL;
+        c->tx_stage_cap = 0;
     }
     conn_settle_unlock(c);
 }
@@ -768,20 +812,21 @@ conn_rx_more(struct conn *c)
 }
 
 /*
- * What a node signs in its AUTH (p2p.h): both ephemeral keys, so that the signature holds
- * for this connection's session keys only, and its own key.
+ * What a node in `role` signs in its AUTH (p2p.h): the role, then both HELLOs as they went
+ * over the wire, the dialler's first. So a signature holds for this exchange only (both
+ * ephemeral keys), between these two node keys, and from this side of it: it cannot be
+ * reflected to its signer, nor moved to a connection where its signer is the other end.
  */
 static void
-auth_hash(uint8_t h[HASH_BYTES], const uint8_t genesis[HASH_BYTES],
-          const uint8_t to_eph[P2P_EPHEMERAL_BYTES], const uint8_t from_eph[P2P_EPHEMERAL_BYTES],
-          const uint8_t from_pk[SIG_PUBKEY_BYTES])
+auth_hash(uint8_t h[HASH_BYTES], uint8_t role, const uint8_t *dialler, size_t dialler_len,
+          const uint8_t *listener, size_t listener_len)
 {
-    uint8_t pre[HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES + SIG_PUBKEY_BYTES];
-    memcpy(pre, genesis, HASH_BYTES);
-    memcpy(pre + HASH_BYTES, to_eph, P2P_EPHEMERAL_BYTES);
-    memcpy(pre + HASH_BYTES + P2P_EPHEMERAL_BYTES, from_eph, P2P_EPHEMERAL_BYTES);
-    memcpy(pre + HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES, from_pk, SIG_PUBKEY_BYTES);
-    hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+    uint8_t pre[1 + 2 * P2P_HELLO_MAX];
+    IDL_ASSERT(dialler_len <= P2P_HELLO_MAX && listener_len <= P2P_HELLO_MAX);
+    pre[0] = role;
+    memcpy(pre + 1, dialler, dialler_len);
+    memcpy(pre + 1 + dialler_len, listener, listener_len);
+    hash_tagged(h, P2P_AUTH_TAG, pre, 1 + dialler_len + listener_len);
 }
 
 /*
@@ -823,6 +868,8 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
     memcpy(c->listen_addr, addr, n);
     c->listen_addr[n] = '\0';
 
+    if (sodium_memcmp(c->peer_eph, c->eph_pk, P2P_EPHEMERAL_BYTES) == 0)
+        return "our own HELLO sent back";
     /* The dialler is crypto_kx's client: each side's receiving key is the other's sending
      * key. A low-order point as the peer's key is refused here. */
     int kx = c->outbound ? crypto_kx_client_session_keys(c->rx_key, c->tx_key, c->eph_pk, c->eph_sk,
@@ -833,8 +880,14 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
     if (kx != 0)
         return "invalid ephemeral key";
 
+    const uint8_t *dialler = c->outbound ? c->hello : in, *listener = c->outbound ? in : c->hello;
+    size_t dialler_len = c->outbound ? c->hello_len : len;
+    size_t listener_len = c->outbound ? len : c->hello_len;
     uint8_t h[HASH_BYTES];
-    auth_hash(h, p->genesis, c->peer_eph, c->eph_pk, p->key->pk);
+    auth_hash(h, c->outbound ? P2P_ROLE_DIALLER : P2P_ROLE_LISTENER, dialler, dialler_len, listener,
+              listener_len);
+    auth_hash(c->peer_auth, c->outbound ? P2P_ROLE_LISTENER : P2P_ROLE_DIALLER, dialler,
+              dialler_len, listener, listener_len);
     struct frame *f = frame_alloc(SIG_BYTES);
     if (!f)
         return "out of memory";
@@ -852,9 +905,7 @@ conn_hello(struct conn *c, const uint8_t *in, size_t len)
 static bool
 conn_auth_valid(const struct conn *c, const uint8_t sig[SIG_BYTES])
 {
-    uint8_t h[HASH_BYTES];
-    auth_hash(h, c->p->genesis, c->eph_pk, c->peer_eph, c->peer_pk);
-    return sig_verify(sig, h, c->peer_pk);
+    return sig_verify(sig, c->peer_auth, c->peer_pk);
 }
 
 /* Whether x, just authenticated, should replace inc, the live connection to the same key. */
@@ -1209,7 +1260,8 @@ conn_free(struct conn *c)
         free(q);
     }
     conn_body_free(c);
-    free(c->tx_buf);
+    free(c->tx_stage);
+    sodium_memzero(&c->tx_mac, sizeof(c->tx_mac));
     sodium_memzero(c->eph_sk, sizeof(c->eph_sk));
     sodium_memzero(c->rx_key, sizeof(c->rx_key));
     sodium_memzero(c->tx_key, sizeof(c->tx_key));
@@ -1264,6 +1316,11 @@ conn_launch(struct p2p *p, nng_stream *s, struct dialer *d)
         c->phase = RX_HELLO;
         c->hs_deadline = nng_clock() + P2P_HANDSHAKE_TIMEOUT_MS;
         hello = hello_frame(p, c->eph_pk);
+        if (hello) {
+            IDL_ASSERT(hello->len <= sizeof(c->hello));
+            memcpy(c->hello, hello->data, hello->len);
+            c->hello_len = hello->len;
+        }
         if (hello && nng_aio_alloc(&c->rx_aio, conn_rx_cb, c) == 0 &&
             nng_aio_alloc(&c->tx_aio, conn_tx_cb, c) == 0)
             why = NULL;

@@ -8,9 +8,8 @@
  *      fresh X25519 key of its own for this connection (its "ephemeral" key), and its
  *      listen address. Each side derives two session keys from the two ephemeral keys
  *      (libsodium's crypto_kx; the dialler is the client), one for each direction;
- *   2. each side answers AUTH: a BIP-340 signature, by its node key, of
- *      tagged("idledger/p2p-auth", genesis hash | the peer's ephemeral key | own ephemeral
- *      key | own public key).
+ *   2. each side answers AUTH: a BIP-340 signature, by its node key, of its role (dialler
+ *      or listener) and both HELLOs as they were sent, the dialler's first.
  * A peer on another chain (genesis hash differs), with a bad signature, or presenting our
  * own key is disconnected. Two connections to the same peer (both dialled each other): the
  * one dialled by the node with the smaller public key is kept, the other closed.
@@ -23,10 +22,12 @@
  * closes the connection. Payloads are at most P2P_FRAME_MAX bytes (a larger announced
  * length closes the connection) and opaque here: consensus/msg.h gives them meaning.
  *
- * Why both: the signature over both ephemeral keys proves that the node key's holder took
- * part in this very key exchange, and the session keys are known to the two ends only.
- * Someone relaying two handshakes (to speak on one link under the key of the node on the
- * other) gets links whose frames he can neither read nor write; he can only pass them on.
+ * Why both: the signature over both HELLOs proves that the node key's holder took part in
+ * this very key exchange, with this peer, on this side of it, and the session keys are
+ * known to the two ends only. Someone relaying two handshakes (to speak on one link under
+ * the key of the node on the other) gets links whose frames he can neither read nor write:
+ * he can pass them on, or cut the link, as anyone on the path can. A handshake sent back
+ * to its sender, or one node's AUTH passed to another, does not verify.
  *
  * Delivery is reliable and ordered per connection while it lives. Sends never block: each
  * peer has a bounded send queue (P2P_QUEUE_BYTES_MAX); a peer that cannot keep up is
@@ -82,7 +83,8 @@
  *          | ephemeral X25519 key (32) | u8 n | listen address (n bytes, printable ASCII,
  *          n < P2P_ADDR_MAX)
  *   AUTH:  the 64-byte BIP-340 signature, by the HELLO's key, of hash_tagged(P2P_AUTH_TAG,
- *          genesis hash | the peer's ephemeral key | own ephemeral key | own public key).
+ *          role | the dialler's HELLO | the listener's HELLO), role being P2P_ROLE_DIALLER
+ *          or P2P_ROLE_LISTENER: the signer's side of the connection.
  * Each side sends HELLO as soon as the connection opens and AUTH once it has checked the
  * peer's HELLO; sealed frames follow AUTH directly. A connection whose handshake has not
  * finished P2P_HANDSHAKE_TIMEOUT_MS after it opened is closed. An empty frame (a sealed
@@ -115,6 +117,9 @@
 #define P2P_HELLO_FIXED_BYTES    (4 + 2 + HASH_BYTES + SIG_PUBKEY_BYTES + P2P_EPHEMERAL_BYTES + 1)
 #define P2P_AUTH_TAG             "idledger/p2p-auth"
 #define P2P_ADDR_MAX             64 /* "host:port", NUL included: the bound of every address here */
+#define P2P_HELLO_MAX            (P2P_HELLO_FIXED_BYTES + P2P_ADDR_MAX - 1)
+#define P2P_ROLE_DIALLER         'D'
+#define P2P_ROLE_LISTENER        'L'
 #define P2P_HANDSHAKE_TIMEOUT_MS 5000
 #define P2P_BACKOFF_MIN_MS       100 /* redial delay after a success; doubles per failure */
 #define P2P_BACKOFF_MAX_MS       5000

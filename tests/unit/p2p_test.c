@@ -65,7 +65,7 @@
 #define PORT_BASE       19000
 #define PORT_RANGE      500
 #define PORTS_PER_TEST  5
-#define TESTS_MAX       20
+#define TESTS_MAX       22
 #define NODES_MAX       4
 #define KEYS_MAX        16
 #define WAIT_MS         10000 /* deadline of a wait that should succeed (generous for valgrind) */
@@ -611,23 +611,23 @@ raw_closed_within(nng_stream *s, unsigned deadline_ms)
     }
 }
 
+/* What the side in `role` signs in its AUTH (p2p.h). */
 static void
-auth_hash(uint8_t h[HASH_BYTES], const uint8_t genesis[HASH_BYTES],
-          const uint8_t to_eph[P2P_EPHEMERAL_BYTES], const uint8_t from_eph[P2P_EPHEMERAL_BYTES],
-          const uint8_t pk[SIG_PUBKEY_BYTES])
+auth_hash(uint8_t h[HASH_BYTES], uint8_t role, const uint8_t *dialler, size_t dialler_len,
+          const uint8_t *listener, size_t listener_len)
 {
-    uint8_t pre[HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES + SIG_PUBKEY_BYTES];
-    memcpy(pre, genesis, HASH_BYTES);
-    memcpy(pre + HASH_BYTES, to_eph, P2P_EPHEMERAL_BYTES);
-    memcpy(pre + HASH_BYTES + P2P_EPHEMERAL_BYTES, from_eph, P2P_EPHEMERAL_BYTES);
-    memcpy(pre + HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES, pk, SIG_PUBKEY_BYTES);
-    hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+    uint8_t pre[1 + 2 * P2P_HELLO_MAX];
+    pre[0] = role;
+    memcpy(pre + 1, dialler, dialler_len);
+    memcpy(pre + 1 + dialler_len, listener, listener_len);
+    hash_tagged(h, P2P_AUTH_TAG, pre, 1 + dialler_len + listener_len);
 }
 
 enum raw_mode {
     RAW_GOOD,
     RAW_AUTH_OTHER_EXCHANGE, /* signs for an ephemeral key it did not send (a relay) */
     RAW_AUTH_OTHER_KEY,      /* HELLO names one key, AUTH is signed by another */
+    RAW_AUTH_OTHER_ROLE,     /* signs as the listener, though it dialled */
     RAW_OTHER_GENESIS,
 };
 
@@ -726,18 +726,22 @@ raw_handshake_as(struct raw *r, struct node *to, enum raw_mode mode, const struc
     memcpy(w + P2P_HELLO_FIXED_BYTES, listen, strlen(listen));
     assert_int_equal(raw_io(r->s, true, mine, P2P_HELLO_FIXED_BYTES + strlen(listen), WAIT_MS), 0);
 
-    uint8_t h[HASH_BYTES], sig[SIG_BYTES], relayed[P2P_EPHEMERAL_BYTES], unused[32];
-    crypto_kx_keypair(relayed, unused); /* the ephemeral key of someone else's exchange */
-    auth_hash(h, genesis, node_eph, mode == RAW_AUTH_OTHER_EXCHANGE ? relayed : r->eph_pk,
-              r->key->pk);
+    /* We dialled: our HELLO comes first in what both sides sign. */
+    size_t mine_len = P2P_HELLO_FIXED_BYTES + strlen(listen), hello_len = P2P_HELLO_FIXED_BYTES + n;
+    uint8_t h[HASH_BYTES], sig[SIG_BYTES], signed_hello[sizeof(mine)], unused[32];
+    memcpy(signed_hello, mine, mine_len);
+    if (mode == RAW_AUTH_OTHER_EXCHANGE) /* the ephemeral key of someone else's exchange */
+        crypto_kx_keypair(signed_hello + 6 + HASH_BYTES + SIG_PUBKEY_BYTES, unused);
+    auth_hash(h, mode == RAW_AUTH_OTHER_ROLE ? P2P_ROLE_LISTENER : P2P_ROLE_DIALLER, signed_hello,
+              mine_len, hello, hello_len);
     const struct wallet_key *signer = mode == RAW_AUTH_OTHER_KEY ? r->other : r->key;
     assert_int_equal(sig_sign(sig, h, signer->sk), IDL_OK);
     assert_int_equal(raw_io(r->s, true, sig, sizeof(sig), WAIT_MS), 0);
 
     if (mode == RAW_GOOD) {
-        /* The node's AUTH: its key's signature over both ephemeral keys. */
+        /* The node's AUTH: its key's signature, as the listener, over both HELLOs. */
         assert_int_equal(raw_io(r->s, false, sig, sizeof(sig), WAIT_MS), 0);
-        auth_hash(h, to->genesis, r->eph_pk, node_eph, to->key->pk);
+        auth_hash(h, P2P_ROLE_LISTENER, mine, mine_len, hello, hello_len);
         assert_true(sig_verify(sig, h, to->key->pk));
     }
 }
@@ -914,11 +918,19 @@ test_raw_client_with_good_handshake_exchanges_frames(void **state)
     expect_got_pk(&a, r.key->pk, 7);
     struct key_state k = node_key(&a, r.key->pk);
 
-    size_t len = frame_fill(buf, 6);
-    assert_true(p2p_send(a.p, k.id, buf, len));
-    uint8_t got[1024];
-    assert_int_equal(raw_recv_frame(&r, got, sizeof(got)), len);
-    assert_memory_equal(got, buf, len);
+    /* The node's frames 0..12 to us, opened with libsodium's AEAD: the node seals large
+     * ones 64 KiB at a time, and the result must be the one construction. */
+    uint8_t *want = malloc(200000), *got = malloc(200000);
+    assert_non_null(want);
+    assert_non_null(got);
+    for (size_t i = 0; i <= 12; i++) {
+        size_t len = frame_fill(want, i);
+        assert_true(p2p_send(a.p, k.id, want, len));
+        assert_int_equal(raw_recv_frame(&r, got, 200000), len);
+        assert_memory_equal(got, want, len);
+    }
+    free(want);
+    free(got);
 
     /* Closing our end is the node's down. */
     nng_stream_close(r.s);
@@ -977,7 +989,8 @@ test_wrong_auth_signature_is_refused(void **state)
     node_init(&a, "a", port_block(5), g);
     node_start(&a);
 
-    const enum raw_mode modes[] = {RAW_AUTH_OTHER_EXCHANGE, RAW_AUTH_OTHER_KEY};
+    const enum raw_mode modes[] = {RAW_AUTH_OTHER_EXCHANGE, RAW_AUTH_OTHER_KEY,
+                                   RAW_AUTH_OTHER_ROLE};
     for (size_t i = 0; i < IDL_ARRAY_LEN(modes); i++) {
         struct raw r;
         raw_handshake(&r, &a, modes[i]);
@@ -1034,26 +1047,31 @@ test_frames_that_do_not_open_close_the_connection(void **state)
     node_start(&a);
 
     const enum tamper modes[] = {TAMPER_BIT, TAMPER_REPLAY, TAMPER_PLAINTEXT, TAMPER_OTHER_KEY};
-    for (size_t i = 0; i < IDL_ARRAY_LEN(modes); i++) {
+    const size_t sizes[] = {5, 11}; /* frames of 100 bytes, and of 70001 (read apart) */
+    uint8_t *msg = malloc(70001), *good = malloc(70001 + 20), *bad = malloc(70001 + 20);
+    assert_non_null(msg);
+    assert_non_null(good);
+    assert_non_null(bad);
+    for (size_t i = 0; i < IDL_ARRAY_LEN(modes) * IDL_ARRAY_LEN(sizes); i++) {
+        enum tamper mode = modes[i / IDL_ARRAY_LEN(sizes)];
         struct raw r;
         raw_handshake(&r, &a, RAW_GOOD);
         expect_up(&a, r.key->pk, true);
-        uint8_t msg[64], good[4 + sizeof(msg) + P2P_TAG_BYTES], bad[sizeof(good)];
-        size_t len = frame_fill(msg, 0);
+        a.expect_first = sizes[i % IDL_ARRAY_LEN(sizes)];
+        size_t len = frame_fill(msg, a.expect_first);
         size_t n = raw_seal(&r, good, msg, len);
         assert_int_equal(raw_io(r.s, true, good, n, WAIT_MS), 0);
         expect_got_pk(&a, r.key->pk, 1);
 
         memcpy(bad, good, n);
-        switch (modes[i]) {
+        switch (mode) {
         case TAMPER_BIT:
             n = raw_seal(&r, bad, msg, len);
-            bad[4 + len / 2] ^= 0x10;
+            bad[4 + len / 2] ^= 0x10; /* in the ciphertext */
             break;
         case TAMPER_REPLAY:
             break; /* the first frame again: its nonce is spent */
         case TAMPER_PLAINTEXT:
-            codec_be32_put(bad, (uint32_t)(len + P2P_TAG_BYTES));
             memcpy(bad + 4, msg, len);
             memset(bad + 4 + len, 0, P2P_TAG_BYTES);
             break;
@@ -1064,9 +1082,25 @@ test_frames_that_do_not_open_close_the_connection(void **state)
         }
         assert_int_equal(raw_io(r.s, true, bad, n, WAIT_MS), 0);
         if (!raw_closed_within(r.s, WAIT_MS))
-            fail_msg("tamper mode %zu: the connection stayed open", i);
+            fail_msg("tamper case %zu: the connection stayed open", i);
         expect_up(&a, r.key->pk, false);
         assert_int_equal(node_key(&a, r.key->pk).got, 1); /* the good frame only */
+        raw_close(&r);
+    }
+    free(msg);
+    free(good);
+    free(bad);
+
+    /* A length that cannot even hold the tag. */
+    for (uint32_t len = 0; len < P2P_TAG_BYTES; len += 5) {
+        struct raw r;
+        raw_handshake(&r, &a, RAW_GOOD);
+        expect_up(&a, r.key->pk, true);
+        uint8_t hdr[4 + P2P_TAG_BYTES] = {0};
+        codec_be32_put(hdr, len);
+        assert_int_equal(raw_io(r.s, true, hdr, 4 + len, WAIT_MS), 0);
+        assert_true(raw_closed_within(r.s, WAIT_MS));
+        assert_int_equal(node_key(&a, r.key->pk).got, 0);
         raw_close(&r);
     }
     node_fini(&a);
@@ -1511,6 +1545,105 @@ test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler(void **state)
     nng_stream_listener_free(l);
 }
 
+/*
+ * Whoever answers at a configured address sends the node's own HELLO and AUTH back: the
+ * node is not taken in (no up), and, unlike a dial to itself, it dials that address again.
+ */
+static void
+test_a_handshake_sent_back_is_refused_and_the_dialler_goes_on(void **state)
+{
+    (void)state;
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, "reflect");
+    struct node a;
+    node_init(&a, "a", port_block(20), g);
+    char fake_addr[32], url[64];
+    snprintf(fake_addr, sizeof(fake_addr), "127.0.0.1:%u", port_block(20) + 1);
+    snprintf(url, sizeof(url), "tcp://%s", fake_addr);
+    nng_stream_listener *l;
+    assert_int_equal(nng_stream_listener_alloc(&l, url), 0);
+    assert_int_equal(nng_stream_listener_listen(l), 0);
+    snprintf(a.peer_addr[0], sizeof(a.peer_addr[0]), "%s", fake_addr);
+    a.peers[0] = a.peer_addr[0];
+    a.n_peers = 1;
+    node_start(&a);
+
+    nng_aio *aio;
+    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    for (int dial = 0; dial < 2; dial++) {
+        /* The second accept: a dialled again (within its longest backoff, and then some). */
+        nng_aio_set_timeout(aio, WAIT_MS);
+        nng_stream_listener_accept(l, aio);
+        nng_aio_wait(aio);
+        assert_int_equal(nng_aio_result(aio), 0);
+        nng_stream *s = nng_aio_get_output(aio, 0);
+        uint8_t hello[P2P_HELLO_MAX], sig[SIG_BYTES];
+        assert_int_equal(raw_io(s, false, hello, P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
+        size_t n = hello[P2P_HELLO_FIXED_BYTES - 1];
+        assert_int_equal(raw_io(s, false, hello + P2P_HELLO_FIXED_BYTES, n, WAIT_MS), 0);
+        assert_int_equal(raw_io(s, true, hello, P2P_HELLO_FIXED_BYTES + n, WAIT_MS), 0);
+        /* The node refuses its own HELLO before it signs anything; were it to sign, the
+         * AUTH sent back would be checked as the listener's and fail. */
+        if (raw_io(s, false, sig, sizeof(sig), QUIET_MS) == 0)
+            (void)raw_io(s, true, sig, sizeof(sig), WAIT_MS);
+        assert_true(raw_closed_within(s, WAIT_MS));
+        nng_stream_free(s);
+    }
+    nng_aio_free(aio);
+    assert_int_equal(node_ups(&a), 0);
+    node_fini(&a);
+    nng_stream_listener_free(l);
+}
+
+/*
+ * Someone connects to two linked nodes and passes each one's HELLO and AUTH to the other
+ * (both are listeners then): neither takes it for the other node, so their own link stays
+ * up and is not replaced, and the relayer is dropped by both.
+ */
+static void
+test_a_relayed_handshake_does_not_replace_a_link(void **state)
+{
+    (void)state;
+    struct node nodes[2];
+    struct node *np[2] = {&nodes[0], &nodes[1]};
+    mesh_start(nodes, 2, port_block(21));
+    expect_mesh(np, 2, true);
+    struct key_state before[2];
+    for (size_t i = 0; i < 2; i++)
+        before[i] = node_key(&nodes[i], nodes[1 - i].key->pk);
+
+    nng_stream *sa = raw_connect(&nodes[0]), *sb = raw_connect(&nodes[1]);
+    uint8_t ha[P2P_HELLO_MAX], hb[P2P_HELLO_MAX], siga[SIG_BYTES], sigb[SIG_BYTES];
+    assert_int_equal(raw_io(sa, false, ha, P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
+    size_t na = P2P_HELLO_FIXED_BYTES + ha[P2P_HELLO_FIXED_BYTES - 1];
+    assert_int_equal(
+        raw_io(sa, false, ha + P2P_HELLO_FIXED_BYTES, na - P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
+    assert_int_equal(raw_io(sb, false, hb, P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
+    size_t nb = P2P_HELLO_FIXED_BYTES + hb[P2P_HELLO_FIXED_BYTES - 1];
+    assert_int_equal(
+        raw_io(sb, false, hb + P2P_HELLO_FIXED_BYTES, nb - P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
+    assert_int_equal(raw_io(sa, true, hb, nb, WAIT_MS), 0);
+    assert_int_equal(raw_io(sb, true, ha, na, WAIT_MS), 0);
+    assert_int_equal(raw_io(sa, false, siga, SIG_BYTES, WAIT_MS), 0);
+    assert_int_equal(raw_io(sb, false, sigb, SIG_BYTES, WAIT_MS), 0);
+    (void)raw_io(sa, true, sigb, SIG_BYTES, WAIT_MS);
+    (void)raw_io(sb, true, siga, SIG_BYTES, WAIT_MS);
+    assert_true(raw_closed_within(sa, WAIT_MS));
+    assert_true(raw_closed_within(sb, WAIT_MS));
+
+    for (size_t i = 0; i < 2; i++) {
+        struct key_state k = node_key(&nodes[i], nodes[1 - i].key->pk);
+        assert_true(k.is_up);
+        assert_int_equal(k.id, before[i].id);
+        assert_int_equal(k.ups, before[i].ups);
+        assert_int_equal(k.downs, before[i].downs);
+    }
+    nng_stream_free(sa);
+    nng_stream_free(sb);
+    node_fini(&nodes[0]);
+    node_fini(&nodes[1]);
+}
+
 /* Large frames of strangers share P2P_RX_SHARED_BYTES_MAX, and must arrive in time. */
 static void
 test_large_frames_of_strangers_are_bounded_in_bytes_and_time(void **state)
@@ -1620,6 +1753,8 @@ main(void)
         cmocka_unit_test(test_strangers_cannot_crowd_out_validators_or_our_dials),
         cmocka_unit_test(test_silent_strangers_do_not_block_handshakes),
         cmocka_unit_test(test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler),
+        cmocka_unit_test(test_a_handshake_sent_back_is_refused_and_the_dialler_goes_on),
+        cmocka_unit_test(test_a_relayed_handshake_does_not_replace_a_link),
         cmocka_unit_test(test_large_frames_of_strangers_are_bounded_in_bytes_and_time),
         cmocka_unit_test(test_strangers_are_read_at_a_bounded_rate),
     };
