@@ -2,7 +2,8 @@
  * evilpeer: a peer that serves tampered blocks, for tests/integration/bft.sh.
  *
  *   evilpeer --genesis FILE --honest HOST:PORT --victim HOST:PORT --listen HOST:PORT
- *            --mode block|cert|mute|spam [--seconds N] [--reconnect]
+ *            --mode block|cert|mute|spam|equivocate [--seconds N] [--reconnect]
+ *            [--key FILE --passphrase-file FILE]
  *
  * It fetches the committed blocks with their certificates from an honest node over the
  * real peer protocol (node/p2p.c, consensus/msg.h), then connects to the victim, claims a
@@ -16,9 +17,16 @@
  * chain at once, then counts the replies (each begins with block 1): the victim must
  * answer only a few. With --reconnect it drops its link to the victim halfway and dials
  * again (a new link, the same key), and counts the sync requests it gets after that: a
- * victim that marked it bad must not ask it again.
+ * victim that marked it bad must not ask it again. In mode "equivocate" it opens the
+ * validator key --key (a testnet's nodeK/node.key, under --passphrase-file) and, for
+ * --seconds, prevotes in that validator's name for a block nobody proposed at the victim's
+ * next height, round 0: the validator itself prevotes the real block (or nil) there, so the
+ * victim holds two conflicting prevotes of one validator and must count an equivocation.
+ * Its own link key stays a fresh one: under the validator's key the victim would take it
+ * for the validator's link and drop the real one.
  */
 #include <pthread.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -43,6 +51,9 @@ static struct {
     bool reconnected;
     unsigned asked_after; /* sync requests after the reconnect */
     unsigned answers;     /* spam: replies to our requests (blocks of height 1) */
+    /* equivocate: the highest tip the victim announced, and whether it announced one */
+    uint64_t victim_height;
+    bool victim_status;
     char chain[LEDGER_CHAIN_ID_MAX + 1];
 } ev = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
@@ -154,6 +165,12 @@ on_recv(void *arg, uint32_t peer, const uint8_t pk[SIG_PUBKEY_BYTES], const uint
             pthread_mutex_unlock(&ev.lock);
             ledger_block_free(&b);
         }
+    } else if (m.kind == MSG_STATUS && peer == ev.victim_peer) {
+        pthread_mutex_lock(&ev.lock);
+        if (ev.victim_up && m.body.status.height > ev.victim_height)
+            ev.victim_height = m.body.status.height;
+        ev.victim_status |= ev.victim_up;
+        pthread_mutex_unlock(&ev.lock);
     } else if (m.kind == MSG_SYNC_REQ && peer == ev.victim_peer) {
         pthread_mutex_lock(&ev.lock);
         ev.asked_after += ev.reconnected;
@@ -197,10 +214,88 @@ sleep_ms(unsigned ms)
     nanosleep(&ts, NULL);
 }
 
+/* The validator key to equivocate with, and its index in the genesis (-1: not a validator). */
+static int
+signer_load(struct wallet_key **out, const char *path, const char *pass_file,
+            const struct ledger_genesis *g)
+{
+    char pass[WALLET_PASSPHRASE_MAX], why[256];
+    size_t n = 0;
+    idl_err rc =
+        wallet_passphrase_read(pass_file, NULL, NULL, pass, sizeof(pass), why, sizeof(why));
+    if (!rc)
+        rc = wallet_key_load(out, path, pass, strlen(pass), why, sizeof(why));
+    sodium_memzero(pass, sizeof(pass));
+    if (rc) {
+        fprintf(stderr, "evilpeer: %s: %s\n", path, why);
+        return -1;
+    }
+    while (n < g->n_validators && memcmp(g->validators[n].pubkey, (*out)->pk, SIG_PUBKEY_BYTES))
+        n++;
+    if (n == g->n_validators) {
+        fprintf(stderr, "evilpeer: %s is not a validator's key\n", path);
+        wallet_key_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return (int)n;
+}
+
+/* Sends the victim validator `index`'s prevote (signed with signer) for a block nobody
+ * proposed, at height, round 0; always the same hash. False if it could not be signed. */
+static bool
+prevote_conflicting(const struct wallet_key *signer, uint16_t index, uint64_t height)
+{
+    struct cons_msg m = {.kind = MSG_VOTE};
+    struct msg_vote *v = &m.body.vote;
+    v->type = VOTE_PREVOTE;
+    v->height = height;
+    v->round = 0;
+    memset(v->hash, 0xee, HASH_BYTES);
+    v->validator = index;
+    uint8_t sighash[HASH_BYTES];
+    ledger_vote_sighash(sighash, ev.chain, v->type, v->height, v->round, v->hash);
+    if (sig_sign(v->sig, sighash, signer->sk) != IDL_OK)
+        return false;
+    send_to(ev.victim_peer, &m);
+    return true;
+}
+
+/*
+ * Every 200 ms for `seconds`, the conflicting prevote at the victim's next height. A repeat
+ * is no new equivocation (the same hash): the victim counts one for each height where the
+ * validator's real prevote met ours. Says on stdout when the first is sent (a test may make
+ * the victim's next block from then on). Returns the number of heights voted at.
+ */
+static unsigned
+equivocate(const struct wallet_key *signer, uint16_t index, unsigned seconds)
+{
+    unsigned heights = 0;
+    uint64_t last = 0;
+    for (unsigned t = 0; t < seconds * 5; t++) {
+        pthread_mutex_lock(&ev.lock);
+        bool ready = ev.victim_up && ev.victim_status;
+        uint64_t next = ev.victim_height + 1;
+        pthread_mutex_unlock(&ev.lock);
+        if (ready && prevote_conflicting(signer, index, next)) {
+            if (!last) {
+                printf("evilpeer: equivocating as validator %u from height %llu\n", (unsigned)index,
+                       (unsigned long long)next);
+                fflush(stdout);
+            }
+            heights += next != last;
+            last = next;
+        }
+        sleep_ms(200);
+    }
+    return heights;
+}
+
 int
 main(int argc, char **argv)
 {
     const char *gpath = NULL, *honest = NULL, *victim = NULL, *listen = NULL;
+    const char *key_path = NULL, *pass_file = NULL;
     unsigned seconds = 20;
     bool reconnect = false;
     ev.mode = "cert";
@@ -222,11 +317,17 @@ main(int argc, char **argv)
             ev.mode = v;
         else if (!strcmp(argv[i], "--seconds"))
             seconds = (unsigned)atoi(v);
+        else if (!strcmp(argv[i], "--key"))
+            key_path = v;
+        else if (!strcmp(argv[i], "--passphrase-file"))
+            pass_file = v;
         i++;
     }
-    if (!gpath || !honest || !victim || !listen) {
+    bool equivocating = !strcmp(ev.mode, "equivocate");
+    if (!gpath || !honest || !victim || !listen || (equivocating && (!key_path || !pass_file))) {
         fprintf(stderr, "usage: evilpeer --genesis F --honest H:P --victim H:P --listen H:P "
-                        "--mode block|cert\n");
+                        "--mode block|cert|mute|spam|equivocate [--seconds N] [--reconnect] "
+                        "[--key F --passphrase-file F]\n");
         return 2;
     }
     struct genesis g;
@@ -237,6 +338,12 @@ main(int argc, char **argv)
     }
     memcpy(ev.genesis_hash, g.ledger.hash, HASH_BYTES);
     snprintf(ev.chain, sizeof(ev.chain), "%s", g.ledger.chain_id);
+    struct wallet_key *signer = NULL;
+    int index = equivocating ? signer_load(&signer, key_path, pass_file, &g.ledger) : 0;
+    if (index < 0) {
+        genesis_wipe(&g);
+        return 1;
+    }
     struct wallet_key *key;
     if (wallet_key_generate(&key) != IDL_OK)
         return 1;
@@ -279,6 +386,16 @@ main(int argc, char **argv)
         sleep_ms(2000);
         printf("evilpeer: answered %u of 300 sync requests\n", ev.answers);
         p2p_stop(net);
+        wallet_key_free(key);
+        genesis_wipe(&g);
+        return 0;
+    }
+    if (equivocating) {
+        /* 3''. Prevote in the validator's name against what it prevotes itself. */
+        unsigned heights = equivocate(signer, (uint16_t)index, seconds);
+        printf("evilpeer: sent conflicting prevotes at %u heights\n", heights);
+        p2p_stop(net);
+        wallet_key_free(signer);
         wallet_key_free(key);
         genesis_wipe(&g);
         return 0;
