@@ -10,6 +10,9 @@
 #     far beyond the pooled ones is refused;
 #   - with every validator down, a transaction submitted to a replica commits once they
 #     are back (the replica gossips its pool again on each link that comes up);
+#   - a peer holding validator 3's key prevotes in its name against validator 3's own
+#     prevote (tests/tools/evilpeer, mode equivocate): validator 0 counts it in /metrics
+#     (idledger_consensus_equivocations_total) and logs it, and the network commits on;
 #   - a peer that claims a far tip and never answers does not keep a replica "catching
 #     up"; a burst of sync requests from one peer gets only a few answers;
 #   - a replica started late syncs from genesis and answers verify, while a lying peer
@@ -27,7 +30,7 @@ NET="$T/net"
 EVIL="$TOOLS/evilpeer"
 [ -x "$EVIL" ] || bail "no evilpeer in $TOOLS"
 
-for p in $(seq "$PORT" $((PORT + 17))); do
+for p in $(seq "$PORT" $((PORT + 18))); do
     port_free "$p" || bail "port $p is in use; set IT_PORT_BASE elsewhere"
 done
 "$IDL" testnet --dir "$NET" --validators 4 --replicas 3 --base-port "$PORT" \
@@ -288,6 +291,55 @@ H3=$(height_of 0)
 for k in 1 2 3 4; do
     wait_height "$k" "$H3" 10
 done
+
+# ---------------------------------------------------------------- an equivocating validator
+
+# metric_of K NAME: the value of NAME in node K's /metrics (open, no token).
+metric_of() {
+    curl -s -m 10 "$(api_of "$1")/metrics" | awk -v s="$2" '$1 == s { print $2 }'
+}
+
+# Someone holding validator 3's key prevotes in its name, at each next height of node 0,
+# for a block nobody proposed, while validator 3 itself prevotes the real one. Node 0 counts
+# the conflicting pair in /metrics and logs it, and one faulty validator of four does not
+# stop the network.
+EQ=idledger_consensus_equivocations_total
+is "$(metric_of 0 $EQ)" 0 "node 0 counts no equivocation while no one equivocates"
+evil equivocate 0 $((PORT + 18)) --seconds 60 --key "$NET/node3/node.key" \
+    --passphrase-file "$NET/passphrase"
+i=0
+while [ $i -lt 100 ] && ! grep -q 'equivocating as validator 3' "$T/evil.equivocate"; do
+    sleep 0.1
+    i=$((i + 1))
+done
+like "$(cat "$T/evil.equivocate")" 'equivocating as validator 3' \
+    "evilpeer opened validator 3's key and reached node 0"
+biz 1
+i=0
+while [ $i -lt 300 ] && ! [ "$(metric_of 0 $EQ)" -ge 1 ] 2>/dev/null; do
+    sleep 0.1
+    i=$((i + 1))
+done
+EQN=$(metric_of 0 $EQ)
+if [ "$EQN" -ge 1 ] 2>/dev/null; then
+    pass "node 0 counts validator 3's conflicting prevotes: $EQ $EQN"
+else
+    fail "node 0 counts validator 3's conflicting prevotes: $EQ >= 1"
+    diag "got '$EQN'"
+    diag_file "$T/evil.equivocate" "evilpeer"
+fi
+like "$(grep '"msg":"conflicting messages from a validator"' "$NET/node0.log" | head -n 1)" \
+    '"total":[1-9]' "node 0 logs the conflicting messages"
+biz 0
+biz 2
+kill "$EVIL_PID" 2>/dev/null
+wait "$EVIL_PID" 2>/dev/null
+untrack_pid "$EVIL_PID"
+H3=$(height_of 0)
+for k in 1 2 3 4; do
+    wait_height "$k" "$H3" 10
+done
+same_chain "after the equivocation" "$H3" 1 2 3 4
 
 # ---------------------------------------------------------------- a liar that never answers
 
