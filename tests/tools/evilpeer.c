@@ -2,7 +2,7 @@
  * evilpeer: a peer that serves tampered blocks, for tests/integration/bft.sh.
  *
  *   evilpeer --genesis FILE --honest HOST:PORT --victim HOST:PORT --listen HOST:PORT
- *            --mode block|cert|mute|spam|equivocate [--seconds N] [--reconnect]
+ *            --mode block|cert|mute|spam|equivocate|hog [--seconds N] [--reconnect]
  *            [--key FILE --passphrase-file FILE]
  *
  * It fetches the committed blocks with their certificates from an honest node over the
@@ -23,12 +23,19 @@
  * next height, round 0: the validator itself prevotes the real block (or nil) there, so the
  * victim holds two conflicting prevotes of one validator and must count an equivocation.
  * Its own link key stays a fresh one: under the validator's key the victim would take it
- * for the validator's link and drop the real one.
+ * for the validator's link and drop the real one. In mode "hog" (tests/integration/
+ * sync_serve.sh) it runs the p2p handshake with the victim itself, on a plain socket with a
+ * small receive buffer, asks for the whole chain ten times a second for --seconds without
+ * reading anything, and then reads and counts the replies the victim queued meanwhile.
  */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -291,6 +298,234 @@ equivocate(const struct wallet_key *signer, uint16_t index, unsigned seconds)
     return heights;
 }
 
+/* ---- hog: a link that asks for the chain and reads nothing ---- */
+
+static bool
+fd_write_all(int fd, const uint8_t *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, buf, len);
+        if (n <= 0)
+            return false;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* False at EOF, on an error, or when nothing came for the socket's receive timeout. */
+static bool
+fd_read_all(int fd, uint8_t *buf, size_t len)
+{
+    while (len) {
+        ssize_t n = read(fd, buf, len);
+        if (n <= 0)
+            return false;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return true;
+}
+
+/* A link of our own to the victim: its socket and the session keys of node/p2p.h. */
+struct hog_link {
+    int fd;
+    uint8_t rx_key[crypto_kx_SESSIONKEYBYTES], tx_key[crypto_kx_SESSIONKEYBYTES];
+    uint64_t rx_seq, tx_seq; /* the nonces: frames so far each way */
+};
+
+/* The AEAD nonce of frame seq: 4 zero bytes, then seq (node/p2p.h). */
+static void
+hog_nonce(uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES], uint64_t seq)
+{
+    memset(nonce, 0, 4);
+    codec_be64_put(nonce + 4, seq);
+}
+
+/*
+ * A TCP connection to addr ("host:port", numeric) with a 4 KiB receive buffer, through the
+ * p2p handshake of node/p2p.h under key, as the dialler (crypto_kx's client). The node's
+ * AUTH is read, not checked: it is the node under test. False if any step failed.
+ */
+static bool
+hog_connect(struct hog_link *l, const char *addr, const struct wallet_key *key)
+{
+    char host[P2P_ADDR_MAX];
+    snprintf(host, sizeof(host), "%s", addr);
+    char *colon = strrchr(host, ':');
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    if (!colon)
+        return false;
+    *colon = '\0';
+    sa.sin_port = htons((uint16_t)atoi(colon + 1));
+    *l = (struct hog_link){.fd = socket(AF_INET, SOCK_STREAM, 0)};
+    if (l->fd < 0)
+        return false;
+    /* Before connect, so the window the node sees stays that small. */
+    int small = 4096;
+    setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+    uint8_t hello[P2P_HELLO_FIXED_BYTES], peer[P2P_HELLO_FIXED_BYTES + P2P_ADDR_MAX];
+    uint8_t *eph_pk = hello + 4 + 2 + HASH_BYTES + SIG_PUBKEY_BYTES,
+            eph_sk[crypto_kx_SECRETKEYBYTES];
+    const uint8_t *peer_eph = peer + 4 + 2 + HASH_BYTES + SIG_PUBKEY_BYTES;
+    memcpy(hello, P2P_MAGIC, 4);
+    hello[4] = P2P_VERSION >> 8;
+    hello[5] = P2P_VERSION & 0xff;
+    memcpy(hello + 6, ev.genesis_hash, HASH_BYTES);
+    memcpy(hello + 6 + HASH_BYTES, key->pk, SIG_PUBKEY_BYTES);
+    crypto_kx_keypair(eph_pk, eph_sk);
+    hello[P2P_HELLO_FIXED_BYTES - 1] = 0; /* no listen address */
+    bool ok = inet_pton(AF_INET, host, &sa.sin_addr) == 1 &&
+              connect(l->fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 &&
+              fd_write_all(l->fd, hello, sizeof(hello)) &&
+              fd_read_all(l->fd, peer, P2P_HELLO_FIXED_BYTES) &&
+              peer[P2P_HELLO_FIXED_BYTES - 1] < P2P_ADDR_MAX &&
+              fd_read_all(l->fd, peer + P2P_HELLO_FIXED_BYTES, peer[P2P_HELLO_FIXED_BYTES - 1]) &&
+              crypto_kx_client_session_keys(l->rx_key, l->tx_key, eph_pk, eph_sk, peer_eph) == 0;
+    sodium_memzero(eph_sk, sizeof(eph_sk));
+    if (ok) {
+        /* AUTH: genesis hash | the peer's ephemeral key | ours | our node key, signed. */
+        uint8_t pre[HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES + SIG_PUBKEY_BYTES], h[HASH_BYTES];
+        uint8_t auth[SIG_BYTES];
+        memcpy(pre, ev.genesis_hash, HASH_BYTES);
+        memcpy(pre + HASH_BYTES, peer_eph, P2P_EPHEMERAL_BYTES);
+        memcpy(pre + HASH_BYTES + P2P_EPHEMERAL_BYTES, eph_pk, P2P_EPHEMERAL_BYTES);
+        memcpy(pre + HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES, key->pk, SIG_PUBKEY_BYTES);
+        hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+        ok = sig_sign(auth, h, key->sk) == IDL_OK && fd_write_all(l->fd, auth, sizeof(auth)) &&
+             fd_read_all(l->fd, auth, sizeof(auth));
+    }
+    if (!ok)
+        close(l->fd);
+    return ok;
+}
+
+/* Seals msg (len bytes) as the next frame and sends it. False if the link failed. */
+static bool
+hog_send(struct hog_link *l, const uint8_t *msg, size_t len)
+{
+    uint8_t *wire = malloc(4 + len + P2P_TAG_BYTES);
+    uint8_t nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    if (!wire)
+        return false;
+    codec_be32_put(wire, (uint32_t)(len + P2P_TAG_BYTES));
+    hog_nonce(nonce, l->tx_seq++);
+    crypto_aead_chacha20poly1305_ietf_encrypt_detached(wire + 4, wire + 4 + len, NULL, msg, len,
+                                                       wire, 4, NULL, nonce, l->tx_key);
+    bool ok = fd_write_all(l->fd, wire, 4 + len + P2P_TAG_BYTES);
+    free(wire);
+    return ok;
+}
+
+/*
+ * The next frame, opened (caller frees; *len its length), or NULL at EOF, on an error, a
+ * frame that does not open, or when nothing came for the socket's receive timeout. *wire
+ * gets its bytes on the wire.
+ */
+static uint8_t *
+hog_recv(struct hog_link *l, size_t *len, size_t *wire)
+{
+    uint8_t hdr[4], nonce[crypto_aead_chacha20poly1305_ietf_NPUBBYTES];
+    if (!fd_read_all(l->fd, hdr, sizeof(hdr)))
+        return NULL;
+    uint32_t body = codec_be32_get(hdr);
+    uint8_t *buf =
+        body >= P2P_TAG_BYTES && body <= P2P_FRAME_MAX + P2P_TAG_BYTES ? malloc(body) : NULL;
+    if (!buf || !fd_read_all(l->fd, buf, body)) {
+        free(buf);
+        return NULL;
+    }
+    *len = body - P2P_TAG_BYTES;
+    *wire = sizeof(hdr) + body;
+    hog_nonce(nonce, l->rx_seq++);
+    if (crypto_aead_chacha20poly1305_ietf_decrypt_detached(buf, NULL, buf, *len, buf + *len, hdr,
+                                                           sizeof(hdr), nonce, l->rx_key) != 0) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+static uint64_t
+mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * Reads frames until no sync reply has come for quiet_ms (the node's status frames, sent
+ * every second, go on), or the link ends: *replies gets the number of sync replies (each
+ * begins with block 1) and *bytes their frames' bytes on the wire.
+ */
+static void
+hog_drain(struct hog_link *l, unsigned quiet_ms, unsigned *replies, size_t *bytes)
+{
+    struct timeval tv = {quiet_ms / 1000, (long)(quiet_ms % 1000) * 1000};
+    int big = 4 << 20;
+    setsockopt(l->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    setsockopt(l->fd, SOL_SOCKET, SO_RCVBUF, &big, sizeof(big));
+    *replies = 0;
+    *bytes = 0;
+    size_t len, wire;
+    uint8_t *frame;
+    for (uint64_t last = mono_ms();
+         mono_ms() - last < quiet_ms && (frame = hog_recv(l, &len, &wire)) != NULL;) {
+        struct cons_msg m;
+        if (cons_msg_decode(&m, frame, len) == IDL_OK) {
+            struct ledger_block b;
+            if (m.kind == MSG_DECIDED &&
+                ledger_block_decode(&b, m.body.decided.block.data, m.body.decided.block.len,
+                                    ev.chain) == IDL_OK) {
+                *replies += b.header.height == 1;
+                *bytes += wire;
+                last = mono_ms();
+                ledger_block_free(&b);
+            }
+            cons_msg_free(&m);
+        }
+        free(frame);
+    }
+}
+
+/*
+ * Asks the victim for the whole chain every 100 ms for `seconds` (half the rate a peer may
+ * ask at: bft.c's SERVE_REQS_PER_S), on a link it does not read; then, 2 s after the last
+ * request, reads what the victim queued for it. 0, or 1 if the link failed.
+ */
+static int
+hog(const char *victim, const struct wallet_key *key, unsigned seconds)
+{
+    struct hog_link l;
+    if (!hog_connect(&l, victim, key)) {
+        fprintf(stderr, "evilpeer: no p2p handshake with %s\n", victim);
+        return 1;
+    }
+    printf("evilpeer: linked to %s, reading nothing\n", victim);
+    fflush(stdout);
+    struct cons_msg rq = {.kind = MSG_SYNC_REQ};
+    rq.body.sync_req.from = 1;
+    rq.body.sync_req.max = CONS_SYNC_BLOCKS_MAX;
+    struct idl_bytes out;
+    if (cons_msg_encode(&rq, &out) != IDL_OK) {
+        close(l.fd);
+        return 1;
+    }
+    unsigned sent = 0;
+    for (; sent < seconds * 10 && hog_send(&l, out.data, out.len); sent++)
+        sleep_ms(100);
+    free(out.data);
+    sleep_ms(2000);
+    unsigned replies;
+    size_t bytes;
+    hog_drain(&l, 3000, &replies, &bytes);
+    close(l.fd);
+    sodium_memzero(&l, sizeof(l));
+    printf("evilpeer: answered %u of %u sync requests, %zu bytes\n", replies, sent, bytes);
+    return 0;
+}
+
 int
 main(int argc, char **argv)
 {
@@ -326,7 +561,7 @@ main(int argc, char **argv)
     bool equivocating = !strcmp(ev.mode, "equivocate");
     if (!gpath || !honest || !victim || !listen || (equivocating && (!key_path || !pass_file))) {
         fprintf(stderr, "usage: evilpeer --genesis F --honest H:P --victim H:P --listen H:P "
-                        "--mode block|cert|mute|spam|equivocate [--seconds N] [--reconnect] "
+                        "--mode block|cert|mute|spam|equivocate|hog [--seconds N] [--reconnect] "
                         "[--key F --passphrase-file F]\n");
         return 2;
     }
@@ -367,6 +602,12 @@ main(int argc, char **argv)
     fflush(stdout);
     /* 2. Reach the victim by restarting with it as the peer to dial. */
     p2p_stop(net);
+    if (!strcmp(ev.mode, "hog")) {
+        int rc = hog(victim, key, seconds);
+        wallet_key_free(key);
+        genesis_wipe(&g);
+        return rc;
+    }
     ev.honest_up = true; /* from now on every peer that comes up is the victim */
     ev.honest_peer = UINT32_MAX;
     peers[0] = victim;
