@@ -34,7 +34,8 @@
 # The script's exit status is non-zero if any test failed or the plan was not met.
 #
 # Ports: test file k uses base port ${IT_PORT_BASE:-18000} + 100*k (flow 0, bad_input 1,
-# crash 2, privacy 3, certs 4, ops 5, import 6, bft 7, reports 8, valgrind 9), far from the
+# crash 2, privacy 3, certs 4, ops 5, import 6, bft 7, reports 8, valgrind 9,
+# sync_serve 10), far from the
 # devnet's 7700; net_up refuses a port already in use instead of talking to someone else's
 # node. Set IT_PORT_BASE to move the whole set.
 
