@@ -384,14 +384,13 @@ hog_connect(struct hog_link *l, const char *addr, const struct wallet_key *key)
               crypto_kx_client_session_keys(l->rx_key, l->tx_key, eph_pk, eph_sk, peer_eph) == 0;
     sodium_memzero(eph_sk, sizeof(eph_sk));
     if (ok) {
-        /* AUTH: genesis hash | the peer's ephemeral key | ours | our node key, signed. */
-        uint8_t pre[HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES + SIG_PUBKEY_BYTES], h[HASH_BYTES];
-        uint8_t auth[SIG_BYTES];
-        memcpy(pre, ev.genesis_hash, HASH_BYTES);
-        memcpy(pre + HASH_BYTES, peer_eph, P2P_EPHEMERAL_BYTES);
-        memcpy(pre + HASH_BYTES + P2P_EPHEMERAL_BYTES, eph_pk, P2P_EPHEMERAL_BYTES);
-        memcpy(pre + HASH_BYTES + 2 * P2P_EPHEMERAL_BYTES, key->pk, SIG_PUBKEY_BYTES);
-        hash_tagged(h, P2P_AUTH_TAG, pre, sizeof(pre));
+        /* AUTH: our role (we dialled), our HELLO, then the node's, signed. */
+        size_t peer_len = P2P_HELLO_FIXED_BYTES + peer[P2P_HELLO_FIXED_BYTES - 1];
+        uint8_t pre[1 + sizeof(hello) + sizeof(peer)], h[HASH_BYTES], auth[SIG_BYTES];
+        pre[0] = P2P_ROLE_DIALLER;
+        memcpy(pre + 1, hello, sizeof(hello));
+        memcpy(pre + 1 + sizeof(hello), peer, peer_len);
+        hash_tagged(h, P2P_AUTH_TAG, pre, 1 + sizeof(hello) + peer_len);
         ok = sig_sign(auth, h, key->sk) == IDL_OK && fd_write_all(l->fd, auth, sizeof(auth)) &&
              fd_read_all(l->fd, auth, sizeof(auth));
     }
