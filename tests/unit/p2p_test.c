@@ -918,15 +918,17 @@ test_raw_client_with_good_handshake_exchanges_frames(void **state)
     expect_got_pk(&a, r.key->pk, 7);
     struct key_state k = node_key(&a, r.key->pk);
 
-    /* The node's frames 0..12 to us, opened with libsodium's AEAD: the node seals large
-     * ones 64 KiB at a time, and the result must be the one construction. */
-    uint8_t *want = malloc(200000), *got = malloc(200000);
+    /* The node's frames 0..12 and one of 5 MiB to us, opened with libsodium's AEAD: the
+     * node seals small ones at once and large ones 1 MiB at a time, and the result must
+     * be the one construction. */
+    const size_t big = frame_len(BIG_FRAME_INDEX);
+    uint8_t *want = malloc(big), *got = malloc(big);
     assert_non_null(want);
     assert_non_null(got);
-    for (size_t i = 0; i <= 12; i++) {
-        size_t len = frame_fill(want, i);
+    for (size_t i = 0; i <= 13; i++) {
+        size_t len = frame_fill(want, i < 13 ? i : BIG_FRAME_INDEX);
         assert_true(p2p_send(a.p, k.id, want, len));
-        assert_int_equal(raw_recv_frame(&r, got, 200000), len);
+        assert_int_equal(raw_recv_frame(&r, got, big), len);
         assert_memory_equal(got, want, len);
     }
     free(want);
