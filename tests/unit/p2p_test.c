@@ -1495,34 +1495,63 @@ test_silent_strangers_do_not_block_handshakes(void **state)
     node_fini(&c);
 }
 
+/* A node "a" whose one configured peer is a listener of the test's (the fake peer). */
+struct fake_peer {
+    struct node *a;
+    nng_stream_listener *l;
+    nng_aio *aio;
+};
+
+static void
+fake_peer_start(struct fake_peer *fp, struct node *a, const char *chain, unsigned test)
+{
+    uint8_t g[HASH_BYTES];
+    genesis_of(g, chain);
+    node_init(a, "a", port_block(test), g);
+    char fake_addr[32], url[64];
+    snprintf(fake_addr, sizeof(fake_addr), "127.0.0.1:%u", port_block(test) + 1);
+    snprintf(url, sizeof(url), "tcp://%s", fake_addr);
+    fp->a = a;
+    assert_int_equal(nng_stream_listener_alloc(&fp->l, url), 0);
+    assert_int_equal(nng_stream_listener_listen(fp->l), 0);
+    snprintf(a->peer_addr[0], sizeof(a->peer_addr[0]), "%s", fake_addr);
+    a->peers[0] = a->peer_addr[0];
+    a->n_peers = 1;
+    node_start(a);
+    assert_int_equal(nng_aio_alloc(&fp->aio, NULL, NULL), 0);
+}
+
+/* The node's next dial to the fake peer, within WAIT_MS. */
+static nng_stream *
+fake_peer_accept(struct fake_peer *fp)
+{
+    nng_aio_set_timeout(fp->aio, WAIT_MS);
+    nng_stream_listener_accept(fp->l, fp->aio);
+    nng_aio_wait(fp->aio);
+    assert_int_equal(nng_aio_result(fp->aio), 0);
+    return nng_aio_get_output(fp->aio, 0);
+}
+
+/* Checks the node was never up with anyone, and stops both. */
+static void
+fake_peer_fini(struct fake_peer *fp)
+{
+    nng_aio_free(fp->aio);
+    assert_int_equal(node_ups(fp->a), 0);
+    node_fini(fp->a);
+    nng_stream_listener_free(fp->l);
+}
+
 /* An address that answers with our own key, without proving it, is dialled again. */
 static void
 test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler(void **state)
 {
     (void)state;
-    uint8_t g[HASH_BYTES];
-    genesis_of(g, "claim");
     struct node a;
-    node_init(&a, "a", port_block(16), g);
-    char fake_addr[32], url[64];
-    snprintf(fake_addr, sizeof(fake_addr), "127.0.0.1:%u", port_block(16) + 1);
-    snprintf(url, sizeof(url), "tcp://%s", fake_addr);
-    nng_stream_listener *l;
-    assert_int_equal(nng_stream_listener_alloc(&l, url), 0);
-    assert_int_equal(nng_stream_listener_listen(l), 0);
-    snprintf(a.peer_addr[0], sizeof(a.peer_addr[0]), "%s", fake_addr);
-    a.peers[0] = a.peer_addr[0];
-    a.n_peers = 1;
-    node_start(&a);
-
-    nng_aio *aio;
-    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    struct fake_peer fp;
+    fake_peer_start(&fp, &a, "claim", 16);
     for (int dial = 0; dial < 2; dial++) {
-        nng_aio_set_timeout(aio, WAIT_MS);
-        nng_stream_listener_accept(l, aio);
-        nng_aio_wait(aio);
-        assert_int_equal(nng_aio_result(aio), 0); /* the second: a dialled again */
-        nng_stream *s = nng_aio_get_output(aio, 0);
+        nng_stream *s = fake_peer_accept(&fp); /* the second: a dialled again */
         /* A HELLO with a's own key and genesis; no AUTH can follow it. */
         const char *listen = "127.0.0.1:1";
         uint8_t hello[P2P_HELLO_FIXED_BYTES + 16];
@@ -1541,10 +1570,7 @@ test_a_claim_of_our_key_without_auth_does_not_stop_the_dialler(void **state)
         assert_int_equal(raw_io(s, false, theirs, sizeof(theirs), WAIT_MS), 0);
         nng_stream_free(s);
     }
-    nng_aio_free(aio);
-    assert_int_equal(node_ups(&a), 0);
-    node_fini(&a);
-    nng_stream_listener_free(l);
+    fake_peer_fini(&fp);
 }
 
 /*
@@ -1555,30 +1581,12 @@ static void
 test_a_handshake_sent_back_is_refused_and_the_dialler_goes_on(void **state)
 {
     (void)state;
-    uint8_t g[HASH_BYTES];
-    genesis_of(g, "reflect");
     struct node a;
-    node_init(&a, "a", port_block(20), g);
-    char fake_addr[32], url[64];
-    snprintf(fake_addr, sizeof(fake_addr), "127.0.0.1:%u", port_block(20) + 1);
-    snprintf(url, sizeof(url), "tcp://%s", fake_addr);
-    nng_stream_listener *l;
-    assert_int_equal(nng_stream_listener_alloc(&l, url), 0);
-    assert_int_equal(nng_stream_listener_listen(l), 0);
-    snprintf(a.peer_addr[0], sizeof(a.peer_addr[0]), "%s", fake_addr);
-    a.peers[0] = a.peer_addr[0];
-    a.n_peers = 1;
-    node_start(&a);
-
-    nng_aio *aio;
-    assert_int_equal(nng_aio_alloc(&aio, NULL, NULL), 0);
+    struct fake_peer fp;
+    fake_peer_start(&fp, &a, "reflect", 20);
     for (int dial = 0; dial < 2; dial++) {
         /* The second accept: a dialled again (within its longest backoff, and then some). */
-        nng_aio_set_timeout(aio, WAIT_MS);
-        nng_stream_listener_accept(l, aio);
-        nng_aio_wait(aio);
-        assert_int_equal(nng_aio_result(aio), 0);
-        nng_stream *s = nng_aio_get_output(aio, 0);
+        nng_stream *s = fake_peer_accept(&fp);
         uint8_t hello[P2P_HELLO_MAX], sig[SIG_BYTES];
         assert_int_equal(raw_io(s, false, hello, P2P_HELLO_FIXED_BYTES, WAIT_MS), 0);
         size_t n = hello[P2P_HELLO_FIXED_BYTES - 1];
@@ -1591,10 +1599,7 @@ test_a_handshake_sent_back_is_refused_and_the_dialler_goes_on(void **state)
         assert_true(raw_closed_within(s, WAIT_MS));
         nng_stream_free(s);
     }
-    nng_aio_free(aio);
-    assert_int_equal(node_ups(&a), 0);
-    node_fini(&a);
-    nng_stream_listener_free(l);
+    fake_peer_fini(&fp);
 }
 
 /*
